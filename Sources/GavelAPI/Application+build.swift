@@ -1,0 +1,113 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Hummingbird
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+public struct GavelConfiguration: Sendable {
+    public var host: String
+    public var port: Int
+    public var database: DatabaseLocation
+    /// Holds `SQL/` (migrations) and `Docs/openapi.yaml`; the repository root, or
+    /// wherever the Dockerfile copies them.
+    public var resourcesDirectory: String
+    public var logger: Logger
+    /// Where new IDs come from; tests pin them.
+    public var newID: @Sendable () -> UUID
+
+    public init(
+        host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
+        logger: Logger = Logger(label: "gavel"), newID: @escaping @Sendable () -> UUID = { UUID() }
+    ) {
+        self.host = host
+        self.port = port
+        self.database = database
+        self.resourcesDirectory = resourcesDirectory
+        self.logger = logger
+        self.newID = newID
+    }
+}
+
+public struct ResourceMissing: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// The one wiring of Gavel, used by `gavel serve` and by the tests. Before the server
+/// accepts connections it applies migrations and, on an empty database, creates the
+/// first admin, whose token goes to `onAdminToken` (and nowhere else).
+public func buildApplication(
+    _ configuration: GavelConfiguration,
+    onAdminToken: @escaping @Sendable (String) -> Void = { _ in }
+) throws -> some ApplicationProtocol {
+    let logger = configuration.logger
+    let migrations = try MigrationRunner(directory: configuration.resourcesDirectory + "/SQL")
+    let specPath = configuration.resourcesDirectory + "/Docs/openapi.yaml"
+    guard let openAPIDocument = try? String(contentsOfFile: specPath, encoding: .utf8) else {
+        throw ResourceMissing(description: "cannot read \(specPath) (set GAVEL_RESOURCES to the folder holding SQL/ and Docs/)")
+    }
+
+    let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+    let metrics = GavelMetrics()
+    let database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
+
+    let router = Router(context: GavelRequestContext.self)
+    let routesBox = RouteTableBox()
+    router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: MetricsMiddleware(metrics: metrics))
+    router.add(middleware: ProblemMiddleware(routes: { routesBox.table.withLock { $0 } }))
+
+    routesBox.table.withLock { table in
+        table = registerRoutes(
+            on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
+            newID: configuration.newID)
+    }
+
+    var app = Application(
+        router: router,
+        configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
+        logger: logger)
+    app.addServices(client)
+    let newID = configuration.newID
+    app.beforeServerStarts {
+        try await migrations.run(on: client, logger: logger)
+        let token = try await client.withTransaction(logger: logger) { connection in
+            try await UserRepository.bootstrapAdmin(id: newID(), on: connection, logger: logger)
+        }
+        if let token { onAdminToken(token) }
+    }
+    return app
+}
+
+/// The route table, filled in once the routes are registered; the error middleware is
+/// created before the routes and needs it to tell 404 from 405.
+final class RouteTableBox: Sendable {
+    let table = Mutex(RouteTable())
+}
+
+private func registerRoutes(
+    on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
+    newID: @escaping @Sendable () -> UUID
+) -> RouteTable {
+    var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database))
+    routes.addRoutes(
+        system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
+        users: UsersController(database: database, newID: newID),
+        consignors: ConsignorsController(database: database, newID: newID),
+        audit: AuditController(database: database))
+    return routes.table
+}
+
+/// The routes `buildApplication` registers, for tests that compare them with the spec.
+/// Nothing here connects anywhere: the client is never run.
+public func registeredEndpoints() -> [Endpoint] {
+    let location = DatabaseLocation(endpoint: .tcp(host: "127.0.0.1", port: 1), username: "none", password: nil, database: "none")
+    let logger = Logger(label: "routes")
+    let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+    return registerRoutes(
+        on: Router(context: GavelRequestContext.self), database: Database(client: client, logger: logger),
+        metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() }
+    ).endpoints
+}

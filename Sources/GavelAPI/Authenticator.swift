@@ -1,0 +1,25 @@
+import GavelStore
+import Hummingbird
+import Logging
+
+/// Turns `Authorization: Bearer <token>` into a caller, by the token's SHA-256.
+struct Authenticator: Sendable {
+    let database: Database
+
+    func caller(for request: Request, context: GavelRequestContext) async throws -> Caller {
+        guard let header = request.headers[.authorization] else {
+            throw Problem.unauthorized("send Authorization: Bearer <token>")
+        }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].lowercased() == "bearer" else {
+            throw Problem.unauthorized("the Authorization header must be Bearer <token>")
+        }
+        let token = parts[1].trimmingCharacters(in: .whitespaces)
+        // Real tokens are 43 characters of base64url; anything far off is not looked up.
+        guard (16...256).contains(token.count) else { throw Problem.unauthorized("unknown token") }
+        guard let user = try await UserRepository.find(
+            tokenSHA256: APIToken.sha256Hex(token), client: database.client, logger: context.logger)
+        else { throw Problem.unauthorized("unknown token") }
+        return Caller(user: user)
+    }
+}

@@ -1,0 +1,38 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Hummingbird
+
+struct UsersController: Sendable {
+    let database: Database
+    let newID: @Sendable () -> UUID
+
+    /// POST /v1/users: the token is in this answer only; the database keeps its hash.
+    func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let (body, bytes) = try await JSONBody.object(request)
+        var errors: [FieldError] = []
+        let name = body.string("name", errors: &errors)
+        let role = body.choice("role", Role.self, errors: &errors)
+        let consignorId = body.uuid("consignorId", required: false, errors: &errors)
+        if role == .manager && consignorId == nil && body.has("consignorId") == false {
+            errors.append(FieldError(field: "consignorId", message: "is required for a manager, who acts for one consignor"))
+        }
+        if let role, role != .manager, consignorId != nil {
+            errors.append(FieldError(field: "consignorId", message: "only a manager is bound to a consignor"))
+        }
+        guard errors.isEmpty, let name, let role else { throw ValidationFailure(errors) }
+        let user = User(id: newID(), name: name, role: role, consignorId: consignorId)
+        let requestID = context.requestID
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+            if let consignorId, try await ConsignorRepository.find(id: consignorId, on: connection, logger: context.logger) == nil {
+                throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
+            }
+            let token = try await UserRepository.create(user, on: connection, logger: context.logger)
+            try await AuditRepository.record(
+                AuditRecord(actor: caller.auditActor, action: "user.create", entityType: "user", entityId: user.id,
+                            before: nil, after: DTO.user(user, token: nil), requestId: requestID),
+                on: connection, logger: context.logger)
+            return JSONResponse(.created, DTO.user(user, token: token))
+        }
+    }
+}

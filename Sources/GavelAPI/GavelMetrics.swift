@@ -1,0 +1,43 @@
+import Prometheus
+
+/// Gavel's Prometheus metrics, on a registry of its own per application (not the
+/// process-wide MetricsSystem, which can be bootstrapped only once per process).
+public struct GavelMetrics: Sendable {
+    public let registry: PrometheusCollectorRegistry
+    private let poolInUse: Gauge
+
+    static let latencyBuckets: [Duration] = [
+        .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
+        .milliseconds(50), .milliseconds(100), .milliseconds(250), .milliseconds(500), .seconds(1),
+        .milliseconds(2_500), .seconds(5),
+    ]
+
+    public init(registry: PrometheusCollectorRegistry = PrometheusCollectorRegistry()) {
+        self.registry = registry
+        self.poolInUse = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "gavel", subsystem: "db_pool", metricName: "connections_in_use", unitName: "",
+            helpText: "PostgreSQL connections currently leased by Gavel"))
+    }
+
+    func record(route: String, method: String, status: Int, duration: Duration) {
+        let labels = [("route", route), ("method", method), ("status", String(status))]
+        registry.makeCounter(
+            descriptor: MetricNameDescriptor(
+                namespace: "gavel", subsystem: "http", metricName: "requests", unitName: "total",
+                helpText: "HTTP requests answered, by route template, method and status"),
+            labels: labels
+        ).increment()
+        registry.makeDurationHistogram(
+            descriptor: MetricNameDescriptor(
+                namespace: "gavel", subsystem: "http", metricName: "request_duration", unitName: "seconds",
+                helpText: "HTTP request latency, by route template, method and status"),
+            labels: labels, buckets: Self.latencyBuckets
+        ).record(duration)
+    }
+
+    func leaseChanged(by delta: Int) {
+        if delta > 0 { poolInUse.increment(by: Double(delta)) } else { poolInUse.decrement(by: Double(-delta)) }
+    }
+
+    func exposition() -> String { registry.emitToString() }
+}

@@ -1,0 +1,42 @@
+import Foundation
+import GavelCore
+import Hummingbird
+import HTTPTypes
+
+/// A JSON answer before it becomes a `Response`; idempotent POSTs store it as it is.
+struct JSONResponse: Sendable {
+    var status: HTTPResponse.Status
+    var body: String
+
+    init(_ status: HTTPResponse.Status, _ value: JSONValue) {
+        self.status = status
+        self.body = JSONWriter.string(value)
+    }
+
+    init(status: HTTPResponse.Status, body: String) {
+        self.status = status
+        self.body = body
+    }
+
+    var response: Response {
+        Response(status: status, headers: [.contentType: "application/json"],
+                 body: .init(byteBuffer: ByteBuffer(string: body)))
+    }
+}
+
+extension UUID {
+    /// IDs go out in lowercase, the form RFC 9562 recommends.
+    var json: JSONValue { .string(uuidString.lowercased()) }
+}
+
+extension Optional where Wrapped == UUID {
+    var json: JSONValue { map(\.json) ?? .null }
+}
+
+extension Date {
+    var json: JSONValue {
+        let formatter = ISO8601DateFormatter()
+        formatter.formatOptions = [.withInternetDateTime]
+        return .string(formatter.string(from: self))
+    }
+}

@@ -1,0 +1,29 @@
+/// Money in Gavel is a count of minor units (fen, cents) in an `Int64`.
+/// Domain rules section 1: no floating point anywhere near money, every amount
+/// bounded to 0...10^13, arithmetic that reports overflow instead of trapping.
+public enum Money {
+    public static let maximum: Int64 = 10_000_000_000_000
+    public static let range: ClosedRange<Int64> = 0...maximum
+
+    public static func isInRange(_ amount: Int64) -> Bool { range.contains(amount) }
+
+    /// `mulBp(x, bp) = (x * bp + 5000) / 10000`, half-up for x >= 0.
+    /// Returns nil when the intermediate product overflows `Int64`.
+    public static func mulBp(_ amount: Int64, _ basisPoints: Int64) -> Int64? {
+        let (product, overflowProduct) = amount.multipliedReportingOverflow(by: basisPoints)
+        guard !overflowProduct else { return nil }
+        let (rounded, overflowSum) = product.addingReportingOverflow(5_000)
+        guard !overflowSum else { return nil }
+        return rounded / 10_000
+    }
+
+    /// `ceilTo(x, unit) = ((x + unit - 1) / unit) * unit` for a positive unit.
+    public static func ceilTo(_ amount: Int64, unit: Int64) -> Int64? {
+        precondition(unit > 0, "rounding unit must be positive")
+        let (padded, overflowSum) = amount.addingReportingOverflow(unit - 1)
+        guard !overflowSum else { return nil }
+        let (result, overflowProduct) = (padded / unit).multipliedReportingOverflow(by: unit)
+        guard !overflowProduct else { return nil }
+        return result
+    }
+}

@@ -1,0 +1,63 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+public struct Consignor: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var currency: String
+    public var policy: Policy
+
+    public init(id: UUID, name: String, currency: String, policy: Policy) {
+        self.id = id
+        self.name = name
+        self.currency = currency
+        self.policy = policy
+    }
+}
+
+public struct StoredDataCorrupt: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public enum ConsignorRepository {
+    public static func insert(_ consignor: Consignor, on connection: PostgresConnection, logger: Logger) async throws {
+        let policy = JSONText.encode(consignor.policy.json)
+        try await connection.query(
+            """
+            INSERT INTO consignors (id, name, currency, policy)
+            VALUES (\(consignor.id), \(consignor.name), \(consignor.currency), \(policy)::jsonb)
+            """, logger: logger)
+    }
+
+    /// The consignor, row-locked when `forUpdate` so a policy change reads and writes
+    /// the same version.
+    public static func find(
+        id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Consignor? {
+        let rows = try await connection.query(
+            forUpdate
+                ? "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id) FOR UPDATE"
+                : "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id)",
+            logger: logger)
+        for try await (id, name, currency, policyText) in rows.decode((UUID, String, String, String).self) {
+            let json = try JSONText.decode(JSONValue.self, from: policyText)
+            guard let policy = try? Policy.parse(json) else {
+                throw StoredDataCorrupt(description: "stored policy of consignor \(id) no longer validates")
+            }
+            return Consignor(id: id, name: name, currency: currency, policy: policy)
+        }
+        return nil
+    }
+
+    public static func updatePolicy(
+        id: UUID, policy: Policy, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            UPDATE consignors SET policy = \(JSONText.encode(policy.json))::jsonb, updated_at = now()
+            WHERE id = \(id)
+            """, logger: logger)
+    }
+}

@@ -1,0 +1,97 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// Gavel's handle on PostgreSQL: a connection pool plus the few rules every caller
+/// follows (one transaction per state change, errors classified for HTTP).
+public struct Database: Sendable {
+    public let client: PostgresClient
+    public let logger: Logger
+    /// Called with +1/-1 around every lease, feeding the "pool in use" gauge.
+    let leaseObserver: @Sendable (Int) -> Void
+
+    public init(client: PostgresClient, logger: Logger, leaseObserver: @escaping @Sendable (Int) -> Void = { _ in }) {
+        self.client = client
+        self.logger = logger
+        self.leaseObserver = leaseObserver
+    }
+
+    /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
+    public func transaction<Result: Sendable>(
+        logger: Logger? = nil,
+        _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        leaseObserver(1)
+        defer { leaseObserver(-1) }
+        return try await client.withTransaction(logger: logger ?? self.logger) { connection in
+            try await body(connection)
+        }
+    }
+
+    public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+        leaseObserver(1)
+        defer { leaseObserver(-1) }
+        return try await client.withConnection { connection in try await body(connection) }
+    }
+
+    /// True when PostgreSQL answers a trivial query within `timeout`.
+    public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                do {
+                    let rows = try await client.query("SELECT 1", logger: logger)
+                    for try await _ in rows {}
+                    return true
+                } catch {
+                    return false
+                }
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
+    }
+}
+
+extension PSQLError {
+    public var sqlState: String? { serverInfo?[.sqlState] }
+    public var isUniqueViolation: Bool { sqlState == PostgresError.Code.uniqueViolation.raw }
+    public var isForeignKeyViolation: Bool { sqlState == PostgresError.Code.foreignKeyViolation.raw }
+    public var isSerializationFailure: Bool {
+        sqlState == PostgresError.Code.serializationFailure.raw || sqlState == PostgresError.Code.deadlockDetected.raw
+    }
+    /// The database could not be reached or went away: the request may succeed later.
+    public var isConnectivityFailure: Bool {
+        switch code {
+        case .connectionError, .serverClosedConnection, .clientClosedConnection, .poolClosed,
+             .uncleanShutdown:
+            return true
+        default:
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now
+            if let state = sqlState, state.hasPrefix("57P") || state.hasPrefix("08") { return true }
+            return false
+        }
+    }
+}
+
+/// JSON text for `jsonb` columns, produced with sorted keys so stored documents are stable.
+public enum JSONText {
+    public static func encode<T: Encodable>(_ value: T) -> String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.dateEncodingStrategy = .iso8601
+        // Encoding our own value types cannot fail; a failure is a programming error.
+        let data = try! encoder.encode(value)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    public static func decode<T: Decodable>(_ type: T.Type, from text: String) throws -> T {
+        let decoder = JSONDecoder()
+        decoder.dateDecodingStrategy = .iso8601
+        return try decoder.decode(type, from: Data(text.utf8))
+    }
+}

@@ -1,0 +1,106 @@
+import Foundation
+import PostgresNIO
+
+/// Where Gavel's PostgreSQL is: a `postgres://user:password@host:port/database` URL
+/// (the `DATABASE_URL` convention), or a unix socket of the embedded cluster.
+public struct DatabaseLocation: Sendable, Equatable {
+    public enum Endpoint: Sendable, Equatable {
+        case tcp(host: String, port: Int)
+        case unixSocket(path: String)
+    }
+
+    public var endpoint: Endpoint
+    public var username: String
+    public var password: String?
+    public var database: String
+    /// `sslmode=require` in the URL; anything else connects without TLS, which suits
+    /// a database on the same host or private network.
+    public var requireTLS: Bool
+
+    public init(endpoint: Endpoint, username: String, password: String?, database: String, requireTLS: Bool = false) {
+        self.endpoint = endpoint
+        self.username = username
+        self.password = password
+        self.database = database
+        self.requireTLS = requireTLS
+    }
+
+    public struct InvalidURL: Error, CustomStringConvertible {
+        public let description: String
+    }
+
+    public init(url: String) throws {
+        guard let components = URLComponents(string: url),
+              components.scheme == "postgres" || components.scheme == "postgresql"
+        else { throw InvalidURL(description: "DATABASE_URL must look like postgres://user:password@host:5432/database") }
+        let database = String(components.path.drop(while: { $0 == "/" }))
+        guard let user = components.user, !user.isEmpty, !database.isEmpty else {
+            throw InvalidURL(description: "DATABASE_URL must name a user and a database")
+        }
+        let query = components.queryItems ?? []
+        let socketDirectory = query.first(where: { $0.name == "host" })?.value
+        let port = components.port ?? 5432
+        if let socketDirectory, socketDirectory.hasPrefix("/") {
+            endpoint = .unixSocket(path: "\(socketDirectory)/.s.PGSQL.\(port)")
+        } else {
+            guard let host = components.host, !host.isEmpty else {
+                throw InvalidURL(description: "DATABASE_URL must name a host")
+            }
+            endpoint = .tcp(host: host, port: port)
+        }
+        self.username = user.removingPercentEncoding ?? user
+        self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
+        self.database = database
+        self.requireTLS = query.first(where: { $0.name == "sslmode" })?.value == "require"
+    }
+
+    /// The same server, another database on it (tests make one per test).
+    public func with(database: String) -> DatabaseLocation {
+        var copy = self
+        copy.database = database
+        return copy
+    }
+
+    public var isLocal: Bool {
+        switch endpoint {
+        case .unixSocket: true
+        case .tcp(let host, _): ["localhost", "127.0.0.1", "::1", "[::1]"].contains(host)
+        }
+    }
+
+    public var clientConfiguration: PostgresClient.Configuration {
+        var configuration: PostgresClient.Configuration
+        switch endpoint {
+        case .tcp(let host, let port):
+            configuration = .init(
+                host: host, port: port, username: username, password: password, database: database,
+                tls: requireTLS ? .require(.makeClientConfiguration()) : .disable)
+        case .unixSocket(let path):
+            configuration = .init(unixSocketPath: path, username: username, password: password, database: database)
+        }
+        configuration.options.connectTimeout = .seconds(3)
+        configuration.options.maximumConnections = 20
+        return configuration
+    }
+
+    /// A URL for the same database, password included, for `gavel db url`.
+    public var url: String {
+        var components = URLComponents()
+        components.scheme = "postgres"
+        components.user = username
+        components.password = password
+        components.path = "/" + database
+        switch endpoint {
+        case .tcp(let host, let port):
+            components.host = host
+            components.port = port
+        case .unixSocket(let path):
+            let directory = (path as NSString).deletingLastPathComponent
+            let port = Int(path.split(separator: ".").last ?? "") ?? 5432
+            components.host = "localhost"
+            components.port = port
+            components.queryItems = [URLQueryItem(name: "host", value: directory)]
+        }
+        return components.string ?? ""
+    }
+}

@@ -1,0 +1,93 @@
+import Crypto
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+public struct User: Sendable, Equatable {
+    public var id: UUID
+    public var name: String
+    public var role: Role
+    public var consignorId: UUID?
+
+    public init(id: UUID, name: String, role: Role, consignorId: UUID?) {
+        self.id = id
+        self.name = name
+        self.role = role
+        self.consignorId = consignorId
+    }
+}
+
+/// API tokens: 32 random bytes, base64url, of which only the SHA-256 is stored.
+public enum APIToken {
+    public static func generate() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let bytes = (0..<32).map { _ in UInt8.random(in: .min ... .max, using: &generator) }
+        return Data(bytes).base64EncodedString()
+            .replacingOccurrences(of: "+", with: "-")
+            .replacingOccurrences(of: "/", with: "_")
+            .replacingOccurrences(of: "=", with: "")
+    }
+
+    public static func sha256Hex(_ token: String) -> String {
+        SHA256.hash(data: Data(token.utf8)).map { String(format: "%02x", $0) }.joined()
+    }
+}
+
+public enum UserRepository {
+    /// Creates the user and a first token for it; returns the token in clear, once.
+    public static func create(
+        _ user: User, on connection: PostgresConnection, logger: Logger
+    ) async throws -> String {
+        try await connection.query(
+            """
+            INSERT INTO users (id, name, role, consignor_id)
+            VALUES (\(user.id), \(user.name), \(user.role.rawValue), \(user.consignorId))
+            """, logger: logger)
+        let token = APIToken.generate()
+        try await connection.query(
+            "INSERT INTO api_tokens (token_sha256, user_id) VALUES (\(APIToken.sha256Hex(token)), \(user.id))",
+            logger: logger)
+        return token
+    }
+
+    public static func find(tokenSHA256: String, client: PostgresClient, logger: Logger) async throws -> User? {
+        let rows = try await client.query(
+            """
+            SELECT u.id, u.name, u.role, u.consignor_id
+            FROM api_tokens t JOIN users u ON u.id = t.user_id
+            WHERE t.token_sha256 = \(tokenSHA256) AND t.revoked_at IS NULL
+            """, logger: logger)
+        for try await (id, name, role, consignorId) in rows.decode((UUID, String, String, UUID?).self) {
+            guard let role = Role(rawValue: role) else { return nil }
+            return User(id: id, name: name, role: role, consignorId: consignorId)
+        }
+        return nil
+    }
+
+    public static func exists(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query("SELECT 1 FROM users WHERE id = \(id)", logger: logger)
+        for try await _ in rows { return true }
+        return false
+    }
+
+    /// On first start against an empty database, creates an admin and returns its token.
+    /// The transaction-scoped advisory lock keeps instances starting together from
+    /// creating two.
+    public static func bootstrapAdmin(
+        id: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> String? {
+        try await connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x6761_7665_6C01)))", logger: logger)
+        let rows = try await connection.query("SELECT 1 FROM users LIMIT 1", logger: logger)
+        for try await _ in rows { return nil }
+        let admin = User(id: id, name: "admin", role: .admin, consignorId: nil)
+        let token = try await create(admin, on: connection, logger: logger)
+        try await AuditRepository.record(
+            AuditRecord(
+                actor: .system("bootstrap"), action: "user.create", entityType: "user", entityId: id,
+                before: nil, after: .object(["id": .string(id.uuidString.lowercased()), "name": .string("admin"), "role": .string("admin")]),
+                requestId: nil),
+            on: connection, logger: logger)
+        return token
+    }
+}

@@ -1,0 +1,26 @@
+import Foundation
+import GavelStore
+import Logging
+
+/// Where things are, from the environment: the database (DATABASE_URL or the embedded
+/// cluster) and the resources (SQL/ and Docs/).
+enum GavelEnvironment {
+    static var variables: [String: String] { ProcessInfo.processInfo.environment }
+
+    static var resourcesDirectory: String {
+        if let configured = variables["GAVEL_RESOURCES"], !configured.isEmpty { return configured }
+        return FileManager.default.currentDirectoryPath
+    }
+
+    /// The database to use and, when this call started the embedded cluster, that cluster
+    /// (so the caller stops it again on exit).
+    static func database(logger: Logger) throws -> (DatabaseLocation, startedCluster: EmbeddedPostgres?) {
+        if let url = variables["DATABASE_URL"], !url.isEmpty {
+            return (try DatabaseLocation(url: url), nil)
+        }
+        let cluster = EmbeddedPostgres(home: EmbeddedPostgres.defaultHome())
+        let started = try cluster.start()
+        logger.info("\(started ? "started" : "reusing") embedded PostgreSQL under \(cluster.home)")
+        return (try cluster.location(), started ? cluster : nil)
+    }
+}

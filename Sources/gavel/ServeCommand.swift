@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import GavelAPI
+import GavelStore
+import Hummingbird
+import Logging
+import PostgresNIO
+
+struct ServeCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Serve the HTTP API (with the embedded PostgreSQL unless DATABASE_URL is set).")
+
+    @Option(help: "Address to listen on (env GAVEL_HOST).")
+    var host: String = ProcessInfo.processInfo.environment["GAVEL_HOST"] ?? "127.0.0.1"
+
+    @Option(help: "Port to listen on (env GAVEL_PORT).")
+    var port: Int = Int(ProcessInfo.processInfo.environment["GAVEL_PORT"] ?? "") ?? 8080
+
+    func run() async throws {
+        LogSetup.bootstrap()
+        let logger = Logger(label: "gavel")
+        let (location, startedCluster) = try GavelEnvironment.database(logger: logger)
+        do {
+            let app = try buildApplication(
+                GavelConfiguration(
+                    host: host, port: port, database: location,
+                    resourcesDirectory: GavelEnvironment.resourcesDirectory, logger: logger),
+                onAdminToken: { token in
+                    print("""
+
+                        First start: created user "admin" with role admin.
+                        Admin token (shown once, keep it): \(token)
+                        Try: curl -H 'Authorization: Bearer \(token)' http://\(host):\(port)/v1/audit
+
+                        """)
+                })
+            // SIGTERM or SIGINT: stop accepting, finish requests in flight, then return.
+            try await app.runService()
+        } catch {
+            try? startedCluster?.stop()
+            throw error
+        }
+        if let startedCluster {
+            logger.info("stopping embedded PostgreSQL under \(startedCluster.home)")
+            try startedCluster.stop()
+        }
+    }
+}
+
+struct MigrateCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "migrate", abstract: "Apply the SQL/ migrations that are not applied yet.")
+
+    func run() async throws {
+        LogSetup.bootstrap()
+        let logger = Logger(label: "gavel")
+        let (location, startedCluster) = try GavelEnvironment.database(logger: logger)
+        defer { try? startedCluster?.stop() }
+        let runner = try MigrationRunner(directory: GavelEnvironment.resourcesDirectory + "/SQL")
+        let applied = try await PostgresClient.withRunning(location, logger: logger) { client in
+            try await runner.run(on: client, logger: logger)
+        }
+        print(applied.isEmpty ? "nothing to apply" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")
+    }
+}
