@@ -65,7 +65,8 @@ struct MetricsMiddleware: RouterMiddleware {
             "method": .string(request.method.rawValue),
             "path": .string(request.uri.path),
             "status": .stringConvertible(response.status.code),
-            "duration_ms": .stringConvertible(Double(elapsed.components.attoseconds / 1_000_000_000_000_000) / 1_000 + Double(elapsed.components.seconds) * 1_000),
+            "duration_ms": .stringConvertible(
+                Double(elapsed.components.seconds) * 1_000 + Double(elapsed.components.attoseconds) / 1e15),
         ])
         return response
     }

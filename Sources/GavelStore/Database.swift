@@ -23,8 +23,10 @@ public struct Database: Sendable {
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        return try await client.withTransaction(logger: logger ?? self.logger) { connection in
-            try await body(connection)
+        return try await PostgresTransactionError.unwrapping {
+            try await client.withTransaction(logger: logger ?? self.logger) { connection in
+                try await body(connection)
+            }
         }
     }
 
@@ -53,6 +55,19 @@ public struct Database: Sendable {
             let first = await group.next() ?? false
             group.cancelAll()
             return first
+        }
+    }
+}
+
+extension PostgresTransactionError {
+    /// PostgresNIO wraps whatever a transaction's body threw; callers want the error
+    /// itself (a validation failure stays a 422), or the database's own when BEGIN,
+    /// COMMIT or ROLLBACK failed.
+    public static func unwrapping<Result>(_ body: () async throws -> sending Result) async throws -> sending Result {
+        do {
+            return try await body()
+        } catch let error as PostgresTransactionError {
+            throw error.closureError ?? error.commitError ?? error.beginError ?? error.rollbackError ?? error
         }
     }
 }

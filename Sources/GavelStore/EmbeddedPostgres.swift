@@ -94,7 +94,11 @@ public struct EmbeddedPostgres: Sendable {
         }
         try handOverToClusterUser()
         let port = try Self.freePort()
-        let options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(socketDirectory)"
+        var options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(socketDirectory)"
+        // Extra server settings, e.g. the test script's "-c fsync=off" for a throwaway cluster.
+        if let extra = ProcessInfo.processInfo.environment["GAVEL_PG_OPTIONS"], !extra.isEmpty {
+            options += " " + extra
+        }
         let result = try run(
             bin + "/pg_ctl",
             ["-D", dataDirectory, "-l", logFile, "-w", "-t", "60", "-o", options, "start"],

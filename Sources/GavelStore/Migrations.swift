@@ -126,15 +126,17 @@ public struct MigrationRunner: Sendable {
         var applied: [Int] = []
         for migration in migrations where recorded[migration.version] == nil {
             logger.info("applying migration", metadata: ["migration": "\(migration.version)_\(migration.name)"])
-            try await connection.withTransaction(logger: logger) { connection in
-                for statement in SQLScript.statements(in: migration.sql) {
-                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+            try await PostgresTransactionError.unwrapping {
+                try await connection.withTransaction(logger: logger) { connection in
+                    for statement in SQLScript.statements(in: migration.sql) {
+                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                    }
+                    try await connection.query(
+                        """
+                        INSERT INTO gavel_migrations (version, name, checksum)
+                        VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                        """, logger: logger)
                 }
-                try await connection.query(
-                    """
-                    INSERT INTO gavel_migrations (version, name, checksum)
-                    VALUES (\(migration.version), \(migration.name), \(migration.checksum))
-                    """, logger: logger)
             }
             applied.append(migration.version)
         }

@@ -43,7 +43,7 @@ struct TokenCommand: AsyncParsableCommand {
                             consignorId: consignor.flatMap(UUID.init(uuidString:)))
             let token = try await PostgresClient.withRunning(location, logger: logger) { client in
                 try await runner.run(on: client, logger: logger)
-                return try await client.withTransaction(logger: logger) { connection in
+                return try await Database(client: client, logger: logger).transaction { connection in
                     if let consignorId = user.consignorId,
                        try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger) == nil {
                         throw ValidationError("no consignor \(consignorId.uuidString.lowercased())")

@@ -1,0 +1,76 @@
+import Foundation
+import GavelAPI
+import GavelCore
+import HTTPTypes
+import Testing
+
+@Suite("Roles: 401 and 403 for every guarded route")
+struct RoleMatrixTests {
+    @Test("every route answers 401 without a token and 403 to each role it does not admit")
+    func matrix() async throws {
+        try await withGavel { gavel in
+            let consignor = try await gavel.createConsignor()
+            var tokens: [Role: String] = [.admin: gavel.adminToken]
+            for role in Role.allCases where role != .admin {
+                tokens[role] = try await gavel.createUser(role, consignorId: role == .manager ? consignor : nil).token
+            }
+            let endpoints = registeredEndpoints()
+            #expect(endpoints.count >= 9)
+            for endpoint in endpoints {
+                let path = endpoint.path.replacingOccurrences(of: "{id}", with: consignor)
+                let body = [.post, .patch].contains(endpoint.method) ? "{}" : nil
+                guard case .roles(let allowed) = endpoint.access else {
+                    let reply = try await gavel.request(endpoint.method, path)
+                    #expect(reply.status == .ok, "\(endpoint.method) \(endpoint.path) is public")
+                    continue
+                }
+                let anonymous = try await gavel.request(endpoint.method, path, json: body)
+                #expect(anonymous.status == .unauthorized, "\(endpoint.method) \(endpoint.path) without a token")
+                for role in Role.allCases {
+                    let reply = try await gavel.request(endpoint.method, path, token: tokens[role], json: body)
+                    if allowed.contains(role) {
+                        #expect(![.unauthorized, .forbidden].contains(reply.status),
+                                "\(role) may \(endpoint.method) \(endpoint.path): \(reply.status)")
+                    } else {
+                        #expect(reply.status == .forbidden, "\(role) may not \(endpoint.method) \(endpoint.path): \(reply.status)")
+                        #expect(try reply.problemCode == "forbidden")
+                    }
+                }
+            }
+        }
+    }
+
+    @Test("the role matrix is the one the contract gives")
+    func declaredAccess() {
+        let access = Dictionary(uniqueKeysWithValues: registeredEndpoints().map { ("\($0.method.rawValue) \($0.path)", $0.access) })
+        #expect(access["GET /health"] == .anyone)
+        #expect(access["GET /ready"] == .anyone)
+        #expect(access["GET /metrics"] == .anyone)
+        #expect(access["GET /openapi.yaml"] == .anyone)
+        #expect(access["POST /v1/users"] == .roles([.admin]))
+        #expect(access["POST /v1/consignors"] == .roles([.admin]))
+        #expect(access["GET /v1/consignors/{id}"] == .roles([.admin, .manager]))
+        #expect(access["PATCH /v1/consignors/{id}/policy"] == .roles([.admin]))
+        #expect(access["GET /v1/audit"] == .roles([.admin]))
+    }
+
+    @Test("a manager of consignor X sees X, gets 404 for Y, and cannot change policies")
+    func managerScope() async throws {
+        try await withGavel { gavel in
+            let x = try await gavel.createConsignor("X Finance")
+            let y = try await gavel.createConsignor("Y Finance")
+            let manager = try await gavel.createUser(.manager, consignorId: x)
+            let own = try await gavel.request(.get, "/v1/consignors/\(x)", token: manager.token)
+            #expect(own.status == .ok)
+            #expect(try own.string("name") == "X Finance")
+            let other = try await gavel.request(.get, "/v1/consignors/\(y)", token: manager.token)
+            #expect(other.status == .notFound)
+            #expect(try other.problemCode == "not-found")
+            // The same answer as for an ID that exists nowhere: no existence leak.
+            let nowhere = try await gavel.request(.get, "/v1/consignors/\(UUID())", token: manager.token)
+            #expect(nowhere.status == other.status)
+            let patch = try await gavel.request(.patch, "/v1/consignors/\(x)/policy", token: manager.token, json: #"{"fees": {"docFee": 1}}"#)
+            #expect(patch.status == .forbidden)
+        }
+    }
+}

@@ -1,0 +1,124 @@
+import Foundation
+import GavelAPI
+import GavelCore
+import GavelStore
+import Hummingbird
+import HummingbirdTesting
+import HTTPTypes
+import NIOCore
+import PostgresNIO
+import Synchronization
+import Testing
+
+/// A running Gavel on a database of its own, through the same `buildApplication` as
+/// `gavel serve`, with the bootstrap admin's token.
+struct Harness: Sendable {
+    let client: any TestClientProtocol
+    let adminToken: String
+    let database: DatabaseLocation
+
+    struct Reply: Sendable {
+        let status: HTTPResponse.Status
+        let headers: HTTPFields
+        let text: String
+
+        var json: JSONValue {
+            get throws { try JSONDecoder().decode(JSONValue.self, from: Data(text.utf8)) }
+        }
+
+        /// The problem's `code`, after checking that this is a problem+json answer with
+        /// every member RFC 9457 and the contract require.
+        var problemCode: String {
+            get throws {
+                #expect(headers[.contentType] == "application/problem+json", "not a problem: \(text)")
+                let body = try json
+                for member in ["type", "title", "detail", "code"] {
+                    guard case .string = body[member] else {
+                        Issue.record("problem without \(member): \(text)")
+                        return ""
+                    }
+                }
+                #expect(body["status"] == .integer(Int64(status.code)))
+                guard case .string(let code) = body["code"] else { return "" }
+                return code
+            }
+        }
+
+        func string(_ key: String) throws -> String {
+            guard case .string(let value) = try json[key] else {
+                throw TestSetupError("no string \(key) in \(text)")
+            }
+            return value
+        }
+    }
+
+    @discardableResult
+    func request(
+        _ method: HTTPRequest.Method, _ path: String, token: String? = nil, json: String? = nil,
+        headers extra: HTTPFields = [:]
+    ) async throws -> Reply {
+        var headers = extra
+        if let token { headers[.authorization] = "Bearer \(token)" }
+        if json != nil { headers[.contentType] = "application/json" }
+        let response = try await client.executeRequest(
+            uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
+        return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+    }
+
+    /// Creates a user through the API and returns its ID and token.
+    func createUser(_ role: Role, consignorId: String? = nil, name: String? = nil) async throws -> (id: String, token: String) {
+        let consignor = consignorId.map { #", "consignorId": "\#($0)""# } ?? ""
+        let reply = try await request(
+            .post, "/v1/users", token: adminToken,
+            json: #"{"name": "\#(name ?? role.rawValue)", "role": "\#(role.rawValue)"\#(consignor)}"#)
+        guard reply.status == .created else { throw TestSetupError("cannot create \(role): \(reply.text)") }
+        return (try reply.string("id"), try reply.string("token"))
+    }
+
+    func createConsignor(_ name: String = "First Auto Finance") async throws -> String {
+        let reply = try await request(.post, "/v1/consignors", token: adminToken, json: #"{"name": "\#(name)", "currency": "CNY"}"#)
+        guard reply.status == .created else { throw TestSetupError("cannot create consignor: \(reply.text)") }
+        return try reply.string("id")
+    }
+
+    /// Runs SQL against this test's database directly, to look behind the API.
+    func sql<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
+        try await PostgresClient.withRunning(database, logger: quietLogger, body)
+    }
+
+    func count(_ table: String) async throws -> Int {
+        try await sql { client in
+            let rows = try await client.query(PostgresQuery(unsafeSQL: "SELECT count(*)::int FROM \(table)"), logger: quietLogger)
+            for try await (count) in rows.decode(Int.self) { return count }
+            return -1
+        }
+    }
+}
+
+/// Builds Gavel on a fresh migrated database and runs `body` against it in-process.
+func withGavel<T: Sendable>(
+    newID: @escaping @Sendable () -> UUID = { UUID() },
+    _ body: @Sendable (Harness) async throws -> T
+) async throws -> T {
+    try await withMigratedDatabase { location in
+        try await withGavel(on: location, newID: newID, body)
+    }
+}
+
+/// Builds Gavel on the given (migrated or empty) database.
+func withGavel<T: Sendable>(
+    on location: DatabaseLocation,
+    newID: @escaping @Sendable () -> UUID = { UUID() },
+    _ body: @Sendable (Harness) async throws -> T
+) async throws -> T {
+    do {
+        let token = Mutex<String?>(nil)
+        let app = try buildApplication(
+            GavelConfiguration(database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID),
+            onAdminToken: { value in token.withLock { $0 = value } })
+        return try await app.test(.router) { client in
+            guard let adminToken = token.withLock({ $0 }) else { throw TestSetupError("no admin token at first start") }
+            return try await body(Harness(client: client, adminToken: adminToken, database: location))
+        }
+    }
+}

@@ -1,0 +1,78 @@
+import NIOCore
+import NIOPosix
+import Synchronization
+
+/// A loopback TCP relay in front of PostgreSQL that a test can cut (closing every
+/// connection and refusing new ones) and restore, to play a database outage.
+final class TCPProxy: Sendable {
+    private let targetPort: Int
+    private let state = Mutex<(enabled: Bool, channels: [any Channel])>((true, []))
+    private let server = Mutex<(any Channel)?>(nil)
+
+    init(targetPort: Int) {
+        self.targetPort = targetPort
+    }
+
+    /// Starts listening on a free loopback port and returns it.
+    func start() async throws -> Int {
+        let targetPort = self.targetPort
+        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelInitializer { [self] inbound in
+                guard self.state.withLock({ $0.enabled }) else { return inbound.close() }
+                return ClientBootstrap(group: inbound.eventLoop)
+                    .connect(host: "127.0.0.1", port: targetPort)
+                    .flatMap { outbound in
+                        self.state.withLock { $0.channels += [inbound, outbound] }
+                        let toTarget = Relay(peer: outbound)
+                        let toClient = Relay(peer: inbound)
+                        // The inbound channel starts reading only once this initializer is done,
+                        // so nothing the client sends can arrive before the relay is in place.
+                        return inbound.pipeline.addHandler(toTarget)
+                            .and(outbound.pipeline.addHandler(toClient))
+                            .map { _ in }
+                    }
+            }
+            .bind(host: "127.0.0.1", port: 0).get()
+        server.withLock { $0 = channel }
+        return channel.localAddress!.port!
+    }
+
+    func cut() async {
+        let channels = state.withLock { state -> [any Channel] in
+            state.enabled = false
+            defer { state.channels = [] }
+            return state.channels
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    func restore() {
+        state.withLock { $0.enabled = true }
+    }
+
+    func stop() async {
+        await cut()
+        if let channel = server.withLock({ $0 }) { try? await channel.close() }
+    }
+}
+
+private final class Relay: ChannelInboundHandler, Sendable {
+    typealias InboundIn = ByteBuffer
+    let peer: any Channel
+
+    init(peer: any Channel) { self.peer = peer }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        peer.writeAndFlush(Self.unwrapInboundIn(data), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        peer.close(promise: nil)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}

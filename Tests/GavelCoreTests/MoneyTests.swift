@@ -1,0 +1,75 @@
+import GavelCore
+import Testing
+
+@Suite("Money arithmetic (domain rules section 1)")
+struct MoneyTests {
+    @Test("mulBp rounds half up", arguments: [
+        (Int64(10_000), Int64(7_000), Int64(7_000)),
+        (8_416_800, 7_000, 5_891_760),
+        (8_416_800, 9_000, 7_575_120),
+        (8_000_000, 500, 400_000),
+        (1, 5_000, 1),       // 0.5 rounds up
+        (1, 4_999, 0),       // 0.4999 rounds down
+        (3, 5_000, 2),       // 1.5 rounds up
+        (0, 10_000, 0),
+    ])
+    func mulBp(amount: Int64, bp: Int64, expected: Int64) {
+        #expect(Money.mulBp(amount, bp) == expected)
+    }
+
+    @Test("ceilTo rounds up to the unit", arguments: [
+        (Int64(5_891_760), Int64(10_000), Int64(5_900_000)),
+        (7_575_120, 10_000, 7_580_000),
+        (5_900_000, 10_000, 5_900_000),
+        (0, 10_000, 0),
+        (1, 10_000, 10_000),
+    ])
+    func ceilTo(amount: Int64, unit: Int64, expected: Int64) {
+        #expect(Money.ceilTo(amount, unit: unit) == expected)
+    }
+
+    @Test("arithmetic at and past the bounds reports overflow instead of trapping")
+    func overflowIsReported() {
+        #expect(Money.mulBp(Money.maximum, 10_000) == Money.maximum)
+        #expect(Money.mulBp(Money.maximum, 20_000) == 2 * Money.maximum)
+        #expect(Money.mulBp(.max, 2) == nil)
+        #expect(Money.mulBp(.max / 10_000, 10_000) != nil)
+        #expect(Money.ceilTo(.max, unit: 10_000) == nil)
+        #expect(Money.ceilTo(Money.maximum, unit: 10_000) == Money.maximum)
+    }
+
+    @Test("amount bounds are 0...10^13")
+    func bounds() {
+        #expect(Money.isInRange(0))
+        #expect(Money.isInRange(10_000_000_000_000))
+        #expect(!Money.isInRange(10_000_000_000_001))
+        #expect(!Money.isInRange(-1))
+    }
+
+    @Test("mulBp never traps over the whole bounded range", arguments: 0..<200)
+    func mulBpTotal(seed: Int) {
+        var generator = SplitMix64(seed: UInt64(seed))
+        let amount = Int64.random(in: Money.range, using: &generator)
+        let bp = Int64.random(in: 0...20_000, using: &generator)
+        let result = Money.mulBp(amount, bp)
+        #expect(result != nil)
+        // Half-up: the result is within half a minor unit of the exact product.
+        if let result {
+            #expect(result * 10_000 - amount * bp <= 5_000)
+            #expect(amount * bp - result * 10_000 < 5_000)
+        }
+    }
+}
+
+/// A small deterministic generator, so property tests replay exactly.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
