@@ -34,6 +34,8 @@ struct ServeCommand: AsyncParsableCommand {
                         Try: curl -H 'Authorization: Bearer \(token)' http://\(host):\(port)/v1/audit
 
                         """)
+                    // Shown once: make sure it reaches a pipe or file now, not at exit.
+                    fflush(nil)
                 })
             // SIGTERM or SIGINT: stop accepting, finish requests in flight, then return.
             try await app.runService()

@@ -1,0 +1,104 @@
+import Foundation
+import GavelStore
+import PostgresNIO
+import Testing
+
+@Suite("gavel serve as a process")
+struct ServeProcessTests {
+    /// Starts `gavel serve` on a database of its own; returns the process, port and admin token.
+    static func serve(_ location: DatabaseLocation) async throws -> (ChildProcess, Int, String) {
+        let port = try freeLocalPort()
+        var environment = ProcessInfo.processInfo.environment
+        environment["DATABASE_URL"] = location.url
+        environment["GAVEL_RESOURCES"] = repositoryRoot
+        environment["GAVEL_PORT"] = String(port)
+        environment["GAVEL_LOG_FORMAT"] = "json"
+        let child = try ChildProcess.start(try gavelExecutable(), ["serve"], environment: environment)
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            if let token = child.output.split(separator: "\n").first(where: { $0.contains("Admin token") })?.split(separator: " ").last,
+               child.output.contains("listening") {
+                return (child, port, String(token))
+            }
+            if try await child.wait(timeout: .milliseconds(100)) != nil {
+                throw TestSetupError("gavel serve exited early:\n\(child.output)")
+            }
+        }
+        child.signal(SIGKILL)
+        throw TestSetupError("gavel serve did not start:\n\(child.output)")
+    }
+
+    @Test("SIGTERM lets the request in flight finish, then exits 0")
+    func sigtermDrains() async throws {
+        try await withMigratedDatabase { location in
+            let (child, port, token) = try await Self.serve(location)
+            let body = #"{"name": "Drained Finance", "currency": "CNY"}"#
+            let connection = try RawHTTPConnection(port: port)
+            defer { connection.closeConnection() }
+            connection.send(
+                "POST /v1/consignors HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                    + String(body.prefix(10)))
+            try await Task.sleep(for: .milliseconds(300))
+            child.signal(SIGTERM)
+            try await Task.sleep(for: .milliseconds(700))
+            // Still running: a request is in flight.
+            #expect(try await child.wait(timeout: .milliseconds(10)) == nil)
+            connection.send(String(body.dropFirst(10)))
+            let response = connection.receive()
+            #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
+            let exitCode = try await child.wait(timeout: .seconds(20))
+            #expect(exitCode == 0, "\(child.output)")
+            let stored = try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+                let rows = try await client.query("SELECT count(*)::int FROM consignors WHERE name = 'Drained Finance'", logger: quietLogger)
+                for try await count in rows.decode(Int.self) { return count }
+                return -1
+            }
+            #expect(stored == 1)
+        }
+    }
+
+    @Test("logs are JSON lines carrying the request ID, and never the token")
+    func jsonLogs() async throws {
+        try await withMigratedDatabase { location in
+            let (child, port, token) = try await Self.serve(location)
+            let connection = try RawHTTPConnection(port: port)
+            connection.send("GET /v1/audit HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\nX-Request-ID: log-probe-7\r\n\r\n")
+            let response = connection.receive()
+            connection.closeConnection()
+            #expect(response.hasPrefix("HTTP/1.1 200"))
+            child.signal(SIGTERM)
+            #expect(try await child.wait(timeout: .seconds(20)) == 0)
+            let lines = child.output.split(separator: "\n").filter { $0.hasPrefix("{") }
+            #expect(!lines.isEmpty)
+            let requestLine = try #require(lines.first { $0.contains("log-probe-7") })
+            let parsed = try JSONSerialization.jsonObject(with: Data(requestLine.utf8)) as? [String: Any]
+            #expect(parsed?["request_id"] as? String == "log-probe-7")
+            #expect(parsed?["status"] as? String == "200")
+            // The token is printed once at first start, outside the log stream, and in no log line.
+            #expect(!lines.contains { $0.contains(token) })
+        }
+    }
+
+    @Test("a second serve on a database with an admin prints no new token")
+    func adminOnce() async throws {
+        try await withMigratedDatabase { location in
+            let (first, _, _) = try await Self.serve(location)
+            first.signal(SIGTERM)
+            #expect(try await first.wait(timeout: .seconds(20)) == 0)
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = location.url
+            environment["GAVEL_RESOURCES"] = repositoryRoot
+            environment["GAVEL_PORT"] = String(try freeLocalPort())
+            let second = try ChildProcess.start(try gavelExecutable(), ["serve"], environment: environment)
+            let deadline = ContinuousClock.now + .seconds(30)
+            while ContinuousClock.now < deadline, !second.output.contains("listening") {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(second.output.contains("listening"))
+            #expect(!second.output.contains("Admin token"))
+            second.signal(SIGTERM)
+            #expect(try await second.wait(timeout: .seconds(20)) == 0)
+        }
+    }
+}
