@@ -42,10 +42,12 @@ public struct EmbeddedPostgres: Sendable {
     // MARK: - Binaries and user
 
     /// The directory holding `initdb`, `pg_ctl` and `postgres`.
-    public static func binaryDirectory(environment: [String: String] = ProcessInfo.processInfo.environment) throws -> String {
+    public static func binaryDirectory(
+        environment: [String: String] = ProcessInfo.processInfo.environment,
+        debianRoot: String = "/usr/lib/postgresql"
+    ) throws -> String {
         var candidates: [String] = []
         if let configured = environment["GAVEL_PG_BIN"], !configured.isEmpty { candidates.append(configured) }
-        let debianRoot = "/usr/lib/postgresql"
         if let versions = try? FileManager.default.contentsOfDirectory(atPath: debianRoot) {
             // Prefer 15, the version Gavel is built and tested against, then the newest.
             let ordered = versions.sorted { (Int($0) ?? 0, $0) > (Int($1) ?? 0, $1) }
