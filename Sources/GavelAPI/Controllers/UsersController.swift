@@ -14,7 +14,7 @@ struct UsersController: Sendable {
         let name = body.string("name", errors: &errors)
         let role = body.choice("role", Role.self, errors: &errors)
         let consignorId = body.uuid("consignorId", required: false, errors: &errors)
-        if role == .manager && consignorId == nil && body.has("consignorId") == false {
+        if role == .manager && !body.has("consignorId") {
             errors.append(FieldError(field: "consignorId", message: "is required for a manager, who acts for one consignor"))
         }
         if let role, role != .manager, consignorId != nil {

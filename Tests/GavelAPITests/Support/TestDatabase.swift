@@ -91,19 +91,17 @@ struct TestSetupError: Error, CustomStringConvertible {
 
 /// Runs `body` with a migrated database of its own, dropped afterwards.
 func withMigratedDatabase<T: Sendable>(_ body: (DatabaseLocation) async throws -> T) async throws -> T {
-    let location = try await TestDatabase.shared.createMigratedDatabase()
-    do {
-        let result = try await body(location)
-        await TestDatabase.shared.drop(location)
-        return result
-    } catch {
-        await TestDatabase.shared.drop(location)
-        throw error
-    }
+    try await withDatabase(try await TestDatabase.shared.createMigratedDatabase(), body)
 }
 
+/// Runs `body` with an empty database (no migrations applied), dropped afterwards.
 func withEmptyDatabase<T: Sendable>(_ body: (DatabaseLocation) async throws -> T) async throws -> T {
-    let location = try await TestDatabase.shared.createEmptyDatabase()
+    try await withDatabase(try await TestDatabase.shared.createEmptyDatabase(), body)
+}
+
+private func withDatabase<T: Sendable>(
+    _ location: DatabaseLocation, _ body: (DatabaseLocation) async throws -> T
+) async throws -> T {
     do {
         let result = try await body(location)
         await TestDatabase.shared.drop(location)
