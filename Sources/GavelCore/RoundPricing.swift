@@ -1,0 +1,63 @@
+/// Starting price, reserve and deposit of each round (domain rules section 4).
+public enum RoundPricing {
+    public struct Prices: Equatable, Sendable {
+        public var start: Int64
+        public var reserve: Int64
+        public var deposit: Int64
+        public init(start: Int64, reserve: Int64, deposit: Int64) {
+            self.start = start
+            self.reserve = reserve
+            self.deposit = deposit
+        }
+    }
+
+    public enum Failure: Error, Equatable, Sendable {
+        case overflow
+        /// A manual override with the start above the reserve.
+        case startAboveReserve
+        /// Under `prc-judicial`, a start below 70% of the market value.
+        case startBelowJudicialFloor(minimum: Int64)
+    }
+
+    /// Round 1: start and reserve from the market value, rounded up to the unit.
+    public static func firstRound(marketValue: Int64, policy: Policy) throws(Failure) -> Prices {
+        let unit = policy.pricing.roundingUnit
+        let start = try rounded(Money.mulBp(marketValue, policy.pricing.startBp), unit)
+        let reserve = try rounded(Money.mulBp(marketValue, policy.pricing.reserveBp), unit)
+        return try finish(start: start, reserve: reserve, policy: policy)
+    }
+
+    /// Round n > 1, after an unsold or defaulted round: both step down, and the reserve
+    /// never falls below the liquidation value.
+    public static func nextRound(previous: Prices, liquidationValue: Int64, policy: Policy) throws(Failure) -> Prices {
+        let unit = policy.pricing.roundingUnit
+        let keep = 10_000 - policy.pricing.stepDownBp
+        let start = try rounded(Money.mulBp(previous.start, keep), unit)
+        let steppedReserve = try rounded(Money.mulBp(previous.reserve, keep), unit)
+        let floor = try rounded(liquidationValue, unit)
+        return try finish(start: start, reserve: max(steppedReserve, floor), policy: policy)
+    }
+
+    /// A manager's own start and reserve (with a reason kept elsewhere).
+    public static func override(start: Int64, reserve: Int64, marketValue: Int64, policy: Policy) throws(Failure) -> Prices {
+        guard start <= reserve else { throw .startAboveReserve }
+        if policy.ruleset == .prcJudicial {
+            guard let minimum = Money.mulBp(marketValue, 7_000) else { throw .overflow }
+            guard start >= minimum else { throw .startBelowJudicialFloor(minimum: minimum) }
+        }
+        return try finish(start: start, reserve: reserve, policy: policy)
+    }
+
+    /// `start = min(start, reserve)`, no hidden reserve under `prc-judicial`, and the deposit.
+    static func finish(start: Int64, reserve: Int64, policy: Policy) throws(Failure) -> Prices {
+        let start = min(start, reserve)
+        let reserve = policy.ruleset == .prcJudicial ? start : reserve
+        let deposit = try rounded(Money.mulBp(start, policy.pricing.depositBp), policy.pricing.roundingUnit)
+        return Prices(start: start, reserve: reserve, deposit: deposit)
+    }
+
+    static func rounded(_ amount: Int64?, _ unit: Int64) throws(Failure) -> Int64 {
+        guard let amount, let result = Money.ceilTo(amount, unit: unit) else { throw .overflow }
+        return result
+    }
+}
