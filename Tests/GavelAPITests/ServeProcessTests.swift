@@ -101,4 +101,43 @@ struct ServeProcessTests {
             #expect(try await second.wait(timeout: .seconds(20)) == 0)
         }
     }
+
+    @Test("gavel migrate and gavel token create work against DATABASE_URL; the token authenticates")
+    func cli() async throws {
+        try await withEmptyDatabase { location in
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = location.url
+            environment["GAVEL_RESOURCES"] = repositoryRoot
+            let migrate = try ChildProcess.start(try gavelExecutable(), ["migrate"], environment: environment)
+            #expect(try await migrate.wait(timeout: .seconds(30)) == 0)
+            #expect(migrate.output.contains("applied 0001"))
+            let again = try ChildProcess.start(try gavelExecutable(), ["migrate"], environment: environment)
+            #expect(try await again.wait(timeout: .seconds(30)) == 0)
+            #expect(again.output.contains("nothing to apply"))
+
+            let create = try ChildProcess.start(
+                try gavelExecutable(), ["token", "create", "--role", "finance", "--name", "Finance desk"], environment: environment)
+            #expect(try await create.wait(timeout: .seconds(30)) == 0)
+            let token = create.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
+            #expect(token.count == 43, "\(create.output)")
+            let (role, audited) = try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+                var role = ""
+                let rows = try await client.query(
+                    "SELECT u.role FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = \(APIToken.sha256Hex(token))",
+                    logger: quietLogger)
+                for try await value in rows.decode(String.self) { role = value }
+                var audited = 0
+                let audit = try await client.query("SELECT count(*)::int FROM audit_log WHERE actor_name = 'system:cli'", logger: quietLogger)
+                for try await count in audit.decode(Int.self) { audited = count }
+                return (role, audited)
+            }
+            #expect(role == "finance")
+            #expect(audited == 1)
+
+            let refused = try ChildProcess.start(
+                try gavelExecutable(), ["token", "create", "--role", "manager", "--name", "M"], environment: environment)
+            #expect(try await refused.wait(timeout: .seconds(30)) != 0)
+            #expect(refused.output.contains("a manager needs --consignor ID"))
+        }
+    }
 }
