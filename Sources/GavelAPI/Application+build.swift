@@ -96,7 +96,11 @@ private func registerRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
         users: UsersController(database: database, newID: newID),
         consignors: ConsignorsController(database: database, newID: newID),
-        audit: AuditController(database: database))
+        audit: AuditController(database: database),
+        cases: CasesController(database: database, newID: newID),
+        vehicles: VehiclesController(database: database, newID: newID),
+        appraisals: AppraisalsController(database: database),
+        lots: LotsController(database: database, newID: newID))
     return routes.table
 }
 

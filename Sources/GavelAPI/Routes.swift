@@ -1,10 +1,15 @@
+import GavelCore
 import Hummingbird
 
 /// Every route of Gavel with who may call it: the role matrix, readable in one place.
 extension RouteBuilder {
     mutating func addRoutes(
-        system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController
+        system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
+        cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController
     ) {
+        let staff = Access.only(.admin, .manager, .appraiser, .finance)
+        let anyRole = Access.roles(Set(Role.allCases))
+
         add(.get, "/health", system.health)
         add(.get, "/ready", system.ready)
         add(.get, "/metrics", system.prometheus)
@@ -15,6 +20,21 @@ extension RouteBuilder {
         add(.post, "/v1/consignors", .only(.admin), consignors.create)
         add(.get, "/v1/consignors/{id}", .only(.admin, .manager), consignors.get)
         add(.patch, "/v1/consignors/{id}/policy", .only(.admin), consignors.updatePolicy)
+
+        add(.post, "/v1/cases", .only(.manager, .admin), cases.create)
+        add(.get, "/v1/cases", .only(.manager, .finance, .admin), cases.list)
+        add(.get, "/v1/cases/{id}", .only(.manager, .finance, .admin), cases.get)
+        add(.post, "/v1/cases/{id}/vehicles", .only(.manager, .admin), cases.addVehicle)
+
+        add(.get, "/v1/vehicles/{id}", staff, vehicles.get)
+        add(.post, "/v1/vehicles/{id}/appraisals", .only(.appraiser, .manager, .admin), vehicles.appraise)
+        add(.post, "/v1/appraisals/{id}/approve", .only(.manager, .admin), appraisals.approve)
+        add(.post, "/v1/appraisals/{id}/reject", .only(.manager, .admin), appraisals.reject)
+
+        add(.post, "/v1/lots", .only(.manager, .admin), lots.create)
+        add(.get, "/v1/lots", anyRole, lots.list)
+        add(.get, "/v1/lots/{id}", anyRole, lots.get)
+        add(.post, "/v1/lots/{id}/relist", .only(.manager, .admin), lots.relist)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

@@ -2,7 +2,7 @@ import Foundation
 
 /// Reads the members of a JSON object field by field, collecting every problem
 /// with its path instead of stopping at the first, so a 422 can list them all.
-public struct FieldReader {
+public struct FieldReader: Sendable {
     public let path: String
     public let members: [String: JSONValue]
 
@@ -147,5 +147,56 @@ public struct FieldReader {
             return nil
         }
         return elements
+    }
+
+    /// An array of objects, each as a reader with its index in the path (`lienholders[2]`).
+    public func objects(_ key: String, required: Bool = true, errors: inout [FieldError]) -> [FieldReader]? {
+        guard let elements = array(key, required: required, errors: &errors) else { return nil }
+        var readers: [FieldReader] = []
+        var failed = false
+        for (index, element) in elements.enumerated() {
+            let at = "\(fieldPath(key))[\(index)]"
+            guard case .object(let members) = element else {
+                errors.append(FieldError(field: at, message: "must be an object, not \(element.typeName)"))
+                failed = true
+                continue
+            }
+            readers.append(FieldReader(members, path: at))
+        }
+        return failed ? nil : readers
+    }
+
+    public func date(_ key: String, required: Bool = true, errors: inout [FieldError]) -> CalendarDate? {
+        guard let value = present(key, required: required, errors: &errors) else { return nil }
+        guard case .string(let text) = value, let date = CalendarDate(iso: text) else {
+            errors.append(FieldError(field: fieldPath(key), message: "must be a date YYYY-MM-DD"))
+            return nil
+        }
+        return date
+    }
+
+    /// A condition grade 0.0...5.0 with one decimal, as tenths.
+    public func grade(_ key: String, required: Bool = true, errors: inout [FieldError]) -> Int64? {
+        guard let value = present(key, required: required, errors: &errors) else { return nil }
+        return Policy.gradeTenths(value, at: fieldPath(key), errors: &errors)
+    }
+
+    /// An RFC 3339 timestamp (`2026-11-20T08:00:00Z`, fractional seconds allowed).
+    public func timestamp(_ key: String, required: Bool = true, errors: inout [FieldError]) -> Date? {
+        guard let value = present(key, required: required, errors: &errors) else { return nil }
+        guard case .string(let text) = value, let date = Self.parseTimestamp(text) else {
+            errors.append(FieldError(field: fieldPath(key), message: "must be an RFC 3339 timestamp such as 2026-11-20T08:00:00Z"))
+            return nil
+        }
+        return date
+    }
+
+    static func parseTimestamp(_ text: String) -> Date? {
+        let plain = ISO8601DateFormatter()
+        plain.formatOptions = [.withInternetDateTime]
+        if let date = plain.date(from: text) { return date }
+        let fractional = ISO8601DateFormatter()
+        fractional.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return fractional.date(from: text)
     }
 }

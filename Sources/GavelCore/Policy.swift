@@ -113,9 +113,7 @@ extension Policy {
                 "maxRounds": .integer(pricing.maxRounds),
             ]),
             "bidding": .object([
-                "increments": .array(bidding.increments.map { band in
-                    .object(["below": band.below.map(JSONValue.integer) ?? .null, "step": .integer(band.step)])
-                }),
+                "increments": Policy.incrementsJSON(bidding.increments),
                 "extensionWindowSeconds": .integer(bidding.extensionWindowSeconds),
                 "extensionSeconds": .integer(bidding.extensionSeconds),
                 "approvalHours": .integer(bidding.approvalHours),
@@ -276,6 +274,20 @@ extension Policy {
             return nil
         }
         return tenths
+    }
+
+    public static func incrementsJSON(_ bands: [Increment]) -> JSONValue {
+        .array(bands.map { band in
+            .object(["below": band.below.map(JSONValue.integer) ?? .null, "step": .integer(band.step)])
+        })
+    }
+
+    /// An increment table as `incrementsJSON` writes it (a lot keeps its own copy).
+    public static func parseIncrements(json: JSONValue) throws(ValidationFailure) -> [Increment] {
+        var errors: [FieldError] = []
+        let bands = parseIncrements(FieldReader(["increments": json]), errors: &errors)
+        guard errors.isEmpty, let bands else { throw ValidationFailure(errors) }
+        return bands
     }
 
     private static func parseIncrements(_ v: FieldReader, errors: inout [FieldError]) -> [Increment]? {

@@ -45,6 +45,13 @@ public enum Valuation {
     /// Each comparable as shown to the appraiser: adjusted to the subject, and whether
     /// it counted (a sale after the valuation date or too old does not).
     public struct AdjustedComparable: Equatable, Sendable {
+        public init(comparable: Comparable, adjustedPrice: Int64?, used: Bool, reason: String?) {
+            self.comparable = comparable
+            self.adjustedPrice = adjustedPrice
+            self.used = used
+            self.reason = reason
+        }
+
         public var comparable: Comparable
         public var adjustedPrice: Int64?
         public var used: Bool

@@ -1,0 +1,175 @@
+import Foundation
+
+/// One defaulted loan handed over for disposal: who owes, how much as of when, who
+/// else holds a lien, and what the borrower is credited.
+public struct LoanCase: Equatable, Sendable {
+    public struct Borrower: Equatable, Sendable {
+        public init(name: String, idNumber: String?, address: String?) {
+            self.name = name
+            self.idNumber = idNumber
+            self.address = address
+        }
+
+        public var name: String
+        public var idNumber: String?
+        public var address: String?
+    }
+
+    public struct Balances: Equatable, Sendable {
+        public init(principal: Int64, interest: Int64, fees: Int64, perDiemInterest: Int64, asOf: CalendarDate) {
+            self.principal = principal
+            self.interest = interest
+            self.fees = fees
+            self.perDiemInterest = perDiemInterest
+            self.asOf = asOf
+        }
+
+        public var principal: Int64
+        public var interest: Int64
+        public var fees: Int64
+        public var perDiemInterest: Int64
+        public var asOf: CalendarDate
+    }
+
+    public struct Lienholder: Equatable, Sendable {
+        public init(name: String, amount: Int64, priority: Int64, eligible: Bool) {
+            self.name = name
+            self.amount = amount
+            self.priority = priority
+            self.eligible = eligible
+        }
+
+        public var name: String
+        public var amount: Int64
+        public var priority: Int64
+        /// UCC: an authenticated demand was received; PRC: the lien is registered.
+        public var eligible: Bool
+    }
+
+    public struct Credit: Equatable, Sendable {
+        public init(label: String, amount: Int64) {
+            self.label = label
+            self.amount = amount
+        }
+
+        public var label: String
+        public var amount: Int64
+    }
+
+    public var id: UUID
+    public var consignorId: UUID
+    public var loanNumber: String
+    public var borrower: Borrower
+    public var guarantors: [String]
+    public var balances: Balances
+    public var lienholders: [Lienholder]
+    public var credits: [Credit]
+    public var status: String
+
+    /// Reads a new case from a request body; every problem is listed.
+    public static func parse(_ body: FieldReader, id: UUID) throws(ValidationFailure) -> LoanCase {
+        var errors: [FieldError] = []
+        let consignorId = body.uuid("consignorId", errors: &errors)
+        let loanNumber = body.string("loanNumber", maxLength: 100, errors: &errors)
+        let borrower = body.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
+        let guarantors = body.objects("guarantors", required: false, errors: &errors)?
+            .compactMap { $0.string("name", errors: &errors) } ?? []
+        let balances = body.object("balances", errors: &errors).flatMap { parseBalances($0, errors: &errors) }
+        let lienholders = body.objects("lienholders", required: false, errors: &errors)?
+            .compactMap { parseLienholder($0, errors: &errors) } ?? []
+        let priorities = lienholders.map(\.priority)
+        if Set(priorities).count != priorities.count {
+            errors.append(FieldError(field: "lienholders", message: "each lienholder needs its own priority"))
+        }
+        let credits = body.objects("credits", required: false, errors: &errors)?.compactMap { parseCredit($0, errors: &errors) } ?? []
+        guard errors.isEmpty, let consignorId, let loanNumber, let borrower, let balances else {
+            throw ValidationFailure(errors)
+        }
+        return LoanCase(
+            id: id, consignorId: consignorId, loanNumber: loanNumber, borrower: borrower, guarantors: guarantors,
+            balances: balances, lienholders: lienholders.sorted { $0.priority < $1.priority }, credits: credits,
+            status: "open")
+    }
+
+    static func parseBorrower(_ reader: FieldReader, errors: inout [FieldError]) -> Borrower? {
+        let name = reader.string("name", errors: &errors)
+        let idNumber = reader.string("idNumber", maxLength: 64, required: false, errors: &errors)
+        let address = reader.string("address", maxLength: 500, required: false, errors: &errors)
+        return name.map { Borrower(name: $0, idNumber: idNumber, address: address) }
+    }
+
+    static func parseBalances(_ reader: FieldReader, errors: inout [FieldError]) -> Balances? {
+        let principal = reader.amount("principal", errors: &errors)
+        let interest = reader.amount("interest", errors: &errors)
+        let fees = reader.amount("fees", errors: &errors)
+        let perDiem = reader.amount("perDiemInterest", errors: &errors)
+        let asOf = reader.date("asOf", errors: &errors)
+        guard let principal, let interest, let fees, let perDiem, let asOf else { return nil }
+        return Balances(principal: principal, interest: interest, fees: fees, perDiemInterest: perDiem, asOf: asOf)
+    }
+
+    static func parseCredit(_ reader: FieldReader, errors: inout [FieldError]) -> Credit? {
+        let label = reader.string("label", errors: &errors)
+        let amount = reader.amount("amount", errors: &errors)
+        guard let label, let amount else { return nil }
+        return Credit(label: label, amount: amount)
+    }
+
+    static func parseLienholder(_ reader: FieldReader, errors: inout [FieldError]) -> Lienholder? {
+        let name = reader.string("name", errors: &errors)
+        let amount = reader.amount("amount", errors: &errors)
+        let priority = reader.integer("priority", in: 1...1_000, errors: &errors)
+        let eligible = reader.bool("eligible", errors: &errors)
+        guard let name, let amount, let priority, let eligible else { return nil }
+        return Lienholder(name: name, amount: amount, priority: priority, eligible: eligible)
+    }
+}
+
+// MARK: - JSON forms (API answers and jsonb columns share them)
+
+extension LoanCase.Borrower {
+    public var json: JSONValue {
+        .object(["name": .string(name), "idNumber": idNumber.map(JSONValue.string) ?? .null,
+                 "address": address.map(JSONValue.string) ?? .null])
+    }
+}
+
+extension LoanCase.Balances {
+    public var json: JSONValue {
+        .object(["principal": .integer(principal), "interest": .integer(interest), "fees": .integer(fees),
+                 "perDiemInterest": .integer(perDiemInterest), "asOf": .string(asOf.description)])
+    }
+}
+
+extension LoanCase {
+    public static func guarantorsJSON(_ names: [String]) -> JSONValue { .array(names.map { .object(["name": .string($0)]) }) }
+
+    public static func lienholdersJSON(_ lienholders: [Lienholder]) -> JSONValue {
+        .array(lienholders.map {
+            .object(["name": .string($0.name), "amount": .integer($0.amount), "priority": .integer($0.priority),
+                     "eligible": .bool($0.eligible)])
+        })
+    }
+
+    public static func creditsJSON(_ credits: [Credit]) -> JSONValue {
+        .array(credits.map { .object(["label": .string($0.label), "amount": .integer($0.amount)]) })
+    }
+
+    /// Reads the stored JSON columns back; they were written by Gavel, so a failure
+    /// here means the row was altered outside it.
+    public static func stored(
+        id: UUID, consignorId: UUID, loanNumber: String, borrower: JSONValue, guarantors: JSONValue,
+        balances: Balances, lienholders: JSONValue, credits: JSONValue, status: String
+    ) throws(ValidationFailure) -> LoanCase {
+        var errors: [FieldError] = []
+        let reader = FieldReader(["borrower": borrower, "guarantors": guarantors, "lienholders": lienholders, "credits": credits])
+        let borrower = reader.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
+        let guarantors = reader.objects("guarantors", errors: &errors)?.compactMap { $0.string("name", errors: &errors) } ?? []
+        let lienholders = reader.objects("lienholders", errors: &errors)?.compactMap { parseLienholder($0, errors: &errors) } ?? []
+        let credits = reader.objects("credits", errors: &errors)?.compactMap { parseCredit($0, errors: &errors) } ?? []
+        guard errors.isEmpty, let borrower else { throw ValidationFailure(errors) }
+        return LoanCase(
+            id: id, consignorId: consignorId, loanNumber: loanNumber, borrower: borrower, guarantors: guarantors,
+            balances: balances, lienholders: lienholders, credits: credits, status: status)
+    }
+}

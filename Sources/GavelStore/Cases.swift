@@ -1,0 +1,76 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+/// A case as stored, with its consignor's currency and its list position.
+public struct StoredCase: Sendable {
+    public var loanCase: LoanCase
+    public var currency: String
+    public var seq: Int64
+}
+
+public enum CaseRepository {
+    public static func insert(_ loanCase: LoanCase, on connection: PostgresConnection, logger: Logger) async throws {
+        let b = loanCase.balances
+        try await connection.query(
+            """
+            INSERT INTO cases (id, consignor_id, loan_number, borrower, guarantors, principal, interest, fees,
+                               per_diem_interest, balances_as_of, lienholders, credits)
+            VALUES (\(loanCase.id), \(loanCase.consignorId), \(loanCase.loanNumber),
+                    \(JSONText.encode(loanCase.borrower.json))::jsonb, \(JSONText.encode(LoanCase.guarantorsJSON(loanCase.guarantors)))::jsonb,
+                    \(b.principal), \(b.interest), \(b.fees), \(b.perDiemInterest), \(b.asOf.description)::date,
+                    \(JSONText.encode(LoanCase.lienholdersJSON(loanCase.lienholders)))::jsonb,
+                    \(JSONText.encode(LoanCase.creditsJSON(loanCase.credits)))::jsonb)
+            """, logger: logger)
+    }
+
+    static let columns = """
+        id, seq, consignor_id, loan_number, borrower::text AS borrower, guarantors::text AS guarantors, principal, interest,
+        fees, per_diem_interest, balances_as_of::text AS balances_as_of, lienholders::text AS lienholders,
+        credits::text AS credits, status, (SELECT currency FROM consignors WHERE id = consignor_id) AS currency
+        """
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> StoredCase {
+        let balances = LoanCase.Balances(
+            principal: try row.value("principal"), interest: try row.value("interest"), fees: try row.value("fees"),
+            perDiemInterest: try row.value("per_diem_interest"), asOf: try row.calendarDate("balances_as_of"))
+        do {
+            let loanCase = try LoanCase.stored(
+                id: try row.value("id"), consignorId: try row.value("consignor_id"), loanNumber: try row.value("loan_number"),
+                borrower: try row.json("borrower"), guarantors: try row.json("guarantors"), balances: balances,
+                lienholders: try row.json("lienholders"), credits: try row.json("credits"), status: try row.value("status"))
+            return StoredCase(loanCase: loanCase, currency: try row.value("currency"), seq: try row.value("seq"))
+        } catch let failure as ValidationFailure {
+            throw StoredDataCorrupt(description: "case row no longer parses: \(failure.errors)")
+        }
+    }
+
+    public static func find(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredCase? {
+        try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(columns) FROM cases WHERE id = $1", binds: binds(id)), logger: logger
+        ).collect(decode).first
+    }
+
+    /// Cases in creation order after `afterSeq`, optionally of one consignor.
+    public static func list(
+        consignorId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [StoredCase] {
+        var bindings = PostgresBindings()
+        bindings.append(afterSeq)
+        bindings.append(consignorId)
+        bindings.append(limit)
+        return try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM cases WHERE seq > $1 AND ($2::uuid IS NULL OR consignor_id = $2) ORDER BY seq LIMIT $3",
+                binds: bindings),
+            logger: logger
+        ).collect(decode)
+    }
+
+    static func binds(_ id: UUID) -> PostgresBindings {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        return bindings
+    }
+}

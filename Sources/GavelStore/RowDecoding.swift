@@ -1,0 +1,30 @@
+import Foundation
+import GavelCore
+import PostgresNIO
+
+extension PostgresRandomAccessRow {
+    func value<T: PostgresDecodable>(_ column: String, as type: T.Type = T.self) throws -> T {
+        try self[column].decode(T.self)
+    }
+
+    /// A `date` column selected as `column::text`.
+    func calendarDate(_ column: String) throws -> CalendarDate {
+        let text = try value(column, as: String.self)
+        guard let date = CalendarDate(iso: text) else { throw StoredDataCorrupt(description: "bad date \(text) in \(column)") }
+        return date
+    }
+
+    /// A `jsonb` column selected as `column::text`.
+    func json(_ column: String) throws -> JSONValue {
+        try JSONText.decode(JSONValue.self, from: try value(column, as: String.self))
+    }
+}
+
+extension PostgresRowSequence {
+    /// Every row, decoded by `transform`.
+    func collect<T>(_ transform: (PostgresRandomAccessRow) throws -> T) async throws -> [T] {
+        var values: [T] = []
+        for try await row in self { values.append(try transform(row.makeRandomAccess())) }
+        return values
+    }
+}

@@ -1,0 +1,148 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+public enum VehicleRepository {
+    public static func insert(_ vehicle: Vehicle, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO vehicles (id, case_id, vin, make, model, year, mileage_km, color, location, has_keys,
+                                  title_status, repossessed_on)
+            VALUES (\(vehicle.id), \(vehicle.caseId), \(vehicle.vin.value), \(vehicle.make), \(vehicle.model),
+                    \(Int(vehicle.year)), \(Int(vehicle.mileageKm)), \(vehicle.color), \(vehicle.location), \(vehicle.hasKeys),
+                    \(vehicle.titleStatus), \(vehicle.repossessedOn.description)::date)
+            """, logger: logger)
+    }
+
+    static let columns = """
+        v.id, v.case_id, v.vin, v.make, v.model, v.year, v.mileage_km, v.color, v.location, v.has_keys, v.title_status,
+        v.repossessed_on::text AS repossessed_on, v.status, c.consignor_id
+        """
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> (Vehicle, consignorId: UUID) {
+        let vinText = try row.value("vin", as: String.self)
+        guard let vin = try? VIN(vinText), let status = Vehicle.Status(rawValue: try row.value("status")) else {
+            throw StoredDataCorrupt(description: "vehicle row with VIN \(vinText) no longer parses")
+        }
+        let vehicle = Vehicle(
+            id: try row.value("id"), caseId: try row.value("case_id"), vin: vin, make: try row.value("make"),
+            model: try row.value("model"), year: Int64(try row.value("year", as: Int.self)),
+            mileageKm: Int64(try row.value("mileage_km", as: Int.self)), color: try row.value("color"),
+            location: try row.value("location"), hasKeys: try row.value("has_keys"),
+            titleStatus: try row.value("title_status"), repossessedOn: try row.calendarDate("repossessed_on"),
+            status: status)
+        return (vehicle, try row.value("consignor_id"))
+    }
+
+    /// The vehicle and the consignor it belongs to; row-locked when `forUpdate`, so that
+    /// approvals and new lots of one vehicle happen one at a time.
+    public static func find(
+        id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (Vehicle, consignorId: UUID)? {
+        let lock = forUpdate ? " FOR UPDATE OF v" : ""
+        return try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.id = $1" + lock,
+                binds: CaseRepository.binds(id)),
+            logger: logger
+        ).collect(decode).first
+    }
+
+    public static func list(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Vehicle] {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.case_id = $1 ORDER BY v.seq",
+                binds: CaseRepository.binds(caseId)),
+            logger: logger
+        ).collect(decode).map(\.0)
+    }
+}
+
+public enum AppraisalRepository {
+    public static func insert(_ appraisal: Appraisal, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO appraisals (id, vehicle_id, author_id, method, status, valuation_date, condition_grade_tenths,
+                                    damages, comparables, base_value, condition_bp, damage_total, market_value,
+                                    liquidation_value, reason)
+            VALUES (\(appraisal.id), \(appraisal.vehicleId), \(appraisal.authorId), \(appraisal.method.rawValue),
+                    \(appraisal.status.rawValue), \(appraisal.valuationDate.description)::date, \(Int(appraisal.gradeTenths)),
+                    \(JSONText.encode(Appraisal.damagesJSON(appraisal.damages)))::jsonb,
+                    \(JSONText.encode(Appraisal.comparablesJSON(appraisal.comparables)))::jsonb,
+                    \(appraisal.baseValue), \(appraisal.conditionBp.map { Int($0) }), \(appraisal.damageTotal),
+                    \(appraisal.marketValue), \(appraisal.liquidationValue), \(appraisal.reason))
+            """, logger: logger)
+    }
+
+    static let columns = """
+        id, vehicle_id, author_id, method, status, valuation_date::text AS valuation_date, condition_grade_tenths,
+        damages::text AS damages, comparables::text AS comparables, base_value, condition_bp, damage_total,
+        market_value, liquidation_value, reason
+        """
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> Appraisal {
+        guard let method = Appraisal.Method(rawValue: try row.value("method")),
+              let status = Appraisal.Status(rawValue: try row.value("status")),
+              let (damages, comparables) = try? Appraisal.storedDetails(damages: try row.json("damages"), comparables: try row.json("comparables"))
+        else { throw StoredDataCorrupt(description: "appraisal row no longer parses") }
+        return Appraisal(
+            id: try row.value("id"), vehicleId: try row.value("vehicle_id"), authorId: try row.value("author_id"),
+            method: method, status: status, valuationDate: try row.calendarDate("valuation_date"),
+            gradeTenths: Int64(try row.value("condition_grade_tenths", as: Int.self)), damages: damages,
+            comparables: comparables, baseValue: try row.value("base_value"),
+            conditionBp: try row.value("condition_bp", as: Int?.self).map(Int64.init),
+            damageTotal: try row.value("damage_total"), marketValue: try row.value("market_value"),
+            liquidationValue: try row.value("liquidation_value"), reason: try row.value("reason"))
+    }
+
+    public static func find(id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Appraisal? {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE id = $1" + (forUpdate ? " FOR UPDATE" : ""),
+                binds: CaseRepository.binds(id)),
+            logger: logger
+        ).collect(decode).first
+    }
+
+    public static func list(vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Appraisal] {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 ORDER BY created_at, id",
+                binds: CaseRepository.binds(vehicleId)),
+            logger: logger
+        ).collect(decode)
+    }
+
+    public static func approved(vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Appraisal? {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 AND status = 'approved'",
+                binds: CaseRepository.binds(vehicleId)),
+            logger: logger
+        ).collect(decode).first
+    }
+
+    /// Approves a draft, marking the vehicle's previously approved appraisal superseded.
+    /// The caller holds the vehicle's row lock.
+    public static func approve(
+        id: UUID, vehicleId: UUID, by deciderId: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            "UPDATE appraisals SET status = 'superseded' WHERE vehicle_id = \(vehicleId) AND status = 'approved'",
+            logger: logger)
+        try await connection.query(
+            """
+            UPDATE appraisals SET status = 'approved', decided_by = \(deciderId), decided_at = now()
+            WHERE id = \(id) AND status = 'draft'
+            """, logger: logger)
+    }
+
+    public static func reject(id: UUID, by deciderId: UUID, reason: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE appraisals SET status = 'rejected', decided_by = \(deciderId), decided_at = now(), rejection_reason = \(reason)
+            WHERE id = \(id) AND status = 'draft'
+            """, logger: logger)
+    }
+}
