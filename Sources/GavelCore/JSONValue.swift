@@ -1,7 +1,7 @@
 /// A parsed JSON document, used where Gavel must know what the client actually sent
 /// (partial policy updates, field-by-field validation) rather than what a `Codable`
 /// type would silently default.
-public enum JSONValue: Equatable, Sendable {
+public enum JSONValue: Hashable, Sendable {
     case null
     case bool(Bool)
     case integer(Int64)
