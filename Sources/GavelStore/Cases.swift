@@ -47,9 +47,7 @@ public enum CaseRepository {
     }
 
     public static func find(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredCase? {
-        try await connection.query(
-            PostgresQuery(unsafeSQL: "SELECT \(columns) FROM cases WHERE id = $1", binds: binds(id)), logger: logger
-        ).collect(decode).first
+        try await connection.rows("SELECT \(columns) FROM cases WHERE id = $1", id: id, logger: logger, decode).first
     }
 
     /// Cases in creation order after `afterSeq`, optionally of one consignor.
@@ -66,11 +64,5 @@ public enum CaseRepository {
                 binds: bindings),
             logger: logger
         ).collect(decode)
-    }
-
-    static func binds(_ id: UUID) -> PostgresBindings {
-        var bindings = PostgresBindings()
-        bindings.append(id)
-        return bindings
     }
 }

@@ -51,22 +51,16 @@ public enum LotRepository {
     }
 
     public static func find(id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Lot? {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM lots WHERE id = $1" + (forUpdate ? " FOR UPDATE" : ""),
-                binds: CaseRepository.binds(id)),
-            logger: logger
-        ).collect(decode).first?.0
+        try await connection.rows(
+            "SELECT \(columns) FROM lots WHERE id = $1" + (forUpdate ? " FOR UPDATE" : ""), id: id, logger: logger, decode
+        ).first?.0
     }
 
     /// The vehicle's lots, latest round last.
     public static func list(vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Lot] {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM lots WHERE vehicle_id = $1 ORDER BY round",
-                binds: CaseRepository.binds(vehicleId)),
-            logger: logger
-        ).collect(decode).map(\.0)
+        try await connection.rows(
+            "SELECT \(columns) FROM lots WHERE vehicle_id = $1 ORDER BY round", id: vehicleId, logger: logger, decode
+        ).map(\.0)
     }
 
     public static func list(

@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+import Logging
 import PostgresNIO
 
 extension PostgresRandomAccessRow {
@@ -26,5 +27,17 @@ extension PostgresRowSequence {
         var values: [T] = []
         for try await row in self { values.append(try transform(row.makeRandomAccess())) }
         return values
+    }
+}
+
+extension PostgresConnection {
+    /// Runs a query whose one parameter is an ID and decodes every row. `sql` is
+    /// Gavel's own text (column lists, row locks); the ID is always a bind parameter.
+    func rows<T>(
+        _ sql: String, id: UUID, logger: Logger, _ decode: (PostgresRandomAccessRow) throws -> T
+    ) async throws -> [T] {
+        var bindings = PostgresBindings()
+        bindings.append(id)
+        return try await query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).collect(decode)
     }
 }

@@ -41,21 +41,17 @@ public enum VehicleRepository {
         id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger
     ) async throws -> (Vehicle, consignorId: UUID)? {
         let lock = forUpdate ? " FOR UPDATE OF v" : ""
-        return try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.id = $1" + lock,
-                binds: CaseRepository.binds(id)),
-            logger: logger
-        ).collect(decode).first
+        return try await connection.rows(
+            "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.id = $1" + lock,
+            id: id, logger: logger, decode
+        ).first
     }
 
     public static func list(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Vehicle] {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.case_id = $1 ORDER BY v.seq",
-                binds: CaseRepository.binds(caseId)),
-            logger: logger
-        ).collect(decode).map(\.0)
+        try await connection.rows(
+            "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.case_id = $1 ORDER BY v.seq",
+            id: caseId, logger: logger, decode
+        ).map(\.0)
     }
 }
 
@@ -97,30 +93,20 @@ public enum AppraisalRepository {
     }
 
     public static func find(id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Appraisal? {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE id = $1" + (forUpdate ? " FOR UPDATE" : ""),
-                binds: CaseRepository.binds(id)),
-            logger: logger
-        ).collect(decode).first
+        try await connection.rows(
+            "SELECT \(columns) FROM appraisals WHERE id = $1" + (forUpdate ? " FOR UPDATE" : ""), id: id, logger: logger, decode
+        ).first
     }
 
     public static func list(vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Appraisal] {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 ORDER BY created_at, id",
-                binds: CaseRepository.binds(vehicleId)),
-            logger: logger
-        ).collect(decode)
+        try await connection.rows(
+            "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 ORDER BY created_at, id", id: vehicleId, logger: logger, decode)
     }
 
     public static func approved(vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Appraisal? {
-        try await connection.query(
-            PostgresQuery(
-                unsafeSQL: "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 AND status = 'approved'",
-                binds: CaseRepository.binds(vehicleId)),
-            logger: logger
-        ).collect(decode).first
+        try await connection.rows(
+            "SELECT \(columns) FROM appraisals WHERE vehicle_id = $1 AND status = 'approved'", id: vehicleId, logger: logger, decode
+        ).first
     }
 
     /// Approves a draft, marking the vehicle's previously approved appraisal superseded.
