@@ -1,0 +1,211 @@
+import Foundation
+
+/// The bidding engine (domain rules section 5): proxy bidding for English lots,
+/// sealed first-price bids, fixed-price sales, soft close, and the closing outcome.
+/// Pure: the clock, bid sequence numbers and bidder IDs come in as values.
+public struct Auction: Equatable, Sendable {
+    /// A bidder's latest maximum (English), sealed amount, or fixed-price bid.
+    public struct Maximum: Equatable, Sendable {
+        public var bidder: UUID
+        public var amount: Int64
+        /// When it was placed, as the store's bid sequence: earlier wins ties.
+        public var sequence: Int64
+        public init(bidder: UUID, amount: Int64, sequence: Int64) {
+            self.bidder = bidder
+            self.amount = amount
+            self.sequence = sequence
+        }
+    }
+
+    public var format: Lot.Format
+    public var startsAt: Date
+    public var endsAt: Date
+    public var start: Int64
+    public var reserve: Int64
+    public var increments: [Policy.Increment]
+    public var extensionWindowSeconds: Int64
+    public var extensionSeconds: Int64
+    /// The maxima the decision needs: at least the two highest and the bidder's own.
+    public var maxima: [Maximum]
+    /// The public price; nil before the first accepted bid.
+    public var price: Int64?
+    public var leader: UUID?
+    public var bidCount: Int64
+    /// A fixed-price lot closes at its first accepted bid.
+    public var soldAtFixedPrice: Bool
+
+    public init(
+        format: Lot.Format, startsAt: Date, endsAt: Date, start: Int64, reserve: Int64, increments: [Policy.Increment],
+        extensionWindowSeconds: Int64, extensionSeconds: Int64, maxima: [Maximum] = [], price: Int64? = nil,
+        leader: UUID? = nil, bidCount: Int64 = 0, soldAtFixedPrice: Bool = false
+    ) {
+        self.format = format
+        self.startsAt = startsAt
+        self.endsAt = endsAt
+        self.start = start
+        self.reserve = reserve
+        self.increments = increments
+        self.extensionWindowSeconds = extensionWindowSeconds
+        self.extensionSeconds = extensionSeconds
+        self.maxima = maxima
+        self.price = price
+        self.leader = leader
+        self.bidCount = bidCount
+        self.soldAtFixedPrice = soldAtFixedPrice
+    }
+
+    public enum Rejection: Error, Equatable, Sendable {
+        case lotNotOpen
+        case bidTooLow(minimumNextBid: Int64)
+        case bidNotHigher(currentMaximum: Int64)
+        /// A fixed-price bid that is not the price.
+        case notTheFixedPrice(price: Int64)
+    }
+
+    public struct Acceptance: Equatable, Sendable {
+        public var price: Int64
+        public var leader: UUID
+        public var endsAt: Date
+        public var extended: Bool
+        public var minimumNextBid: Int64
+        /// Fixed price: this bid bought the vehicle and closed the lot.
+        public var closesLot: Bool
+    }
+
+    // MARK: - Rules
+
+    /// The step above `price`, from the lot's increment table.
+    public static func increment(at price: Int64, in table: [Policy.Increment]) -> Int64 {
+        for band in table {
+            guard let below = band.below else { return band.step }
+            if price < below { return band.step }
+        }
+        return table.last?.step ?? 1
+    }
+
+    public var minimumNextBid: Int64 {
+        guard let price else { return start }
+        switch format {
+        case .english:
+            let (next, overflow) = price.addingReportingOverflow(Self.increment(at: price, in: increments))
+            return overflow ? .max : next
+        case .sealed, .fixed:
+            return start
+        }
+    }
+
+    public func isOpen(at now: Date) -> Bool {
+        !soldAtFixedPrice && startsAt <= now && now < endsAt
+    }
+
+    public var reserveMet: Bool { price.map { $0 >= reserve } ?? false }
+
+    /// Maxima ranked: highest first, earlier first among equals.
+    public static func ranked(_ maxima: [Maximum]) -> [Maximum] {
+        maxima.sorted { ($0.amount, -$0.sequence) > ($1.amount, -$1.sequence) }
+    }
+
+    // MARK: - Placing a bid
+
+    /// Decides one bid. On acceptance the state is updated (maximum, price, leader,
+    /// possibly `endsAt`); on rejection it is unchanged.
+    public mutating func place(bidder: UUID, amount: Int64, sequence: Int64, now: Date) -> Result<Acceptance, Rejection> {
+        guard isOpen(at: now) else { return .failure(.lotNotOpen) }
+        switch format {
+        case .english: return placeProxy(bidder: bidder, amount: amount, sequence: sequence, now: now)
+        case .sealed: return placeSealed(bidder: bidder, amount: amount, sequence: sequence, now: now)
+        case .fixed: return placeFixed(bidder: bidder, amount: amount, sequence: sequence, now: now)
+        }
+    }
+
+    private mutating func placeProxy(bidder: UUID, amount: Int64, sequence: Int64, now: Date) -> Result<Acceptance, Rejection> {
+        let own = maxima.first { $0.bidder == bidder }
+        if leader == bidder, let own {
+            // The leader may only raise their own maximum.
+            guard amount > own.amount else { return .failure(.bidNotHigher(currentMaximum: own.amount)) }
+        } else {
+            guard amount >= minimumNextBid else { return .failure(.bidTooLow(minimumNextBid: minimumNextBid)) }
+        }
+        maxima.removeAll { $0.bidder == bidder }
+        maxima.append(Maximum(bidder: bidder, amount: amount, sequence: sequence))
+        let ranking = Self.ranked(maxima)
+        let first = ranking[0]
+        var newPrice: Int64
+        if ranking.count == 1 {
+            newPrice = start
+        } else {
+            let second = ranking[1].amount
+            let (challenge, overflow) = second.addingReportingOverflow(Self.increment(at: second, in: increments))
+            newPrice = min(first.amount, overflow ? first.amount : challenge)
+        }
+        if first.amount >= reserve && newPrice < reserve { newPrice = reserve }
+        // The public price never goes down (a leader raising their own maximum leaves it
+        // where the second bidder put it).
+        newPrice = max(newPrice, price ?? newPrice)
+        price = newPrice
+        leader = first.bidder
+        bidCount += 1
+        let extended = extendIfClosing(now: now)
+        return .success(Acceptance(
+            price: newPrice, leader: first.bidder, endsAt: endsAt, extended: extended, minimumNextBid: minimumNextBid,
+            closesLot: false))
+    }
+
+    private mutating func placeSealed(bidder: UUID, amount: Int64, sequence: Int64, now: Date) -> Result<Acceptance, Rejection> {
+        guard amount >= start else { return .failure(.bidTooLow(minimumNextBid: start)) }
+        maxima.removeAll { $0.bidder == bidder }
+        maxima.append(Maximum(bidder: bidder, amount: amount, sequence: sequence))
+        bidCount += 1
+        // Nothing about the amounts is public until the close.
+        let top = Self.ranked(maxima)[0]
+        leader = top.bidder
+        return .success(Acceptance(
+            price: start, leader: top.bidder, endsAt: endsAt, extended: false, minimumNextBid: start, closesLot: false))
+    }
+
+    private mutating func placeFixed(bidder: UUID, amount: Int64, sequence: Int64, now: Date) -> Result<Acceptance, Rejection> {
+        guard amount >= start else { return .failure(.bidTooLow(minimumNextBid: start)) }
+        guard amount == start else { return .failure(.notTheFixedPrice(price: start)) }
+        maxima = [Maximum(bidder: bidder, amount: amount, sequence: sequence)]
+        price = start
+        leader = bidder
+        bidCount += 1
+        soldAtFixedPrice = true
+        return .success(Acceptance(
+            price: start, leader: bidder, endsAt: endsAt, extended: false, minimumNextBid: start, closesLot: true))
+    }
+
+    /// Soft close: a bid in the last `extensionWindowSeconds` moves the end to
+    /// `now + extensionSeconds`, never earlier.
+    private mutating func extendIfClosing(now: Date) -> Bool {
+        let windowStart = endsAt.addingTimeInterval(-TimeInterval(extensionWindowSeconds))
+        guard now >= windowStart else { return false }
+        let proposed = now.addingTimeInterval(TimeInterval(extensionSeconds))
+        guard proposed > endsAt else { return false }
+        endsAt = proposed
+        return true
+    }
+
+    // MARK: - Closing
+
+    public enum Outcome: Equatable, Sendable {
+        case unsold
+        case sold(price: Int64, winner: UUID)
+        /// Below the reserve: a manager accepts or rejects within the approval period.
+        case pendingApproval(price: Int64, leader: UUID)
+    }
+
+    public var outcome: Outcome {
+        switch format {
+        case .english, .fixed:
+            guard let price, let leader else { return .unsold }
+            return price >= reserve ? .sold(price: price, winner: leader) : .pendingApproval(price: price, leader: leader)
+        case .sealed:
+            guard let top = Self.ranked(maxima).first else { return .unsold }
+            // First-price: the winner pays their own amount.
+            return top.amount >= reserve
+                ? .sold(price: top.amount, winner: top.bidder)
+                : .pendingApproval(price: top.amount, leader: top.bidder)
+        }
+    }
+}
