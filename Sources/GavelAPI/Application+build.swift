@@ -72,7 +72,9 @@ public func buildApplication(
     app.addServices(client)
     let newID = configuration.newID
     app.beforeServerStarts {
-        try await migrations.run(on: client, logger: logger)
+        _ = try await client.withConnection { connection in
+            try await migrations.run(on: connection, logger: logger)
+        }
         let token = try await client.withTransaction(logger: logger) { connection in
             try await UserRepository.bootstrapAdmin(id: newID(), on: connection, logger: logger)
         }
@@ -100,7 +102,8 @@ private func registerRoutes(
         cases: CasesController(database: database, newID: newID),
         vehicles: VehiclesController(database: database, newID: newID),
         appraisals: AppraisalsController(database: database),
-        lots: LotsController(database: database, newID: newID))
+        lots: LotsController(database: database, newID: newID),
+        bidding: BiddingController(database: database, newID: newID))
     return routes.table
 }
 

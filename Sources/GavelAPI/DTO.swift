@@ -107,8 +107,11 @@ extension DTO {
     }
 
     /// A lot as the caller may see it: the reserve, the appraisal and an override's
-    /// reason are for staff only. Bidding state is that of a lot with no bids yet.
-    static func lot(_ lot: Lot, vehicle: Vehicle?, for caller: Caller) -> JSONValue {
+    /// reason are for staff only; a bidder sees whether they lead and their own maximum.
+    /// Sealed lots show only the bid count until they close.
+    static func lot(_ lot: Lot, vehicle: Vehicle?, for caller: Caller, myMaximum: Int64? = nil) -> JSONValue {
+        let auction = lot.auction(maxima: [])
+        let sealed = lot.format == .sealed
         var members: [String: JSONValue] = [
             "id": lot.id.json,
             "vehicleId": lot.vehicleId.json,
@@ -124,10 +127,10 @@ extension DTO {
             "startingPrice": .integer(lot.prices.start),
             "depositAmount": .integer(lot.prices.deposit),
             "increments": Policy.incrementsJSON(lot.increments),
-            "currentPrice": .null,
-            "bidCount": .integer(0),
-            "reserveMet": .bool(false),
-            "minimumNextBid": .integer(lot.prices.start),
+            "currentPrice": sealed ? .null : lot.currentPrice.map(JSONValue.integer) ?? .null,
+            "bidCount": .integer(lot.bidCount),
+            "reserveMet": .bool(!sealed && auction.reserveMet),
+            "minimumNextBid": .integer(auction.minimumNextBid),
         ]
         if let vehicle { members["vehicle"] = DTO.vehicle(vehicle) }
         if caller.role.isStaff {
@@ -135,10 +138,21 @@ extension DTO {
             members["appraisalId"] = lot.appraisalId.json
             members["previousLotId"] = lot.previousLotId.json
             members["overrideReason"] = lot.overrideReason.map(JSONValue.string) ?? .null
+            if caller.role == .admin { members["leaderId"] = lot.leaderId.json }
         } else {
-            members["leading"] = .bool(false)
-            members["myMaxAmount"] = .null
+            members["leading"] = sealed ? .null : .bool(lot.leaderId == caller.user.id)
+            members["myMaxAmount"] = myMaximum.map(JSONValue.integer) ?? .null
         }
         return .object(members)
+    }
+}
+
+extension DTO {
+    static func deposit(_ deposit: Deposit) -> JSONValue {
+        .object([
+            "id": deposit.id.json, "lotId": deposit.lotId.json, "bidderId": deposit.bidderId.json,
+            "amount": .integer(deposit.amount), "currency": .string(deposit.currency),
+            "reference": .string(deposit.reference), "status": .string(deposit.status),
+        ])
     }
 }

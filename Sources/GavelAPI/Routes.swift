@@ -5,7 +5,8 @@ import Hummingbird
 extension RouteBuilder {
     mutating func addRoutes(
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
-        cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController
+        cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
+        bidding: BiddingController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -35,6 +36,10 @@ extension RouteBuilder {
         add(.get, "/v1/lots", anyRole, lots.list)
         add(.get, "/v1/lots/{id}", anyRole, lots.get)
         add(.post, "/v1/lots/{id}/relist", .only(.manager, .admin), lots.relist)
+        add(.post, "/v1/lots/{id}/deposits", .only(.finance, .admin), bidding.recordDeposit)
+        add(.get, "/v1/deposits", .only(.finance, .admin, .bidder), bidding.listDeposits)
+        add(.post, "/v1/lots/{id}/bids", .only(.bidder), bidding.placeBid)
+        add(.get, "/v1/lots/{id}/bids", anyRole, bidding.history)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

@@ -28,6 +28,10 @@ public struct Lot: Equatable, Sendable {
     public var prices: RoundPricing.Prices
     public var increments: [Policy.Increment]
     public var overrideReason: String?
+    /// Public bidding state, kept on the lot's row.
+    public var currentPrice: Int64? = nil
+    public var leaderId: UUID? = nil
+    public var bidCount: Int64 = 0
 
     public init(
         id: UUID, vehicleId: UUID, consignorId: UUID, appraisalId: UUID, previousLotId: UUID?, round: Int64,
@@ -51,6 +55,15 @@ public struct Lot: Equatable, Sendable {
         self.prices = prices
         self.increments = increments
         self.overrideReason = overrideReason
+    }
+
+    /// The engine's view of this lot, given the maxima it needs.
+    public func auction(maxima: [Auction.Maximum]) -> Auction {
+        Auction(
+            format: format, startsAt: startsAt, endsAt: endsAt, start: prices.start, reserve: prices.reserve,
+            increments: increments, extensionWindowSeconds: extensionWindowSeconds, extensionSeconds: extensionSeconds,
+            maxima: maxima, price: currentPrice, leader: leaderId, bidCount: bidCount,
+            soldAtFixedPrice: format == .fixed && bidCount > 0)
     }
 
     /// A lot that ended without a sale and may be offered again.

@@ -29,7 +29,8 @@ public enum LotRepository {
     static let columns = """
         id, seq, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format,
         lot_effective_status(status, starts_at) AS status, currency, starts_at, ends_at, extension_window_seconds,
-        extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason
+        extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason,
+        current_price, leader_id, bid_count
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
@@ -37,7 +38,7 @@ public enum LotRepository {
               let status = Lot.Status(rawValue: try row.value("status")),
               let increments = try? Policy.parseIncrements(json: try row.json("increments"))
         else { throw StoredDataCorrupt(description: "lot row no longer parses") }
-        let lot = Lot(
+        var lot = Lot(
             id: try row.value("id"), vehicleId: try row.value("vehicle_id"), consignorId: try row.value("consignor_id"),
             appraisalId: try row.value("appraisal_id"), previousLotId: try row.value("previous_lot_id"),
             round: Int64(try row.value("round", as: Int.self)), format: format, status: status,
@@ -47,6 +48,9 @@ public enum LotRepository {
             prices: RoundPricing.Prices(
                 start: try row.value("starting_price"), reserve: try row.value("reserve"), deposit: try row.value("deposit_amount")),
             increments: increments, overrideReason: try row.value("override_reason"))
+        lot.currentPrice = try row.value("current_price")
+        lot.leaderId = try row.value("leader_id")
+        lot.bidCount = Int64(try row.value("bid_count", as: Int.self))
         return (lot, try row.value("seq"))
     }
 

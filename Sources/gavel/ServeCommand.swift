@@ -60,8 +60,8 @@ struct MigrateCommand: AsyncParsableCommand {
         let (location, startedCluster) = try GavelEnvironment.database(logger: logger)
         defer { try? startedCluster?.stop() }
         let runner = try MigrationRunner(directory: GavelEnvironment.resourcesDirectory + "/SQL")
-        let applied = try await PostgresClient.withRunning(location, logger: logger) { client in
-            try await runner.run(on: client, logger: logger)
+        let applied = try await PostgresConnection.with(location, logger: logger) { connection in
+            try await runner.run(on: connection, logger: logger)
         }
         print(applied.isEmpty ? "nothing to apply" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")
     }

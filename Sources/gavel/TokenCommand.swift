@@ -41,9 +41,10 @@ struct TokenCommand: AsyncParsableCommand {
             let runner = try MigrationRunner(directory: GavelEnvironment.resourcesDirectory + "/SQL")
             let user = User(id: UUID(), name: name.trimmingCharacters(in: .whitespaces), role: Role(rawValue: role)!,
                             consignorId: consignor.flatMap(UUID.init(uuidString:)))
-            let token = try await PostgresClient.withRunning(location, logger: logger) { client in
-                try await runner.run(on: client, logger: logger)
-                return try await Database(client: client, logger: logger).transaction { connection in
+            let token = try await PostgresConnection.with(location, logger: logger) { connection in
+                try await runner.run(on: connection, logger: logger)
+                return try await PostgresTransactionError.unwrapping {
+                  try await connection.withTransaction(logger: logger) { connection in
                     if let consignorId = user.consignorId,
                        try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger) == nil {
                         throw ValidationError("no consignor \(consignorId.uuidString.lowercased())")
@@ -57,6 +58,7 @@ struct TokenCommand: AsyncParsableCommand {
                                     requestId: nil),
                         on: connection, logger: logger)
                     return token
+                  }
                 }
             }
             print(token)

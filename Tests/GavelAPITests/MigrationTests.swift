@@ -5,7 +5,7 @@ import Testing
 
 @Suite("Migrations")
 struct MigrationTests {
-    static func appliedVersions(_ client: PostgresClient) async throws -> [Int] {
+    static func appliedVersions(_ client: PostgresConnection) async throws -> [Int] {
         var versions: [Int] = []
         let rows = try await client.query("SELECT version FROM gavel_migrations ORDER BY version", logger: quietLogger)
         for try await version in rows.decode(Int.self) { versions.append(version) }
@@ -17,7 +17,7 @@ struct MigrationTests {
         let runner = try MigrationRunner(directory: repositoryRoot + "/SQL")
         #expect(runner.migrations.first?.version == 1)
         try await withEmptyDatabase { location in
-            try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+            try await PostgresConnection.with(location, logger: quietLogger) { client in
                 let first = try await runner.run(on: client, logger: quietLogger)
                 #expect(first == runner.migrations.map(\.version))
                 let second = try await runner.run(on: client, logger: quietLogger)
@@ -34,7 +34,7 @@ struct MigrationTests {
             let applied = try await withThrowingTaskGroup(of: [Int].self) { group in
                 for _ in 0..<4 {
                     group.addTask {
-                        try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+                        try await PostgresConnection.with(location, logger: quietLogger) { client in
                             try await runner.run(on: client, logger: quietLogger)
                         }
                     }
@@ -50,7 +50,7 @@ struct MigrationTests {
         let original = Migration(version: 1, name: "first", sql: "CREATE TABLE a (id int);")
         let second = Migration(version: 2, name: "second", sql: "CREATE TABLE b (id int);")
         try await withEmptyDatabase { location in
-            try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+            try await PostgresConnection.with(location, logger: quietLogger) { client in
                 try await MigrationRunner(migrations: [original]).run(on: client, logger: quietLogger)
                 let edited = Migration(version: 1, name: "first", sql: "CREATE TABLE a (id bigint);")
                 do {
@@ -78,7 +78,7 @@ struct MigrationTests {
     func atomic() async throws {
         let broken = Migration(version: 1, name: "broken", sql: "CREATE TABLE ok (id int);\nCREATE TABLE ok (id int);")
         try await withEmptyDatabase { location in
-            try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+            try await PostgresConnection.with(location, logger: quietLogger) { client in
                 await #expect(throws: PSQLError.self) {
                     try await MigrationRunner(migrations: [broken]).run(on: client, logger: quietLogger)
                 }

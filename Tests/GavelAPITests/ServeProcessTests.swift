@@ -49,7 +49,7 @@ struct ServeProcessTests {
             #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
             let exitCode = try await child.wait(timeout: .seconds(20))
             #expect(exitCode == 0, "\(child.output)")
-            let stored = try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+            let stored = try await PostgresConnection.with(location, logger: quietLogger) { client in
                 let rows = try await client.query("SELECT count(*)::int FROM consignors WHERE name = 'Drained Finance'", logger: quietLogger)
                 for try await count in rows.decode(Int.self) { return count }
                 return -1
@@ -120,7 +120,7 @@ struct ServeProcessTests {
             #expect(try await create.wait(timeout: .seconds(30)) == 0)
             let token = create.output.trimmingCharacters(in: .whitespacesAndNewlines).split(separator: "\n").last.map(String.init) ?? ""
             #expect(token.count == 43, "\(create.output)")
-            let (role, audited) = try await PostgresClient.withRunning(location, logger: quietLogger) { client in
+            let (role, audited) = try await PostgresConnection.with(location, logger: quietLogger) { client in
                 var role = ""
                 let rows = try await client.query(
                     "SELECT u.role FROM api_tokens t JOIN users u ON u.id = t.user_id WHERE t.token_sha256 = \(APIToken.sha256Hex(token))",

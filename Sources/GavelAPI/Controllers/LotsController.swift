@@ -2,6 +2,7 @@ import Foundation
 import GavelCore
 import GavelStore
 import Hummingbird
+import Logging
 import PostgresNIO
 
 struct LotsController: Sendable {
@@ -158,17 +159,27 @@ struct LotsController: Sendable {
     func get(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let id = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
-            let notFound = Problem.notFound("no lot \(id.uuidString.lowercased())")
-            guard let lot = try await LotRepository.find(id: id, on: connection, logger: context.logger) else { throw notFound }
-            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
-            if caller.role == .bidder {
-                let now = try await LotRepository.now(on: connection, logger: context.logger)
-                let listed: Set<Lot.Status> = [.scheduled, .open, .closed]
-                guard listed.contains(lot.status), now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else { throw notFound }
+            guard let lot = try await LotRepository.find(id: id, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
             }
+            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+            try await Self.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
             let vehicle = try await VehicleRepository.find(id: lot.vehicleId, on: connection, logger: context.logger)?.0
-            return DTO.lot(lot, vehicle: vehicle, for: caller)
+            let mine = caller.role == .bidder
+                ? try await BidRepository.maximum(lotId: id, bidderId: caller.user.id, on: connection, logger: context.logger) : nil
+            return DTO.lot(lot, vehicle: vehicle, for: caller, myMaximum: mine)
         }
         return JSONResponse(.ok, answer).response
+    }
+
+    /// Bidders see scheduled, open and closed lots from seven days before they open;
+    /// any other lot does not exist for them.
+    static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
+        guard caller.role == .bidder else { return }
+        let now = try await LotRepository.now(on: connection, logger: logger)
+        let listed: Set<Lot.Status> = [.scheduled, .open, .closed]
+        guard listed.contains(lot.status), now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
+            throw Problem.notFound("no lot \(lot.id.uuidString.lowercased())")
+        }
     }
 }

@@ -82,8 +82,8 @@ struct Harness: Sendable {
     }
 
     /// Runs SQL against this test's database directly, to look behind the API.
-    func sql<T: Sendable>(_ body: @Sendable (PostgresClient) async throws -> T) async throws -> T {
-        try await PostgresClient.withRunning(database, logger: quietLogger, body)
+    func sql<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
+        try await PostgresConnection.with(database, logger: quietLogger, body)
     }
 
     func count(_ table: String) async throws -> Int {

@@ -21,7 +21,7 @@ let quietLogger: Logger = {
 actor TestDatabase {
     static let shared = TestDatabase()
 
-    private var template: String?
+    private var template: Task<String, any Error>?
     private var server: DatabaseLocation?
 
     func serverLocation() throws -> DatabaseLocation {
@@ -41,8 +41,8 @@ actor TestDatabase {
     func createEmptyDatabase() async throws -> DatabaseLocation {
         let server = try serverLocation()
         let name = "gavel_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await Self.admin(server) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+        try await Self.admin(server) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
         }
         return server.with(database: String(name))
     }
@@ -51,36 +51,42 @@ actor TestDatabase {
         let server = try serverLocation()
         let template = try await migratedTemplate(server)
         let name = "gavel_t_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").lowercased().prefix(20)
-        try await Self.admin(server) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: quietLogger)
+        try await Self.admin(server) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name) TEMPLATE \(template)"), logger: quietLogger)
         }
         return server.with(database: String(name))
     }
 
     func drop(_ location: DatabaseLocation) async {
         guard let server else { return }
-        _ = try? await Self.admin(server) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)"), logger: quietLogger)
+        _ = try? await Self.admin(server) { connection in
+            try await connection.query(PostgresQuery(unsafeSQL: "DROP DATABASE IF EXISTS \(location.database) WITH (FORCE)"), logger: quietLogger)
         }
     }
 
+    /// Created once; callers that arrive while it is being made wait for the same task
+    /// (an actor is reentrant across awaits, so a plain optional would make several).
     private func migratedTemplate(_ server: DatabaseLocation) async throws -> String {
-        if let template { return template }
-        let name = "gavel_tpl_\(getpid())_\(UInt32.random(in: 0 ... .max))"
-        try await Self.admin(server) { client in
-            try await client.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+        if template == nil {
+            template = Task {
+                let name = "gavel_tpl_\(getpid())_\(UInt32.random(in: 0 ... .max))"
+                try await Self.admin(server) { connection in
+                    try await connection.query(PostgresQuery(unsafeSQL: "CREATE DATABASE \(name)"), logger: quietLogger)
+                }
+                let runner = try MigrationRunner(directory: repositoryRoot + "/SQL")
+                try await PostgresConnection.with(server.with(database: name), logger: quietLogger) { connection in
+                    try await runner.run(on: connection, logger: quietLogger)
+                }
+                return name
+            }
         }
-        let runner = try MigrationRunner(directory: repositoryRoot + "/SQL")
-        try await PostgresClient.withRunning(server.with(database: name), logger: quietLogger) { client in
-            try await runner.run(on: client, logger: quietLogger)
-        }
-        template = name
-        return name
+        return try await template!.value
     }
 
-    private static func admin(_ server: DatabaseLocation, _ body: @Sendable (PostgresClient) async throws -> Void) async throws {
-        let maintenance = server.with(database: "postgres")
-        try await PostgresClient.withRunning(maintenance, logger: quietLogger) { client in try await body(client) }
+    private static func admin(_ server: DatabaseLocation, _ body: (PostgresConnection) async throws -> Void) async throws {
+        try await PostgresConnection.with(server.with(database: "postgres"), logger: quietLogger) { connection in
+            try await body(connection)
+        }
     }
 }
 

@@ -1,0 +1,147 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Hummingbird
+import PostgresNIO
+
+struct BiddingController: Sendable {
+    let database: Database
+    let newID: @Sendable () -> UUID
+
+    /// POST /v1/lots/{id}/deposits: finance records a deposit received for a lot.
+    func recordDeposit(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let lotId = try context.parameters.uuid("id")
+        let (body, bytes) = try await JSONBody.object(request)
+        var errors: [FieldError] = []
+        let bidderId = body.uuid("bidderId", errors: &errors)
+        let amount = body.amount("amount", errors: &errors)
+        let reference = body.string("reference", errors: &errors)
+        if amount == 0 { errors.append(FieldError(field: "amount", message: "must be more than zero")) }
+        guard errors.isEmpty, let bidderId, let amount, let reference else { throw ValidationFailure(errors) }
+        let id = newID()
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+            guard let lot = try await LotRepository.find(id: lotId, forUpdate: true, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+            }
+            guard [.scheduled, .open].contains(lot.status), !(lot.format == .fixed && lot.bidCount > 0) else {
+                throw Problem.conflict("the lot is \(lot.status.rawValue); deposits are taken before and during bidding")
+            }
+            guard amount >= lot.prices.deposit else {
+                throw ValidationFailure([FieldError(field: "amount", message: "must be at least the lot's deposit, \(lot.prices.deposit)")])
+            }
+            let bidderRole = try await connection.query("SELECT role FROM users WHERE id = \(bidderId)", logger: context.logger)
+            var isBidder = false
+            for try await role in bidderRole.decode(String.self) { isBidder = role == Role.bidder.rawValue }
+            guard isBidder else { throw ValidationFailure([FieldError(field: "bidderId", message: "no bidder has this ID")]) }
+            let deposit = Deposit(
+                id: id, lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, status: "held", currency: lot.currency)
+            do {
+                try await DepositRepository.insert(deposit, recordedBy: caller.user.id, on: connection, logger: context.logger)
+            } catch let error as PSQLError where error.isUniqueViolation {
+                throw Problem.conflict("this bidder already has a deposit held for this lot")
+            }
+            try await AuditRepository.record(
+                AuditRecord(actor: caller.auditActor, action: "deposit.receive", entityType: "deposit", entityId: id,
+                            before: nil, after: DTO.deposit(deposit), requestId: context.requestID),
+                on: connection, logger: context.logger)
+            return JSONResponse(.created, DTO.deposit(deposit))
+        }
+    }
+
+    /// GET /v1/deposits?lotId=&bidderId=: finance and admins see all, a bidder its own.
+    func listDeposits(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let page = try Page.from(request)
+        let lotId = try CasesController.uuidQuery(request, "lotId")
+        var bidderId = try CasesController.uuidQuery(request, "bidderId")
+        if caller.role == .bidder {
+            if let asked = bidderId, asked != caller.user.id { return JSONResponse(.ok, DTO.page([], nextCursor: nil)).response }
+            bidderId = caller.user.id
+        }
+        let answer = try await database.withConnection { connection -> JSONValue in
+            let rows = try await DepositRepository.list(
+                lotId: lotId, bidderId: bidderId, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
+            return DTO.page(rows.map { DTO.deposit($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))
+        }
+        return JSONResponse(.ok, answer).response
+    }
+
+    /// POST /v1/lots/{id}/bids: `{maxAmount}`. One transaction under the lot's row lock;
+    /// a 201 is sent only after it commits.
+    func placeBid(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let lotId = try context.parameters.uuid("id")
+        let (body, bytes) = try await JSONBody.object(request)
+        var errors: [FieldError] = []
+        let amount = body.amount("maxAmount", errors: &errors)
+        guard errors.isEmpty, let amount else { throw ValidationFailure(errors) }
+        let bidId = newID()
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+            let outcome = try await BidRepository.place(
+                bidId: bidId, lotId: lotId, bidderId: caller.user.id, amount: amount, on: connection, logger: context.logger)
+            let placed: PlacedBid
+            switch outcome {
+            case .success(let value): placed = value
+            case .failure(let refusal): throw Self.problem(for: refusal, lotId: lotId)
+            }
+            let sealed = placed.lot.format == .sealed
+            return JSONResponse(.created, .object([
+                "bidId": bidId.json,
+                "accepted": .bool(true),
+                "leading": sealed ? .null : .bool(placed.acceptance.leader == caller.user.id),
+                "currentPrice": sealed ? .null : .integer(placed.acceptance.price),
+                "minimumNextBid": .integer(placed.acceptance.minimumNextBid),
+                "endsAt": placed.lot.endsAt.json,
+                "extended": .bool(placed.acceptance.extended),
+            ]))
+        }
+    }
+
+    static func problem(for refusal: BidRefusal, lotId: UUID) -> Problem {
+        switch refusal {
+        case .lotNotFound:
+            return .notFound("no lot \(lotId.uuidString.lowercased())")
+        case .depositRequired(let amount):
+            return Problem(.forbidden, code: "deposit-required", title: "Deposit Required",
+                           detail: "bidding on this lot needs a deposit of \(amount) held for you",
+                           extensions: ["depositAmount": .integer(amount)])
+        case .bidderBarred:
+            return Problem(.forbidden, code: "bidder-barred", title: "Bidder Barred",
+                           detail: "you defaulted on this vehicle before and may not bid on it again")
+        case .rejected(.lotNotOpen):
+            return Problem(.conflict, code: "lot-not-open", title: "Lot Not Open", detail: "the lot is not open for bids")
+        case .rejected(.bidTooLow(let minimum)):
+            return Problem(.unprocessableContent, code: "bid-too-low", title: "Bid Too Low",
+                           detail: "the minimum next bid is \(minimum)", extensions: ["minimumNextBid": .integer(minimum)])
+        case .rejected(.bidNotHigher(let current)):
+            return Problem(.unprocessableContent, code: "bid-not-higher", title: "Bid Not Higher",
+                           detail: "you lead; a new maximum must be higher than your current one",
+                           extensions: ["myMaxAmount": .integer(current)])
+        case .rejected(.notTheFixedPrice(let price)):
+            return Problem(.unprocessableContent, code: "validation-failed", title: "Validation Failed",
+                           detail: "a fixed-price lot is bought at its price, \(price)",
+                           errors: [FieldError(field: "maxAmount", message: "must be the fixed price \(price)")])
+        }
+    }
+
+    /// GET /v1/lots/{id}/bids: price steps with per-lot aliases; never a maximum. A sealed
+    /// lot shows nothing but its count until it closes.
+    func history(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let lotId = try context.parameters.uuid("id")
+        let answer = try await database.withConnection { connection -> JSONValue in
+            guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+            }
+            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
+            try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
+            let entries = lot.format == .sealed && [.scheduled, .open].contains(lot.status)
+                ? [] : try await BidRepository.history(lotId: lotId, on: connection, logger: context.logger)
+            return .object([
+                "items": .array(entries.map { entry in
+                    .object(["price": .integer(entry.price), "at": entry.at.json, "bidder": .string("Bidder \(entry.alias)")])
+                }),
+                "bidCount": .integer(lot.bidCount),
+                "nextCursor": .null,
+            ])
+        }
+        return JSONResponse(.ok, answer).response
+    }
+}
