@@ -69,7 +69,7 @@ public func buildApplication(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(client)
+    app.addServices(client, LotCloser(database: database, logger: logger))
     let newID = configuration.newID
     app.beforeServerStarts {
         _ = try await client.withConnection { connection in

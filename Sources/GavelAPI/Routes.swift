@@ -36,6 +36,7 @@ extension RouteBuilder {
         add(.get, "/v1/lots", anyRole, lots.list)
         add(.get, "/v1/lots/{id}", anyRole, lots.get)
         add(.post, "/v1/lots/{id}/relist", .only(.manager, .admin), lots.relist)
+        add(.post, "/v1/lots/{id}/decision", .only(.manager, .admin), lots.decide)
         add(.post, "/v1/lots/{id}/deposits", .only(.finance, .admin), bidding.recordDeposit)
         add(.get, "/v1/deposits", .only(.finance, .admin, .bidder), bidding.listDeposits)
         add(.post, "/v1/lots/{id}/bids", .only(.bidder), bidding.placeBid)

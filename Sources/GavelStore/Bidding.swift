@@ -90,6 +90,8 @@ public enum BidRepository {
         ).decode((Date, Int64).self) {
             (now, sequence) = (clock, next)
         }
+        // A closed lot says so before anything about the bidder.
+        guard lot.auction(maxima: []).isOpen(at: now) else { return .failure(.rejected(.lotNotOpen)) }
         if lot.prices.deposit > 0 {
             let held = try await connection.query(
                 """

@@ -13,10 +13,11 @@ struct OpenLot: Sendable {
     let bidders: [(id: String, token: String)]
 
     static func start(
-        _ gavel: Harness, bidders count: Int, format: String = "english", lasting: TimeInterval = 2 * 86_400, extra: String = ""
+        _ gavel: Harness, bidders count: Int, format: String = "english", lasting: TimeInterval = 2 * 86_400, extra: String = "",
+        vin: String = "1HGCM82633A004352"
     ) async throws -> OpenLot {
-        let disposal = try await Disposal.start(gavel)
-        let (vehicleId, _) = try await disposal.appraisedVehicle()
+        let disposal = try await Disposal.start(gavel, loanNumber: "LN-\(vin)")
+        let (vehicleId, _) = try await disposal.appraisedVehicle(vin: vin)
         let lot = try await gavel.request(
             .post, "/v1/lots", token: disposal.manager.token,
             json: disposal.lotBody(vehicleId: vehicleId, format: format, startsIn: -60, lasting: lasting, extra: extra))

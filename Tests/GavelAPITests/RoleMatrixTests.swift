@@ -64,6 +64,11 @@ struct RoleMatrixTests {
         #expect(access["GET /v1/lots"] == .roles(Set(Role.allCases)))
         #expect(access["GET /v1/lots/{id}"] == .roles(Set(Role.allCases)))
         #expect(access["POST /v1/lots/{id}/relist"] == .roles([.manager, .admin]))
+        #expect(access["POST /v1/lots/{id}/decision"] == .roles([.manager, .admin]))
+        #expect(access["POST /v1/lots/{id}/deposits"] == .roles([.finance, .admin]))
+        #expect(access["GET /v1/deposits"] == .roles([.finance, .admin, .bidder]))
+        #expect(access["POST /v1/lots/{id}/bids"] == .roles([.bidder]))
+        #expect(access["GET /v1/lots/{id}/bids"] == .roles(Set(Role.allCases)))
         #expect(access.count == registeredEndpoints().count)
     }
 

@@ -172,6 +172,34 @@ struct LotsController: Sendable {
         return JSONResponse(.ok, answer).response
     }
 
+    /// POST /v1/lots/{id}/decision: `{accept}` on a lot closed below its reserve.
+    func decide(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let (body, _) = try await JSONBody.object(request)
+        var errors: [FieldError] = []
+        let accept = body.bool("accept", errors: &errors)
+        guard errors.isEmpty, let accept else { throw ValidationFailure(errors) }
+        return try await database.transaction(logger: context.logger) { connection in
+            guard let lot = try await LotRepository.find(id: id, forUpdate: true, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
+            }
+            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+            guard lot.status == .pendingApproval else {
+                throw Problem.conflict("the lot is \(lot.status.rawValue); only a lot pending approval takes a decision")
+            }
+            try await LotClosing.decide(lotId: id, accept: accept, on: connection, logger: context.logger)
+            guard let after = try await LotRepository.find(id: id, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
+            }
+            try await AuditRepository.record(
+                AuditRecord(actor: caller.auditActor, action: accept ? "lot.decision.accept" : "lot.decision.reject",
+                            entityType: "lot", entityId: id, before: .object(["status": .string(lot.status.rawValue)]),
+                            after: .object(["status": .string(after.status.rawValue)]), requestId: context.requestID),
+                on: connection, logger: context.logger)
+            return JSONResponse(.ok, DTO.lot(after, vehicle: nil, for: caller))
+        }.response
+    }
+
     /// Bidders see scheduled, open and closed lots from seven days before they open;
     /// any other lot does not exist for them.
     static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
