@@ -111,7 +111,8 @@ extension DTO {
     /// Sealed lots show only the bid count until they close.
     static func lot(_ lot: Lot, vehicle: Vehicle?, for caller: Caller, myMaximum: Int64? = nil) -> JSONValue {
         let auction = lot.auction(maxima: [])
-        let sealed = lot.format == .sealed
+        // Sealed amounts stay secret while bidding runs; after the close the winning price shows.
+        let sealed = lot.format == .sealed && [.scheduled, .open].contains(lot.status)
         var members: [String: JSONValue] = [
             "id": lot.id.json,
             "vehicleId": lot.vehicleId.json,

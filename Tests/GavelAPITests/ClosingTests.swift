@@ -187,3 +187,32 @@ struct ClosingTests {
         }
     }
 }
+
+@Suite("Sealed lots through the API")
+struct SealedLotTests {
+    @Test("sealed amounts stay secret until close; the highest wins at its own amount, then only that price shows")
+    func sealed() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 3, format: "sealed")
+            #expect(try await lot.bid(0, 8_100_000).status == .created)
+            let second = try await lot.bid(1, 8_300_000)
+            #expect(try second.json["leading"] == .null)
+            #expect(try second.json["currentPrice"] == .null)
+            #expect(try await lot.bid(2, 6_000_000).status == .created)
+            let during = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[0].token)
+            #expect(try during.json["currentPrice"] == .null)
+            #expect(try during.json["bidCount"] == .integer(3))
+            #expect(!during.text.contains("8300000"))
+            let history = try await gavel.request(.get, "/v1/lots/\(lot.lotId)/bids", token: lot.bidders[0].token)
+            #expect(try history.json["items"] == .array([]))
+            _ = try await gavel.sql { connection in
+                try await connection.query("UPDATE lots SET ends_at = clock_timestamp() WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger)
+            }
+            let closed = try await ClosingTests.waitForClose(gavel, lot.lotId, within: .seconds(3))
+            #expect(closed["status"] == .string("sold"))
+            #expect(closed["currentPrice"] == .integer(8_300_000))
+            let after = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[0].token)
+            #expect(!after.text.contains("8100000") && !after.text.contains("6000000"))
+        }
+    }
+}
