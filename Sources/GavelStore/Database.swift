@@ -36,26 +36,32 @@ public struct Database: Sendable {
         return try await client.withConnection { connection in try await body(connection) }
     }
 
-    /// True when PostgreSQL answers a trivial query within `timeout`.
+    /// True when PostgreSQL answers a trivial query within `timeout`. The probe runs
+    /// as its own task and nothing waits for it past the deadline, so readiness answers
+    /// on time even while the pool is stuck trying to reach the database.
     public func isReachable(timeout: Duration = .seconds(2)) async -> Bool {
-        await withTaskGroup(of: Bool.self) { group in
-            group.addTask {
-                do {
-                    let rows = try await client.query("SELECT 1", logger: logger)
-                    for try await _ in rows {}
-                    return true
-                } catch {
-                    return false
-                }
+        let (answers, sink) = AsyncStream<Bool>.makeStream()
+        let client = self.client
+        let logger = self.logger
+        let probe = Task {
+            do {
+                let rows = try await client.query("SELECT 1", logger: logger)
+                for try await _ in rows {}
+                sink.yield(true)
+            } catch {
+                sink.yield(false)
             }
-            group.addTask {
-                try? await Task.sleep(for: timeout)
-                return false
-            }
-            let first = await group.next() ?? false
-            group.cancelAll()
-            return first
         }
+        let timer = Task {
+            try? await Task.sleep(for: timeout)
+            sink.yield(false)
+        }
+        var iterator = answers.makeAsyncIterator()
+        let first = await iterator.next() ?? false
+        probe.cancel()
+        timer.cancel()
+        sink.finish()
+        return first
     }
 }
 
