@@ -23,7 +23,7 @@ enum Idempotency {
         var hasher = SHA256()
         hasher.update(data: Data("\(request.method.rawValue) \(request.uri.path)\n".utf8))
         hasher.update(data: Data(buffer: body))
-        let requestHash = hasher.finalize().map { String(format: "%02x", $0) }.joined()
+        let requestHash = APIToken.hex(hasher.finalize())
         let userId = caller.user.id
         let logger = context.logger
         return try await database.transaction(logger: logger) { connection in

@@ -26,6 +26,15 @@ struct Page {
         return Page(limit: limit, after: after)
     }
 
+    /// A list filter given as a UUID query parameter (`?lotId=`); anything else is 422.
+    static func uuid(_ request: Request, _ name: String) throws -> UUID? {
+        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
+        guard let id = UUID(uuidString: String(text)) else {
+            throw ValidationFailure([FieldError(field: name, message: "must be a UUID")])
+        }
+        return id
+    }
+
     static func encode(_ sequence: Int64) -> String {
         Data("seq:\(sequence)".utf8).base64EncodedString()
     }

@@ -45,7 +45,6 @@ public enum LotClosing {
                 Auction.Maximum(bidder: try row.value("bidder_id"), amount: try row.value("amount"), sequence: try row.value("sequence"))
             }
             let outcome = lot.auction(maxima: maxima).outcome
-            let approvalHours = try await approvalHours(consignorId: lot.consignorId, on: connection, logger: logger)
             switch outcome {
             case .unsold:
                 try await connection.query(
@@ -58,6 +57,7 @@ public enum LotClosing {
                     WHERE id = \(lotId)
                     """, logger: logger)
             case .pendingApproval(let price, let leader):
+                let approvalHours = try await approvalHours(consignorId: lot.consignorId, on: connection, logger: logger)
                 try await connection.query(
                     """
                     UPDATE lots SET status = 'pending-approval', closed_at = clock_timestamp(), winner_id = \(leader),

@@ -9,13 +9,7 @@ struct AuditController: Sendable {
     /// GET /v1/audit?entityId=: the append-only trail, oldest first.
     func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
-        var entityId: UUID?
-        if let text = request.uri.queryParameters["entityId"] {
-            guard let id = UUID(uuidString: String(text)) else {
-                throw ValidationFailure([FieldError(field: "entityId", message: "must be a UUID")])
-            }
-            entityId = id
-        }
+        let entityId = try Page.uuid(request, "entityId")
         let entries = try await AuditRepository.list(
             entityId: entityId, afterSeq: page.after, limit: page.limit, client: database.client, logger: context.logger)
         return JSONResponse(.ok, DTO.page(

@@ -51,8 +51,8 @@ struct BiddingController: Sendable {
     /// GET /v1/deposits?lotId=&bidderId=: finance and admins see all, a bidder its own.
     func listDeposits(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
-        let lotId = try CasesController.uuidQuery(request, "lotId")
-        var bidderId = try CasesController.uuidQuery(request, "bidderId")
+        let lotId = try Page.uuid(request, "lotId")
+        var bidderId = try Page.uuid(request, "bidderId")
         if caller.role == .bidder {
             if let asked = bidderId, asked != caller.user.id { return JSONResponse(.ok, DTO.page([], nextCursor: nil)).response }
             bidderId = caller.user.id

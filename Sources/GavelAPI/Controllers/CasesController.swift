@@ -50,7 +50,7 @@ struct CasesController: Sendable {
     /// GET /v1/cases: in creation order; a manager sees its own consignor's only.
     func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
-        var consignorId = try Self.uuidQuery(request, "consignorId")
+        var consignorId = try Page.uuid(request, "consignorId")
         if caller.role == .manager {
             if let asked = consignorId, asked != caller.user.consignorId {
                 return JSONResponse(.ok, DTO.page([], nextCursor: nil)).response
@@ -91,13 +91,5 @@ struct CasesController: Sendable {
                 on: connection, logger: context.logger)
             return JSONResponse(.created, answer)
         }
-    }
-
-    static func uuidQuery(_ request: Request, _ name: String) throws -> UUID? {
-        guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
-        guard let id = UUID(uuidString: String(text)) else {
-            throw ValidationFailure([FieldError(field: name, message: "must be a UUID")])
-        }
-        return id
     }
 }

@@ -42,9 +42,7 @@ struct ConsignorsController: Sendable {
     /// consignor's manager gets 404, so the answer does not reveal that it exists.
     func get(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let id = try context.parameters.uuid("id")
-        if caller.role == .manager && caller.user.consignorId != id {
-            throw Problem.notFound("no consignor \(id.uuidString.lowercased())")
-        }
+        try Scope.ensureVisible(consignorId: id, to: caller, what: "consignor \(id.uuidString.lowercased())")
         let consignor = try await database.withConnection { connection in
             try await ConsignorRepository.find(id: id, on: connection, logger: context.logger)
         }

@@ -138,7 +138,7 @@ struct LotsController: Sendable {
             }
             status = value
         }
-        let consignorId = try CasesController.uuidQuery(request, "consignorId")
+        let consignorId = try Page.uuid(request, "consignorId")
         let visibility: LotRepository.Visibility = switch caller.role {
         case .manager: .consignor(caller.user.consignorId ?? UUID())
         case .bidder: .bidders
