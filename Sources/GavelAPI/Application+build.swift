@@ -17,6 +17,8 @@ public struct GavelConfiguration: Sendable {
     public var logger: Logger
     /// Where new IDs come from; tests pin them.
     public var newID: @Sendable () -> UUID
+    /// How often an idle event stream says it is alive (proxies drop silent connections).
+    public var eventHeartbeat: Duration = .seconds(15)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -59,17 +61,21 @@ public func buildApplication(
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(routes: { routesBox.table.withLock { $0 } }))
 
+    let hub = LotEventHub()
     routesBox.table.withLock { table in
         table = registerRoutes(
             on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
-            newID: configuration.newID)
+            newID: configuration.newID,
+            events: LotEventsController(database: database, hub: hub, heartbeat: configuration.eventHeartbeat))
     }
 
     var app = Application(
         router: router,
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
-    app.addServices(client, LotCloser(database: database, logger: logger))
+    app.addServices(
+        client, LotCloser(database: database, logger: logger),
+        LotEventListener(location: configuration.database, hub: hub, logger: logger))
     let newID = configuration.newID
     app.beforeServerStarts {
         _ = try await client.withConnection { connection in
@@ -91,7 +97,7 @@ final class RouteTableBox: Sendable {
 
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
-    newID: @escaping @Sendable () -> UUID
+    newID: @escaping @Sendable () -> UUID, events: LotEventsController
 ) -> RouteTable {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database))
     routes.addRoutes(
@@ -103,7 +109,8 @@ private func registerRoutes(
         vehicles: VehiclesController(database: database, newID: newID),
         appraisals: AppraisalsController(database: database),
         lots: LotsController(database: database, newID: newID),
-        bidding: BiddingController(database: database, newID: newID))
+        bidding: BiddingController(database: database, newID: newID),
+        events: events)
     return routes.table
 }
 
@@ -113,8 +120,10 @@ public func registeredEndpoints() -> [Endpoint] {
     let location = DatabaseLocation(endpoint: .tcp(host: "127.0.0.1", port: 1), username: "none", password: nil, database: "none")
     let logger = Logger(label: "routes")
     let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: logger)
+    let database = Database(client: client, logger: logger)
     return registerRoutes(
-        on: Router(context: GavelRequestContext.self), database: Database(client: client, logger: logger),
-        metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() }
+        on: Router(context: GavelRequestContext.self), database: database,
+        metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() },
+        events: LotEventsController(database: database, hub: LotEventHub(), heartbeat: .seconds(15))
     ).endpoints
 }

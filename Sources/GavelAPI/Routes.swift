@@ -6,7 +6,7 @@ extension RouteBuilder {
     mutating func addRoutes(
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
-        bidding: BiddingController
+        bidding: BiddingController, events: LotEventsController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -41,6 +41,7 @@ extension RouteBuilder {
         add(.get, "/v1/deposits", .only(.finance, .admin, .bidder), bidding.listDeposits)
         add(.post, "/v1/lots/{id}/bids", .only(.bidder), bidding.placeBid)
         add(.get, "/v1/lots/{id}/bids", anyRole, bidding.history)
+        add(.get, "/v1/lots/{id}/events", anyRole, events.stream)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

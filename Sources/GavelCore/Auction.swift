@@ -70,6 +70,15 @@ public struct Auction: Equatable, Sendable {
         public var minimumNextBid: Int64
         /// Fixed price: this bid bought the vehicle and closed the lot.
         public var closesLot: Bool
+
+        public init(price: Int64, leader: UUID, endsAt: Date, extended: Bool, minimumNextBid: Int64, closesLot: Bool) {
+            self.price = price
+            self.leader = leader
+            self.endsAt = endsAt
+            self.extended = extended
+            self.minimumNextBid = minimumNextBid
+            self.closesLot = closesLot
+        }
     }
 
     // MARK: - Rules

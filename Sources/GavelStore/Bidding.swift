@@ -64,7 +64,9 @@ public struct PlacedBid: Sendable, Equatable {
     public var bidId: UUID
     public var sequence: Int64
     public var acceptance: Auction.Acceptance
-    public var lot: Lot
+    public var format: Lot.Format
+    /// The database's clock when the decision was taken, under the lot's lock.
+    public var placedAt: Date
 }
 
 public struct BidHistoryEntry: Sendable, Equatable {
@@ -74,86 +76,42 @@ public struct BidHistoryEntry: Sendable, Equatable {
 }
 
 public enum BidRepository {
-    /// Decides and records one bid inside the caller's transaction. The lot's row lock
-    /// orders bids on a lot; the decision time is read after the lock is granted, so a
-    /// bid that waited behind the closer sees the lot closed.
+    /// Decides and records one bid with one statement: `place_bid` (SQL/0005) locks the
+    /// lot, reads the clock after the lock, checks deposit and bars, applies the engine's
+    /// rules, writes the bid, the maximum, the lot and its events. Run outside a
+    /// transaction it is one round trip and commits on its own.
     public static func place(
         bidId: UUID, lotId: UUID, bidderId: UUID, amount: Int64, on connection: PostgresConnection, logger: Logger
     ) async throws -> Result<PlacedBid, BidRefusal> {
-        guard let lot = try await LotRepository.find(id: lotId, forUpdate: true, on: connection, logger: logger) else {
-            return .failure(.lotNotFound)
+        let rows = try await connection.query(
+            "SELECT * FROM place_bid(\(bidId), \(lotId), \(bidderId), \(amount))", logger: logger
+        ).collect { row -> Result<PlacedBid, BidRefusal> in
+            let answer: String = try row.value("answer")
+            let detail: Int64? = try row.value("answer_detail")
+            switch answer {
+            case "accepted": break
+            case "lot-not-found": return .failure(.lotNotFound)
+            case "lot-not-open": return .failure(.rejected(.lotNotOpen))
+            case "deposit-required": return .failure(.depositRequired(amount: detail ?? 0))
+            case "bidder-barred": return .failure(.bidderBarred)
+            case "bid-too-low": return .failure(.rejected(.bidTooLow(minimumNextBid: detail ?? 0)))
+            case "bid-not-higher": return .failure(.rejected(.bidNotHigher(currentMaximum: detail ?? 0)))
+            case "not-the-fixed-price": return .failure(.rejected(.notTheFixedPrice(price: detail ?? 0)))
+            default: throw StoredDataCorrupt(description: "place_bid answered \(answer)")
+            }
+            guard let format = Lot.Format(rawValue: try row.value("lot_format")) else {
+                throw StoredDataCorrupt(description: "place_bid answered an unknown lot format")
+            }
+            let acceptance = Auction.Acceptance(
+                price: try row.value("new_price"), leader: try row.value("new_leader"), endsAt: try row.value("new_ends_at"),
+                extended: try row.value("was_extended"), minimumNextBid: try row.value("next_minimum"),
+                closesLot: format == .fixed)
+            return .success(PlacedBid(
+                bidId: bidId, sequence: try row.value("placed_sequence"), acceptance: acceptance, format: format,
+                placedAt: try row.value("placed_at")))
         }
-        var now = Date()
-        var sequence: Int64 = 0
-        for try await (clock, next) in try await connection.query(
-            "SELECT clock_timestamp(), nextval('bid_sequence')", logger: logger
-        ).decode((Date, Int64).self) {
-            (now, sequence) = (clock, next)
-        }
-        // A closed lot says so before anything about the bidder.
-        guard lot.auction(maxima: []).isOpen(at: now) else { return .failure(.rejected(.lotNotOpen)) }
-        if lot.prices.deposit > 0 {
-            let held = try await connection.query(
-                """
-                SELECT 1 FROM deposits
-                WHERE lot_id = \(lotId) AND bidder_id = \(bidderId) AND status = 'held' AND amount >= \(lot.prices.deposit)
-                """, logger: logger)
-            var hasDeposit = false
-            for try await _ in held { hasDeposit = true }
-            guard hasDeposit else { return .failure(.depositRequired(amount: lot.prices.deposit)) }
-        }
-        let barred = try await connection.query(
-            "SELECT 1 FROM bidder_bars WHERE bidder_id = \(bidderId) AND vehicle_id = \(lot.vehicleId)", logger: logger)
-        for try await _ in barred { return .failure(.bidderBarred) }
-
-        // The two highest maxima and the bidder's own are all the decision needs.
-        let maxima = try await connection.query(
-            """
-            (SELECT bidder_id, amount, sequence FROM lot_maxima WHERE lot_id = \(lotId)
-             ORDER BY amount DESC, sequence ASC LIMIT 2)
-            UNION
-            SELECT bidder_id, amount, sequence FROM lot_maxima WHERE lot_id = \(lotId) AND bidder_id = \(bidderId)
-            """, logger: logger
-        ).collect { row in
-            Auction.Maximum(bidder: try row.value("bidder_id"), amount: try row.value("amount"), sequence: try row.value("sequence"))
-        }
-        var auction = lot.auction(maxima: maxima)
-        let acceptance: Auction.Acceptance
-        switch auction.place(bidder: bidderId, amount: amount, sequence: sequence, now: now) {
-        case .failure(let rejection): return .failure(.rejected(rejection))
-        case .success(let accepted): acceptance = accepted
-        }
-        try await connection.query(
-            """
-            INSERT INTO lot_maxima (lot_id, bidder_id, amount, sequence) VALUES (\(lotId), \(bidderId), \(amount), \(sequence))
-            ON CONFLICT (lot_id, bidder_id) DO UPDATE SET amount = EXCLUDED.amount, sequence = EXCLUDED.sequence
-            """, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO bids (id, lot_id, bidder_id, sequence, max_amount, price_after, leader_after, ends_at_after, placed_at)
-            VALUES (\(bidId), \(lotId), \(bidderId), \(sequence), \(amount), \(acceptance.price), \(acceptance.leader),
-                    \(acceptance.endsAt), \(now))
-            """, logger: logger)
-        // A fixed-price sale ends at its first bid; the closer settles it from there.
-        let endsAt = acceptance.closesLot ? now : acceptance.endsAt
-        try await connection.query(
-            """
-            UPDATE lots SET current_price = \(acceptance.price), leader_id = \(acceptance.leader),
-                            bid_count = bid_count + 1, ends_at = \(endsAt)
-            WHERE id = \(lotId)
-            """, logger: logger)
-        try await connection.query(
-            """
-            INSERT INTO lot_aliases (lot_id, bidder_id, number)
-            SELECT \(lotId), \(bidderId), COALESCE(max(number), 0) + 1 FROM lot_aliases WHERE lot_id = \(lotId)
-            ON CONFLICT (lot_id, bidder_id) DO NOTHING
-            """, logger: logger)
-        var updated = lot
-        updated.currentPrice = acceptance.price
-        updated.leaderId = acceptance.leader
-        updated.bidCount += 1
-        updated.endsAt = endsAt
-        return .success(PlacedBid(bidId: bidId, sequence: sequence, acceptance: acceptance, lot: updated))
+        guard let result = rows.first else { throw StoredDataCorrupt(description: "place_bid answered no row") }
+        return result
     }
 
     /// The bidder's own current maximum on a lot, if any.
@@ -162,6 +120,24 @@ public enum BidRepository {
             "SELECT amount FROM lot_maxima WHERE lot_id = \(lotId) AND bidder_id = \(bidderId)", logger: logger)
         for try await amount in rows.decode(Int64.self) { return amount }
         return nil
+    }
+
+    /// A closed sealed lot's whole public history: the winning amount, when it was bid,
+    /// and the winner's alias. The order in which the lead changed would tell losers
+    /// how their amounts ranked, so it is never shown.
+    public static func sealedResult(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [BidHistoryEntry] {
+        try await connection.query(
+            """
+            SELECT l.hammer_price, b.placed_at, a.number
+            FROM lots l
+            JOIN lot_maxima m ON m.lot_id = l.id AND m.bidder_id = l.winner_id
+            JOIN bids b ON b.sequence = m.sequence
+            JOIN lot_aliases a ON a.lot_id = l.id AND a.bidder_id = l.winner_id
+            WHERE l.id = \(lotId) AND l.hammer_price IS NOT NULL
+            """, logger: logger
+        ).collect { row in
+            BidHistoryEntry(price: try row.value("hammer_price"), at: try row.value("placed_at"), alias: try row.value("number"))
+        }
     }
 
     /// The public history: price steps with per-lot aliases, never a maximum.

@@ -73,6 +73,7 @@ public enum LotClosing {
             case .pendingApproval(_, let leader): leader
             }
             try await releaseDeposits(lotId: lotId, except: keeper, on: connection, logger: logger)
+            try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
             try await AuditRepository.record(
                 AuditRecord(actor: .system("closer"), action: "lot.close", entityType: "lot", entityId: lotId,
                             before: .object(["status": .string(lot.status.rawValue)]),
@@ -115,6 +116,8 @@ public enum LotClosing {
                 """, logger: logger)
             try await releaseDeposits(lotId: lotId, except: nil, on: connection, logger: logger)
         }
+        // Watchers saw `closed` with pending-approval; this one carries the final status.
+        try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
     }
 
     static func releaseDeposits(lotId: UUID, except keeper: UUID?, on connection: PostgresConnection, logger: Logger) async throws {

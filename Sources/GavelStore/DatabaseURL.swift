@@ -80,6 +80,9 @@ public struct DatabaseLocation: Sendable, Equatable {
         }
         configuration.options.connectTimeout = .seconds(3)
         configuration.options.maximumConnections = 20
+        // A 201 for a bid or a payment promises it survives a crash, whatever the
+        // server's default says.
+        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
         return configuration
     }
 

@@ -211,8 +211,19 @@ struct SealedLotTests {
             let closed = try await ClosingTests.waitForClose(gavel, lot.lotId, within: .seconds(3))
             #expect(closed["status"] == .string("sold"))
             #expect(closed["currentPrice"] == .integer(8_300_000))
-            let after = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[0].token)
-            #expect(!after.text.contains("8100000") && !after.text.contains("6000000"))
+            // A loser sees the result and its own amount, nothing of the others'.
+            let after = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[2].token)
+            #expect(after.status == .ok)
+            #expect(try after.json["currentPrice"] == .integer(8_300_000))
+            #expect(try after.json["myMaxAmount"] == .integer(6_000_000))
+            #expect(!after.text.contains("8100000"))
+            // The history is the winning bid alone: the order the lead changed in would rank the losers.
+            let result = try await gavel.request(.get, "/v1/lots/\(lot.lotId)/bids", token: lot.bidders[2].token)
+            let items = try result.json["items"]?.array ?? []
+            #expect(items.count == 1)
+            #expect(items.first?["price"] == .integer(8_300_000))
+            #expect(items.first?["bidder"] == .string("Bidder 2"))
+            #expect(try result.json["bidCount"] == .integer(3))
         }
     }
 }

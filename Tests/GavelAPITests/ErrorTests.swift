@@ -116,7 +116,9 @@ struct ErrorTests {
             #expect(none.status == .unauthorized)
             #expect(try none.problemCode == "unauthorized")
             #expect(none.headers[.wwwAuthenticate] == "Bearer")
-            let unknown = try await gavel.request(.get, "/v1/audit", token: "A" + String(gavel.adminToken.dropFirst()))
+            // One character changed (to something it was not) makes a token nobody holds.
+            let changed = gavel.adminToken.first == "A" ? "B" : "A"
+            let unknown = try await gavel.request(.get, "/v1/audit", token: changed + String(gavel.adminToken.dropFirst()))
             #expect(unknown.status == .unauthorized)
             let basic = try await gavel.request(.get, "/v1/audit", headers: [.authorization: "Basic YWRtaW46YWRtaW4="])
             #expect(basic.status == .unauthorized)

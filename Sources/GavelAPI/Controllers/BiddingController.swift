@@ -65,8 +65,8 @@ struct BiddingController: Sendable {
         return JSONResponse(.ok, answer).response
     }
 
-    /// POST /v1/lots/{id}/bids: `{maxAmount}`. One transaction under the lot's row lock;
-    /// a 201 is sent only after it commits.
+    /// POST /v1/lots/{id}/bids: `{maxAmount}`. One statement (`place_bid`) under the lot's
+    /// row lock; a 201 is sent only after it commits.
     func placeBid(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let lotId = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
@@ -74,7 +74,9 @@ struct BiddingController: Sendable {
         let amount = body.amount("maxAmount", errors: &errors)
         guard errors.isEmpty, let amount else { throw ValidationFailure(errors) }
         let bidId = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(
+            request, context: context, caller: caller, body: bytes, database: database, atomicStatement: true
+        ) { connection in
             let outcome = try await BidRepository.place(
                 bidId: bidId, lotId: lotId, bidderId: caller.user.id, amount: amount, on: connection, logger: context.logger)
             let placed: PlacedBid
@@ -82,14 +84,14 @@ struct BiddingController: Sendable {
             case .success(let value): placed = value
             case .failure(let refusal): throw Self.problem(for: refusal, lotId: lotId)
             }
-            let sealed = placed.lot.format == .sealed
+            let sealed = placed.format == .sealed
             return JSONResponse(.created, .object([
                 "bidId": bidId.json,
                 "accepted": .bool(true),
                 "leading": sealed ? .null : .bool(placed.acceptance.leader == caller.user.id),
                 "currentPrice": sealed ? .null : .integer(placed.acceptance.price),
                 "minimumNextBid": .integer(placed.acceptance.minimumNextBid),
-                "endsAt": placed.lot.endsAt.json,
+                "endsAt": placed.acceptance.endsAt.json,
                 "extended": .bool(placed.acceptance.extended),
             ]))
         }
@@ -123,7 +125,7 @@ struct BiddingController: Sendable {
     }
 
     /// GET /v1/lots/{id}/bids: price steps with per-lot aliases; never a maximum. A sealed
-    /// lot shows nothing but its count until it closes.
+    /// lot shows nothing but its count until it closes, then only the winning bid.
     func history(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let lotId = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
@@ -132,8 +134,12 @@ struct BiddingController: Sendable {
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
             try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
-            let entries = lot.format == .sealed && [.scheduled, .open].contains(lot.status)
-                ? [] : try await BidRepository.history(lotId: lotId, on: connection, logger: context.logger)
+            let entries: [BidHistoryEntry]
+            switch (lot.format, lot.status) {
+            case (.sealed, .scheduled), (.sealed, .open): entries = []
+            case (.sealed, _): entries = try await BidRepository.sealedResult(lotId: lotId, on: connection, logger: context.logger)
+            default: entries = try await BidRepository.history(lotId: lotId, on: connection, logger: context.logger)
+            }
             return .object([
                 "items": .array(entries.map { entry in
                     .object(["price": .integer(entry.price), "at": entry.at.json, "bidder": .string("Bidder \(entry.alias)")])

@@ -200,13 +200,13 @@ struct LotsController: Sendable {
         }.response
     }
 
-    /// Bidders see scheduled, open and closed lots from seven days before they open;
-    /// any other lot does not exist for them.
+    /// Bidders see a lot from seven days before it opens, and its result after it
+    /// closes (the winner needs it; results are public as at any auction house). A
+    /// cancelled lot, or one not yet announced, does not exist for them.
     static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
         guard caller.role == .bidder else { return }
         let now = try await LotRepository.now(on: connection, logger: logger)
-        let listed: Set<Lot.Status> = [.scheduled, .open, .closed]
-        guard listed.contains(lot.status), now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
+        guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
             throw Problem.notFound("no lot \(lot.id.uuidString.lowercased())")
         }
     }

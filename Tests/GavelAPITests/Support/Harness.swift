@@ -16,6 +16,8 @@ struct Harness: Sendable {
     let client: any TestClientProtocol
     let adminToken: String
     let database: DatabaseLocation
+    /// The port a live harness listens on (nil in router mode).
+    var port: Int? { client.port }
 
     struct Reply: Sendable {
         let status: HTTPResponse.Status
@@ -96,29 +98,30 @@ struct Harness: Sendable {
 }
 
 /// Builds Gavel on a fresh migrated database and runs `body` against it in-process.
+/// `live` serves on a real port (for streams read from a socket).
 func withGavel<T: Sendable>(
-    newID: @escaping @Sendable () -> UUID = { UUID() },
+    newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     try await withMigratedDatabase { location in
-        try await withGavel(on: location, newID: newID, body)
+        try await withGavel(on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, body)
     }
 }
 
 /// Builds Gavel on the given (migrated or empty) database.
 func withGavel<T: Sendable>(
     on location: DatabaseLocation,
-    newID: @escaping @Sendable () -> UUID = { UUID() },
+    newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
-    do {
-        let token = Mutex<String?>(nil)
-        let app = try buildApplication(
-            GavelConfiguration(database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID),
-            onAdminToken: { value in token.withLock { $0 = value } })
-        return try await app.test(.router) { client in
-            guard let adminToken = token.withLock({ $0 }) else { throw TestSetupError("no admin token at first start") }
-            return try await body(Harness(client: client, adminToken: adminToken, database: location))
-        }
+    let token = Mutex<String?>(nil)
+    var configuration = GavelConfiguration(
+        host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID)
+    configuration.eventHeartbeat = eventHeartbeat
+    let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
+    return try await app.test(live ? .live : .router) { client in
+        // A second instance on the same database finds its admin already made.
+        let adminToken = token.withLock({ $0 }) ?? ""
+        return try await body(Harness(client: client, adminToken: adminToken, database: location))
     }
 }

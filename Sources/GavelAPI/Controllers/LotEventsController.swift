@@ -1,0 +1,128 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Hummingbird
+import HTTPTypes
+import NIOCore
+import ServiceLifecycle
+
+/// GET /v1/lots/{id}/events: the lot's public events as Server-Sent Events.
+///
+/// Each event's `id` is its number in the lot's gap-free sequence. Without
+/// `Last-Event-ID` the stream starts with the latest event (the lot's state now);
+/// with it, every event after that number follows, then live ones. The stream ends
+/// after the `closed` event that carries a final status (sold, unsold, defaulted);
+/// `pending-approval` keeps it open for the manager's decision.
+struct LotEventsController: Sendable {
+    let database: Database
+    let hub: LotEventHub
+    let heartbeat: Duration
+
+    static let finalStatuses: Set<String> = ["sold", "unsold", "defaulted", "cancelled"]
+
+    func stream(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let lotId = try context.parameters.uuid("id")
+        let resumeAfter = try Self.lastEventID(request)
+        let (lot, start) = try await database.withConnection { connection -> (Lot, Int) in
+            guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
+                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+            }
+            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
+            try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
+            if let resumeAfter { return (lot, resumeAfter) }
+            let count = try await LotEventRepository.count(lotId: lotId, on: connection, logger: context.logger)
+            return (lot, max(0, count - 1))
+        }
+        var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
+        // Proxies such as nginx would otherwise hold events back in a buffer.
+        headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
+        let database = self.database
+        let hub = self.hub
+        let heartbeat = self.heartbeat
+        let logger = context.logger
+        let sealed = lot.format == .sealed
+        return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            let watch = hub.watch(lotId: lotId)
+            let beats = Task {
+                while !Task.isCancelled {
+                    try await Task.sleep(for: heartbeat)
+                    watch.continuation.yield(.heartbeat)
+                }
+            }
+            defer {
+                beats.cancel()
+                hub.stopWatching(watch)
+            }
+            var sent = start
+            var ended = false
+            var signals = watch.signals.makeAsyncIterator()
+            func nextSignal() async -> LotEventHub.Signal? { await signals.next() }
+            // Reads what this watcher has not seen from the table; true once the lot's
+            // final event went out.
+            func catchUp(_ writer: inout any ResponseBodyWriter) async throws {
+                let events = try await database.withConnection { connection in
+                    try await LotEventRepository.after(lotId: lotId, seq: sent, on: connection, logger: logger)
+                }
+                for event in events where !ended { try await send(event, &writer) }
+            }
+            func send(_ event: LotEvent, _ writer: inout any ResponseBodyWriter) async throws {
+                try await writer.write(ByteBuffer(string: Self.frame(event, sealed: sealed)))
+                sent = event.seq
+                if event.kind == "closed" && Self.finalStatuses.contains(event.status) { ended = true }
+            }
+            do {
+                try await withGracefulShutdownHandler {
+                    // Tells EventSource clients how soon to reconnect after a drop.
+                    try await writer.write(ByteBuffer(string: "retry: 2000\n\n"))
+                    try await catchUp(&writer)
+                    while !ended, let signal = await nextSignal() {
+                        switch signal {
+                        case .event(let event) where event.seq == sent + 1:
+                            try await send(event, &writer)
+                        case .event(let event) where event.seq <= sent:
+                            continue
+                        case .event, .resync:
+                            try await catchUp(&writer)
+                        case .heartbeat:
+                            try await writer.write(ByteBuffer(string: ": heartbeat\n\n"))
+                            // A safety net for a listener connection that died silently.
+                            try await catchUp(&writer)
+                        }
+                    }
+                } onGracefulShutdown: {
+                    watch.continuation.finish()
+                }
+                try await writer.finish(nil)
+            } catch {
+                // The watcher went away, or the database did; either way the stream is over
+                // and the client resumes with Last-Event-ID.
+                logger.debug("event stream ended", metadata: ["lot": "\(lotId)", "error": "\(String(reflecting: error))"])
+            }
+        })
+    }
+
+    /// The SSE frame of one event: the public state, with a sealed lot's price hidden
+    /// while bidding runs.
+    static func frame(_ event: LotEvent, sealed: Bool) -> String {
+        let hidden = sealed && ["scheduled", "open"].contains(event.status)
+        let data: JSONValue = .object([
+            "lotId": event.lotId.json,
+            "status": .string(event.status),
+            "currentPrice": hidden ? .null : event.currentPrice.map(JSONValue.integer) ?? .null,
+            "bidCount": .integer(Int64(event.bidCount)),
+            "reserveMet": .bool(!hidden && event.reserveMet),
+            "minimumNextBid": .integer(event.minimumNextBid),
+            "endsAt": event.endsAt.json,
+            "hammerPrice": event.hammerPrice.map(JSONValue.integer) ?? .null,
+        ])
+        return "id: \(event.seq)\nevent: \(event.kind)\ndata: \(JSONWriter.string(data))\n\n"
+    }
+
+    static func lastEventID(_ request: Request) throws -> Int? {
+        guard let value = request.headers[HTTPField.Name("Last-Event-ID")!] else { return nil }
+        guard let number = Int(value.trimmingCharacters(in: .whitespaces)), number >= 0, number <= Int(Int32.max) else {
+            throw Problem.validation([.init(field: "Last-Event-ID", message: "must be the id of an event of this lot (a whole number)")])
+        }
+        return number
+    }
+}

@@ -1,0 +1,107 @@
+import Foundation
+import GavelStore
+import Logging
+import PostgresNIO
+import ServiceLifecycle
+import Synchronization
+
+/// Hands the notifications of this instance's one LISTEN connection to its SSE
+/// watchers. It is only a delivery path: the events themselves are rows in
+/// `lot_events`, and a watcher that sees a gap, or is told to resync, reads them from
+/// there. So an event committed through another instance, or while the listener was
+/// reconnecting, still reaches every watcher, in order and exactly once.
+final class LotEventHub: Sendable {
+    enum Signal: Sendable {
+        case event(LotEvent)
+        /// Notifications may have been missed: read the table.
+        case resync
+        case heartbeat
+    }
+
+    struct Watch: Sendable {
+        let lotId: UUID
+        let number: Int
+        let signals: AsyncStream<Signal>
+        let continuation: AsyncStream<Signal>.Continuation
+    }
+
+    private struct State {
+        var nextNumber = 0
+        var watchers: [UUID: [Int: AsyncStream<Signal>.Continuation]] = [:]
+    }
+
+    private let state = Mutex(State())
+
+    /// A slow watcher loses old signals rather than growing without bound; the gap in
+    /// sequence numbers makes it read the table.
+    func watch(lotId: UUID) -> Watch {
+        let (signals, continuation) = AsyncStream<Signal>.makeStream(bufferingPolicy: .bufferingNewest(256))
+        let number = state.withLock { state in
+            state.nextNumber += 1
+            state.watchers[lotId, default: [:]][state.nextNumber] = continuation
+            return state.nextNumber
+        }
+        return Watch(lotId: lotId, number: number, signals: signals, continuation: continuation)
+    }
+
+    func stopWatching(_ watch: Watch) {
+        state.withLock { state in
+            state.watchers[watch.lotId]?[watch.number] = nil
+            if state.watchers[watch.lotId]?.isEmpty == true { state.watchers[watch.lotId] = nil }
+        }
+        watch.continuation.finish()
+    }
+
+    func publish(_ event: LotEvent) {
+        for watcher in state.withLock({ Array(($0.watchers[event.lotId] ?? [:]).values) }) { watcher.yield(.event(event)) }
+    }
+
+    func resyncAll() {
+        for watcher in state.withLock({ $0.watchers.values.flatMap(\.values) }) { watcher.yield(.resync) }
+    }
+
+    /// Ends every stream, for graceful shutdown.
+    func finishAll() {
+        for watcher in state.withLock({ $0.watchers.values.flatMap(\.values) }) { watcher.finish() }
+    }
+
+    var watcherCount: Int { state.withLock { $0.watchers.values.reduce(0) { $0 + $1.count } } }
+}
+
+/// Keeps one connection per instance LISTENing on `lot_events` and feeds the hub;
+/// reconnects after a second when the database goes away.
+struct LotEventListener: Service {
+    let location: DatabaseLocation
+    let hub: LotEventHub
+    let logger: Logger
+
+    func run() async throws {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do {
+                    try await PostgresConnection.with(location, logger: logger) { connection in
+                        try await connection.listen(on: LotEventRepository.channel) { notifications in
+                            // A query on the same connection returns only after LISTEN took
+                            // effect; from here nothing committed can be missed.
+                            try await connection.query("SELECT 1", logger: logger)
+                            hub.resyncAll()
+                            for try await notification in notifications {
+                                if let event = LotEventRepository.decodeNotification(notification.payload) {
+                                    hub.publish(event)
+                                } else {
+                                    hub.resyncAll()
+                                }
+                            }
+                        }
+                    }
+                } catch {
+                    if !Task.isCancelled {
+                        logger.warning("lot event listener lost its connection", metadata: ["error": "\(String(reflecting: error))"])
+                    }
+                }
+                try? await Task.sleep(for: .seconds(1))
+            }
+        }
+        hub.finishAll()
+    }
+}

@@ -1,0 +1,77 @@
+import Foundation
+import Logging
+import PostgresNIO
+
+/// One entry of a lot's public event stream (`price`, `extended`, `closed`), numbered
+/// per lot from 1 without gaps. It holds what anyone watching may see, nothing more:
+/// no bidder, no maximum. The stream still hides a sealed lot's price while it runs.
+public struct LotEvent: Sendable, Equatable {
+    public var lotId: UUID
+    public var seq: Int
+    public var kind: String
+    public var status: String
+    public var currentPrice: Int64?
+    public var bidCount: Int
+    public var reserveMet: Bool
+    public var minimumNextBid: Int64
+    public var endsAt: Date
+    public var hammerPrice: Int64?
+}
+
+public enum LotEventRepository {
+    /// The channel `record_lot_event` (SQL/0005) notifies on commit.
+    public static let channel = "lot_events"
+
+    /// Events of a lot after `seq`, oldest first.
+    public static func after(
+        lotId: UUID, seq: Int, limit: Int = 1000, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [LotEvent] {
+        try await connection.query(
+            """
+            SELECT lot_id, seq, kind, status, current_price, bid_count, reserve_met, minimum_next_bid, ends_at, hammer_price
+            FROM lot_events WHERE lot_id = \(lotId) AND seq > \(seq) ORDER BY seq LIMIT \(limit)
+            """, logger: logger
+        ).collect { row in
+            LotEvent(
+                lotId: try row.value("lot_id"), seq: try row.value("seq"), kind: try row.value("kind"),
+                status: try row.value("status"), currentPrice: try row.value("current_price"),
+                bidCount: try row.value("bid_count"), reserveMet: try row.value("reserve_met"),
+                minimumNextBid: try row.value("minimum_next_bid"), endsAt: try row.value("ends_at"),
+                hammerPrice: try row.value("hammer_price"))
+        }
+    }
+
+    /// How many events the lot has had (its latest event's number).
+    public static func count(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        let rows = try await connection.query("SELECT event_count FROM lots WHERE id = \(lotId)", logger: logger)
+        for try await count in rows.decode(Int.self) { return count }
+        return 0
+    }
+
+    /// Appends an event with the lot's current public state (the caller holds its lock).
+    public static func record(lotId: UUID, kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("SELECT record_lot_event(\(lotId), \(kind))", logger: logger)
+    }
+
+    /// The event a notification carries, or nil for a payload this version cannot read
+    /// (the watcher then reads the gap from the table).
+    public static func decodeNotification(_ payload: String) -> LotEvent? {
+        struct Payload: Decodable {
+            var lotId: UUID
+            var seq: Int
+            var kind: String
+            var status: String
+            var currentPrice: Int64?
+            var bidCount: Int
+            var reserveMet: Bool
+            var minimumNextBid: Int64
+            var endsAtMicros: Int64
+            var hammerPrice: Int64?
+        }
+        guard let p = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
+        return LotEvent(
+            lotId: p.lotId, seq: p.seq, kind: p.kind, status: p.status, currentPrice: p.currentPrice, bidCount: p.bidCount,
+            reserveMet: p.reserveMet, minimumNextBid: p.minimumNextBid,
+            endsAt: Date(timeIntervalSince1970: Double(p.endsAtMicros) / 1_000_000), hammerPrice: p.hammerPrice)
+    }
+}
