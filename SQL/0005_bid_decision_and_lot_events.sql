@@ -76,7 +76,10 @@ $$;
 -- Decides and records one bid. Returns one row: `answer` is 'accepted' or the refusal
 -- code, with `answer_detail` the amount the refusal quotes (the minimum next bid, the
 -- bidder's current maximum, the deposit or the fixed price).
-CREATE FUNCTION place_bid(p_bid uuid, p_lot uuid, p_bidder uuid, p_amount bigint)
+-- `p_at` is for the edge tests alone (a bid at exactly endsAt, at exactly the start of
+-- the soft-close window); Gavel never passes it, so the decision time is the
+-- database's clock read after the lock.
+CREATE FUNCTION place_bid(p_bid uuid, p_lot uuid, p_bidder uuid, p_amount bigint, p_at timestamptz DEFAULT NULL)
 RETURNS TABLE (
     answer text, answer_detail bigint, placed_sequence bigint, new_price bigint, new_leader uuid,
     new_ends_at timestamptz, was_extended boolean, next_minimum bigint, lot_format text, placed_at timestamptz
@@ -103,7 +106,7 @@ BEGIN
         RETURN;
     END IF;
     -- Read after the lock is granted: a bid that waited behind the closer sees the lot closed.
-    v_now := clock_timestamp();
+    v_now := COALESCE(p_at, clock_timestamp());
     lot_format := l.format;
     IF l.status <> 'scheduled' OR v_now < l.starts_at OR v_now >= l.ends_at OR (l.format = 'fixed' AND l.bid_count > 0) THEN
         answer := 'lot-not-open';

@@ -1,0 +1,212 @@
+import Foundation
+import GavelCore
+import GavelStore
+import PostgresNIO
+import Testing
+
+/// `place_bid` (SQL/0005) decides bids on the hot path; `GavelCore.Auction` is the
+/// reference. These tests give both the same bids at the same instants, edges
+/// included, and require the same answer every time.
+@Suite("The SQL bid decision agrees with the engine")
+struct BidDecisionTests {
+    /// A lot of its own (and a vehicle for it), copied from the fixture lot with the
+    /// given rules; it starts a day from now so the closer leaves it alone.
+    static func makeLot(
+        _ connection: PostgresConnection, from template: UUID, format: Lot.Format, startsAt: Date, endsAt: Date,
+        start: Int64, reserve: Int64, increments: [Policy.Increment], window: Int, extension: Int
+    ) async throws -> UUID {
+        let lotId = UUID()
+        let incrementsJSON = JSONText.encode(Policy.incrementsJSON(increments))
+        try await connection.query(
+            """
+            WITH source AS (SELECT l.*, v.case_id FROM lots l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = \(template)),
+            made AS (
+                INSERT INTO vehicles (id, case_id, vin, make, model, year, mileage_km, has_keys, title_status, repossessed_on)
+                SELECT gen_random_uuid(), s.case_id, lpad((floor(random() * 1e15))::bigint::text, 17, '0'), 'Honda', 'Accord',
+                       2019, 86000, true, 'clean', '2026-10-15'
+                FROM source s RETURNING id
+            )
+            INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
+                              extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
+                              created_by)
+            SELECT \(lotId), made.id, s.consignor_id, s.appraisal_id, 1, \(format.rawValue), 'scheduled', s.currency,
+                   \(startsAt), \(endsAt), \(window), \(`extension`), \(start), \(reserve), 0, \(incrementsJSON)::jsonb, s.created_by
+            FROM made, source s
+            """, logger: quietLogger)
+        return lotId
+    }
+
+    /// What place_bid answered, in the engine's terms.
+    static func placeInSQL(
+        _ connection: PostgresConnection, lot: UUID, bidder: UUID, amount: Int64, at: Date
+    ) async throws -> Result<Auction.Acceptance, BidRefusal> {
+        let rows = try await connection.query(
+            "SELECT * FROM place_bid(gen_random_uuid(), \(lot), \(bidder), \(amount), \(at))", logger: quietLogger)
+        for try await row in rows {
+            let r = row.makeRandomAccess()
+            let answer = try r["answer"].decode(String.self)
+            let detail = try r["answer_detail"].decode(Int64?.self) ?? -1
+            switch answer {
+            case "accepted":
+                return .success(Auction.Acceptance(
+                    price: try r["new_price"].decode(Int64.self), leader: try r["new_leader"].decode(UUID.self),
+                    endsAt: try r["new_ends_at"].decode(Date.self), extended: try r["was_extended"].decode(Bool.self),
+                    minimumNextBid: try r["next_minimum"].decode(Int64.self),
+                    closesLot: try r["lot_format"].decode(String.self) == "fixed"))
+            case "lot-not-open": return .failure(.rejected(.lotNotOpen))
+            case "bid-too-low": return .failure(.rejected(.bidTooLow(minimumNextBid: detail)))
+            case "bid-not-higher": return .failure(.rejected(.bidNotHigher(currentMaximum: detail)))
+            case "not-the-fixed-price": return .failure(.rejected(.notTheFixedPrice(price: detail)))
+            default: throw TestSetupError("place_bid answered \(answer)")
+            }
+        }
+        throw TestSetupError("place_bid answered nothing")
+    }
+
+    static func milliseconds(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
+
+    /// Same decision, with times compared to the millisecond (the tests only use whole
+    /// ones). A fixed-price sale ends the stored lot at the bid's time.
+    static func same(
+        _ a: Result<Auction.Acceptance, BidRefusal>, _ b: Result<Auction.Acceptance, Auction.Rejection>, at: Date
+    ) -> Bool {
+        switch (a, b) {
+        case (.success(var x), .success(var y)):
+            let end = y.closesLot ? at : y.endsAt
+            guard milliseconds(x.endsAt) == milliseconds(end) else { return false }
+            x.endsAt = y.endsAt
+            y.closesLot = x.closesLot
+            return x == y
+        case (.failure(.rejected(let x)), .failure(let y)): return x == y
+        default: return false
+        }
+    }
+
+    @Test("a bid exactly at endsAt is refused, a millisecond before it is taken; the window's first instant extends")
+    func edges() async throws {
+        try await withGavel { gavel in
+            let fixture = try await OpenLot.start(gavel, bidders: 2)
+            let b1 = UUID(uuidString: fixture.bidders[0].id)!, b2 = UUID(uuidString: fixture.bidders[1].id)!
+            try await gavel.sql { connection in
+                let startsAt = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970) + 86_400)
+                let endsAt = startsAt.addingTimeInterval(3_600)
+                let lot = try await Self.makeLot(
+                    connection, from: UUID(uuidString: fixture.lotId)!, format: .english, startsAt: startsAt, endsAt: endsAt,
+                    start: 5_900_000, reserve: 7_580_000, increments: Policy.defaults.bidding.increments, window: 300, extension: 400)
+                var engine = Auction(
+                    format: .english, startsAt: startsAt, endsAt: endsAt, start: 5_900_000, reserve: 7_580_000,
+                    increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 400)
+                let bids: [(UUID, Int64, Date, String)] = [
+                    (b1, 6_000_000, startsAt.addingTimeInterval(-0.001), "before the start"),
+                    (b1, 6_000_000, startsAt, "at the start"),
+                    (b2, 6_500_000, endsAt.addingTimeInterval(-300.001), "just outside the window"),
+                    (b1, 7_000_000, endsAt.addingTimeInterval(-300), "the window's first instant"),
+                    (b2, 8_000_000, endsAt, "exactly at the original end, now extended"),
+                ]
+                var sequence: Int64 = 0
+                for (bidder, amount, at, what) in bids {
+                    sequence += 1
+                    let sql = try await Self.placeInSQL(connection, lot: lot, bidder: bidder, amount: amount, at: at)
+                    let reference = engine.place(bidder: bidder, amount: amount, sequence: sequence, now: at)
+                    #expect(Self.same(sql, reference, at: at), "\(what): SQL \(sql), engine \(reference)")
+                }
+                // The window's first instant moved the end 100 s on; the bid at the original
+                // end was inside it and moved it to that instant + 400 s.
+                let end = engine.endsAt
+                #expect(end == endsAt.addingTimeInterval(400))
+                let atEnd = try await Self.placeInSQL(connection, lot: lot, bidder: b1, amount: 9_000_000, at: end)
+                #expect(atEnd == .failure(.rejected(.lotNotOpen)))
+                let justBefore = try await Self.placeInSQL(connection, lot: lot, bidder: b1, amount: 9_000_000, at: end.addingTimeInterval(-0.001))
+                guard case .success(let taken) = justBefore else {
+                    Issue.record("a bid a millisecond before the end was refused: \(justBefore)")
+                    return
+                }
+                #expect(taken.extended)
+            }
+        }
+    }
+
+    @Test("random bids at random instants (edges favoured) get the same answer from SQL and from the engine", arguments: 0..<12)
+    func differential(seed: UInt64) async throws {
+        try await withGavel { gavel in
+            let fixture = try await OpenLot.start(gavel, bidders: 4)
+            let bidders = fixture.bidders.map { UUID(uuidString: $0.id)! }
+            var random = SeededRandom(seed: seed)
+            let format: Lot.Format = [.english, .english, .sealed, .fixed][Int(seed % 4)]
+            let tables: [[Policy.Increment]] = [
+                Policy.defaults.bidding.increments,
+                [.init(below: nil, step: 1_000)],
+                [.init(below: 300_000, step: 5_000), .init(below: 600_000, step: 25_000), .init(below: nil, step: 100_000)],
+            ]
+            let increments = tables[Int.random(in: 0..<tables.count, using: &random)]
+            let start = Int64.random(in: 100...1_000, using: &random) * 1_000
+            let reserve = start + Int64.random(in: 0...400, using: &random) * 1_000
+            let window = [30, 300][Int.random(in: 0...1, using: &random)]
+            let extensionSeconds = [20, 300][Int.random(in: 0...1, using: &random)]
+            try await gavel.sql { connection in
+                let startsAt = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970) + 86_400)
+                let endsAt = startsAt.addingTimeInterval(600)
+                let lot = try await Self.makeLot(
+                    connection, from: UUID(uuidString: fixture.lotId)!, format: format, startsAt: startsAt, endsAt: endsAt,
+                    start: start, reserve: reserve, increments: increments, window: window, extension: extensionSeconds)
+                var engine = Auction(
+                    format: format, startsAt: startsAt, endsAt: endsAt, start: start, reserve: reserve, increments: increments,
+                    extensionWindowSeconds: Int64(window), extensionSeconds: Int64(extensionSeconds))
+                var now = startsAt.addingTimeInterval(-2)
+                var sequence: Int64 = 0
+                var accepted = 0
+                for _ in 0..<60 {
+                    // Mostly small steps forward in time; sometimes straight to an edge.
+                    switch Int.random(in: 0..<40, using: &random) {
+                    case 0...2: now = max(now, engine.endsAt.addingTimeInterval(-Double(window)))
+                    case 3: now = max(now, engine.endsAt.addingTimeInterval(-0.001))
+                    case 4: now = max(now, engine.endsAt)
+                    default: now = now.addingTimeInterval(Double(Int.random(in: 0...20_000, using: &random)) / 1000)
+                    }
+                    let bidder = bidders[Int.random(in: 0..<bidders.count, using: &random)]
+                    let step = Auction.increment(at: engine.minimumNextBid, in: increments)
+                    // Amounts where the rules have edges: the minimum, the reserve, a tie with
+                    // the top maximum, the bidder's own maximum, the start.
+                    let choice = format == .fixed && Bool.random(using: &random) ? 3 : Int.random(in: 0..<9, using: &random)
+                    let amount: Int64 = switch choice {
+                    case 0: engine.minimumNextBid - step
+                    case 1: engine.minimumNextBid
+                    case 2: engine.maxima.first { $0.bidder == bidder }?.amount ?? engine.minimumNextBid
+                    case 3: start
+                    case 4: reserve
+                    case 5: Auction.ranked(engine.maxima).first?.amount ?? reserve
+                    default: engine.minimumNextBid + step * Int64.random(in: 1...6, using: &random)
+                    }
+                    sequence += 1
+                    let sql = try await Self.placeInSQL(connection, lot: lot, bidder: bidder, amount: amount, at: now)
+                    let reference = engine.place(bidder: bidder, amount: amount, sequence: sequence, now: now)
+                    if case .success = reference { accepted += 1 }
+                    guard Self.same(sql, reference, at: now) else {
+                        Issue.record("seed \(seed), bid \(sequence) (\(amount) at \(now)): SQL \(sql), engine \(reference)")
+                        return
+                    }
+                }
+                // The lot as stored ends where the engine's does.
+                let rows = try await connection.query(
+                    "SELECT current_price, leader_id, bid_count, ends_at FROM lots WHERE id = \(lot)", logger: quietLogger)
+                for try await (price, leader, count, end) in rows.decode((Int64?, UUID?, Int, Date).self) {
+                    #expect(count == accepted)
+                    #expect(format == .sealed || price == engine.price)
+                    #expect(leader == engine.leader)
+                    if format != .fixed { #expect(Self.milliseconds(end) == Self.milliseconds(engine.endsAt)) }
+                }
+                #expect(accepted > 0, "seed \(seed) accepted nothing: the test would prove little")
+            }
+        }
+    }
+}
+
+/// A small deterministic generator, so a failing seed can be run again.
+struct SeededRandom: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed &* 6_364_136_223_846_793_005 &+ 1 }
+    mutating func next() -> UInt64 {
+        state = state &* 6_364_136_223_846_793_005 &+ 1_442_695_040_888_963_407
+        return (state ^ (state >> 29)) &* 0xBF58_476D_1CE4_E5B9
+    }
+}
