@@ -236,28 +236,25 @@ struct BiddingTests {
                 return try await group.reduce(into: [String]()) { $0 += $1 }
             }
             #expect(!accepted.isEmpty)
-            let (stored, state) = try await gavel.sql { client in
-                let bids = try await client.query(
-                    "SELECT id, bidder_id, max_amount, sequence FROM bids WHERE lot_id = \(UUID(uuidString: lot.lotId)!) ORDER BY sequence",
-                    logger: quietLogger)
-                var rows: [(UUID, UUID, Int64, Int64)] = []
-                for try await row in bids.decode((UUID, UUID, Int64, Int64).self) { rows.append(row) }
+            let lotId = UUID(uuidString: lot.lotId)!
+            let (stored, state, startsAt, endsAt) = try await gavel.sql { client in
+                let bids = try await Replay.storedBids(lotId: lotId, on: client)
                 let lotRow = try await client.query(
-                    "SELECT current_price, leader_id, bid_count FROM lots WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger)
+                    "SELECT current_price, leader_id, bid_count, starts_at, ends_at FROM lots WHERE id = \(lotId)", logger: quietLogger)
                 var state: (Int64?, UUID?, Int) = (nil, nil, 0)
-                for try await row in lotRow.decode((Int64?, UUID?, Int).self) { state = row }
-                return (rows, state)
-            }
-            #expect(Set(stored.map { $0.0.uuidString.lowercased() }) == Set(accepted), "a 201 is missing from the database, or an extra bid is stored")
-            #expect(Set(stored.map(\.3)).count == stored.count)
-            var replay = Auction(
-                format: .english, startsAt: .distantPast, endsAt: .distantFuture, start: 5_900_000, reserve: 7_580_000,
-                increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 300)
-            for (_, bidder, amount, sequence) in stored {
-                if case .failure(let refusal) = replay.place(bidder: bidder, amount: amount, sequence: sequence, now: Date()) {
-                    Issue.record("a stored bid is refused on replay: \(refusal)")
+                var times = (Date(), Date())
+                for try await (price, leader, count, starts, ends) in lotRow.decode((Int64?, UUID?, Int, Date, Date).self) {
+                    state = (price, leader, count)
+                    times = (starts, ends)
                 }
+                return (bids, state, times.0, times.1)
             }
+            #expect(Set(stored.map { $0.id.uuidString.lowercased() }) == Set(accepted), "a 201 is missing from the database, or an extra bid is stored")
+            #expect(Set(stored.map(\.sequence)).count == stored.count)
+            // Two days from the end: no bid extended it, so the end now is the end it opened with.
+            let replay = Replay.check(stored, from: Auction(
+                format: .english, startsAt: startsAt, endsAt: endsAt, start: 5_900_000, reserve: 7_580_000,
+                increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 300))
             #expect(replay.price == state.0)
             #expect(replay.leader == state.1)
             #expect(Int(replay.bidCount) == state.2)

@@ -123,25 +123,9 @@ struct ClosingTests {
             let lot = try await OpenLot.start(gavel, bidders: 1)
             #expect(try await lot.bid(0, 8_000_000).status == .created)
             let template = UUID(uuidString: lot.lotId)!
-            // 200 more lots on vehicles of their own, all ending now, each with a bid.
-            _ = try await gavel.sql { connection in
-                try await connection.query(
-                    """
-                    WITH source AS (SELECT l.*, v.case_id FROM lots l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = \(template)),
-                    made AS (
-                        INSERT INTO vehicles (id, case_id, vin, make, model, year, mileage_km, has_keys, title_status, repossessed_on)
-                        SELECT gen_random_uuid(), s.case_id, lpad(g::text, 17, '0'), 'Honda', 'Accord', 2019, 86000, true, 'clean', '2026-10-15'
-                        FROM source s, generate_series(1, 200) g
-                        RETURNING id
-                    )
-                    INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
-                                      extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
-                                      created_by, current_price, leader_id, bid_count)
-                    SELECT gen_random_uuid(), made.id, s.consignor_id, s.appraisal_id, 1, 'english', 'scheduled', s.currency,
-                           now() - interval '1 hour', clock_timestamp() + interval '1 second', 300, 300, s.starting_price, s.reserve,
-                           s.deposit_amount, s.increments, s.created_by, s.current_price, s.leader_id, 1
-                    FROM made, source s
-                    """, logger: quietLogger)
+            // 200 more lots on vehicles of their own, all ending in a second, each with a bid.
+            try await gavel.sql { connection in
+                try await LotFactory.cloneLots(on: connection, from: template, count: 200, endingIn: 1)
             }
             try await Task.sleep(for: .milliseconds(1_100))
             // The application's own closer runs too: it is a fifth instance.
@@ -224,6 +208,25 @@ struct SealedLotTests {
             #expect(items.first?["price"] == .integer(8_300_000))
             #expect(items.first?["bidder"] == .string("Bidder 2"))
             #expect(try result.json["bidCount"] == .integer(3))
+        }
+    }
+
+    @Test("sealed tie: two equal amounts, the earlier bid wins at that amount")
+    func sealedTie() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 3, format: "sealed")
+            #expect(try await lot.bid(1, 8_000_000).status == .created)
+            #expect(try await lot.bid(0, 8_000_000).status == .created)
+            #expect(try await lot.bid(2, 7_900_000).status == .created)
+            try await LotEventsTests.endNow(gavel, lot.lotId)
+            let closed = try await ClosingTests.waitForClose(gavel, lot.lotId, within: .seconds(3))
+            #expect(closed["status"] == .string("sold"))
+            #expect(closed["currentPrice"] == .integer(8_000_000))
+            #expect(closed["leaderId"] == .string(lot.bidders[1].id))
+            let winnerView = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[1].token)
+            #expect(try winnerView.json["leading"] == .bool(true))
+            let loserView = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[0].token)
+            #expect(try loserView.json["leading"] == .bool(false))
         }
     }
 }

@@ -5,8 +5,8 @@ import Testing
 
 @Suite("gavel serve as a process")
 struct ServeProcessTests {
-    /// Starts `gavel serve` on a database of its own; returns the process, port and admin token.
-    static func serve(_ location: DatabaseLocation) async throws -> (ChildProcess, Int, String) {
+    /// Starts `gavel serve` on `location` and waits until its output satisfies `ready`.
+    static func launch(_ location: DatabaseLocation, until ready: (String) -> Bool) async throws -> (ChildProcess, Int) {
         let port = try freeLocalPort()
         var environment = ProcessInfo.processInfo.environment
         environment["DATABASE_URL"] = location.url
@@ -16,16 +16,29 @@ struct ServeProcessTests {
         let child = try ChildProcess.start(try gavelExecutable(), ["serve"], environment: environment)
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            if let token = child.output.split(separator: "\n").first(where: { $0.contains("Admin token") })?.split(separator: " ").last,
-               child.output.contains("listening") {
-                return (child, port, String(token))
-            }
+            if ready(child.output) { return (child, port) }
             if try await child.wait(timeout: .milliseconds(100)) != nil {
                 throw TestSetupError("gavel serve exited early:\n\(child.output)")
             }
         }
         child.signal(SIGKILL)
         throw TestSetupError("gavel serve did not start:\n\(child.output)")
+    }
+
+    static func adminToken(in output: String) -> String? {
+        output.split(separator: "\n").first(where: { $0.contains("Admin token") })?.split(separator: " ").last.map(String.init)
+    }
+
+    /// Starts `gavel serve` on a database of its own; returns the process, port and admin token.
+    static func serve(_ location: DatabaseLocation) async throws -> (ChildProcess, Int, String) {
+        let (child, port) = try await launch(location) { adminToken(in: $0) != nil && $0.contains("listening") }
+        return (child, port, adminToken(in: child.output) ?? "")
+    }
+
+    /// Starts one more `gavel serve` on a database that has its admin already; returns
+    /// once it listens.
+    static func instance(_ location: DatabaseLocation) async throws -> (ChildProcess, Int) {
+        try await launch(location) { $0.contains("listening") }
     }
 
     @Test("SIGTERM lets the request in flight finish, then exits 0")
@@ -86,16 +99,7 @@ struct ServeProcessTests {
             let (first, _, _) = try await Self.serve(location)
             first.signal(SIGTERM)
             #expect(try await first.wait(timeout: .seconds(20)) == 0)
-            var environment = ProcessInfo.processInfo.environment
-            environment["DATABASE_URL"] = location.url
-            environment["GAVEL_RESOURCES"] = repositoryRoot
-            environment["GAVEL_PORT"] = String(try freeLocalPort())
-            let second = try ChildProcess.start(try gavelExecutable(), ["serve"], environment: environment)
-            let deadline = ContinuousClock.now + .seconds(30)
-            while ContinuousClock.now < deadline, !second.output.contains("listening") {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(second.output.contains("listening"))
+            let (second, _) = try await Self.instance(location)
             #expect(!second.output.contains("Admin token"))
             second.signal(SIGTERM)
             #expect(try await second.wait(timeout: .seconds(20)) == 0)
