@@ -8,7 +8,8 @@ public enum LotRepository {
     public enum Visibility: Sendable {
         case everything
         case consignor(UUID)
-        /// Bidders: every lot but a cancelled one, from seven days before it opens.
+        /// Bidders: scheduled, open and closed lots, from seven days before they open
+        /// (the contract's catalogue; a lot's result is read by its ID).
         case bidders
     }
 
@@ -88,7 +89,7 @@ public enum LotRepository {
         let sql = """
             SELECT * FROM (SELECT \(columns) FROM lots WHERE seq > $1 AND ($3::uuid IS NULL OR consignor_id = $3)) l
             WHERE ($2::text IS NULL OR l.status = $2)
-              AND (NOT $4::boolean OR (l.status <> 'cancelled' AND now() >= l.starts_at - interval '7 days'))
+              AND (NOT $4::boolean OR (l.status IN ('scheduled', 'open', 'closed') AND now() >= l.starts_at - interval '7 days'))
             ORDER BY l.seq LIMIT $5
             """
         if let consignorId, case .consignor(let own) = visibility, consignorId != own { return [] }
