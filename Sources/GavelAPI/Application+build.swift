@@ -110,7 +110,8 @@ private func registerRoutes(
         appraisals: AppraisalsController(database: database),
         lots: LotsController(database: database, newID: newID),
         bidding: BiddingController(database: database, newID: newID),
-        events: events)
+        events: events,
+        money: MoneyController(database: database, newID: newID))
     return routes.table
 }
 

@@ -157,3 +157,52 @@ extension DTO {
         ])
     }
 }
+
+extension DTO {
+    static func invoice(_ invoice: StoredInvoice) -> JSONValue {
+        let terms = invoice.terms
+        return .object([
+            "id": invoice.id.json, "lotId": invoice.lotId.json, "caseId": invoice.caseId.json,
+            "bidderId": invoice.bidderId.json, "currency": .string(invoice.currency),
+            "price": .integer(terms.price), "buyerPremium": .integer(terms.buyerPremium), "docFee": .integer(terms.docFee),
+            "total": .integer(terms.total), "depositApplied": .integer(terms.depositApplied),
+            "amountDue": .integer(terms.amountDue), "paid": .integer(invoice.paid),
+            "outstanding": .integer(invoice.balance.outstanding), "status": .string(invoice.status.rawValue),
+            "dueAt": invoice.dueAt.json,
+        ])
+    }
+
+    static func expense(_ expense: Expense) -> JSONValue {
+        .object([
+            "id": expense.id.json, "caseId": expense.caseId.json, "kind": .string(expense.kind),
+            "amount": .integer(expense.amount), "currency": .string(expense.currency),
+            "incurredOn": .string(expense.incurredOn.description),
+            "vendor": expense.vendor.map(JSONValue.string) ?? .null,
+            "reference": expense.reference.map(JSONValue.string) ?? .null,
+        ])
+    }
+
+    static func trialBalance(_ rows: [TrialBalanceRow]) -> JSONValue {
+        .object([
+            "accounts": .array(rows.map { row in
+                .object([
+                    "account": .string(row.account), "currency": .string(row.currency), "debit": .integer(row.debit),
+                    "credit": .integer(row.credit), "balance": .integer(row.debit - row.credit),
+                ])
+            }),
+            "totalDebit": .integer(rows.reduce(0) { $0 + $1.debit }),
+            "totalCredit": .integer(rows.reduce(0) { $0 + $1.credit }),
+        ])
+    }
+
+    static func journalEntry(_ entry: PostedEntry) -> JSONValue {
+        .object([
+            "id": entry.id.json, "eventKey": .string(entry.eventKey), "kind": .string(entry.kind),
+            "caseId": entry.caseId.json, "currency": .string(entry.currency), "memo": .string(entry.memo),
+            "postedAt": entry.postedAt.json,
+            "lines": .array(entry.lines.map { line in
+                .object(["account": .string(line.account), "debit": .integer(line.debit), "credit": .integer(line.credit)])
+            }),
+        ])
+    }
+}

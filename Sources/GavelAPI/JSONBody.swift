@@ -8,26 +8,44 @@ enum JSONBody {
     static let maximumSize = 1 << 20
 
     static func read(_ request: Request) async throws -> (value: JSONValue, bytes: ByteBuffer) {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maximumSize {
-            throw Problem.payloadTooLarge()
-        }
-        let bytes = try await request.body.collect(upTo: maximumSize)
+        let bytes = try await collect(request)
         guard bytes.readableBytes > 0 else {
             throw Problem.malformedJSON("the request needs a JSON body")
         }
-        do {
-            let value = try JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
-            return (value, bytes)
-        } catch {
-            throw Problem.malformedJSON("the body is not valid JSON")
-        }
+        return (try parse(bytes), bytes)
     }
 
     /// A body that must be a JSON object, as a field reader.
     static func object(_ request: Request) async throws -> (reader: FieldReader, bytes: ByteBuffer) {
         let (value, bytes) = try await read(request)
+        return (try reader(value), bytes)
+    }
+
+    /// Like `object`, for actions whose body may be left out: none reads as `{}`.
+    static func optionalObject(_ request: Request) async throws -> (reader: FieldReader, bytes: ByteBuffer) {
+        let bytes = try await collect(request)
+        guard bytes.readableBytes > 0 else { return (FieldReader([:]), bytes) }
+        return (try reader(try parse(bytes)), bytes)
+    }
+
+    private static func collect(_ request: Request) async throws -> ByteBuffer {
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maximumSize {
+            throw Problem.payloadTooLarge()
+        }
+        return try await request.body.collect(upTo: maximumSize)
+    }
+
+    private static func parse(_ bytes: ByteBuffer) throws -> JSONValue {
+        do {
+            return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
+        } catch {
+            throw Problem.malformedJSON("the body is not valid JSON")
+        }
+    }
+
+    private static func reader(_ value: JSONValue) throws -> FieldReader {
         var errors: [FieldError] = []
         guard let reader = FieldReader.body(value, errors: &errors) else { throw ValidationFailure(errors) }
-        return (reader, bytes)
+        return reader
     }
 }

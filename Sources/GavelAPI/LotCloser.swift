@@ -2,8 +2,8 @@ import GavelStore
 import Logging
 import ServiceLifecycle
 
-/// The background job that closes lots whose end has passed (within about a second)
-/// and expires overdue decisions. It runs in every instance; PostgreSQL's row locks
+/// The background job that closes lots whose end has passed (within about a second),
+/// expires overdue decisions and defaults invoices unpaid when due. It runs in every instance; PostgreSQL's row locks
 /// (`SKIP LOCKED`) make each lot close exactly once.
 struct LotCloser: Service {
     let database: Database
@@ -32,6 +32,10 @@ struct LotCloser: Service {
             _ = try await database.transaction { connection in
                 try await LotClosing.expireDecisions(limit: 100, on: connection, logger: logger)
             }
+            let defaulted = try await database.transaction { connection in
+                try await InvoiceRepository.defaultOverdue(limit: 100, on: connection, logger: logger)
+            }
+            for invoice in defaulted { logger.info("invoice defaulted: unpaid when due", metadata: ["invoice": "\(invoice)"]) }
         } catch {
             // The database may be away; the next sweep tries again.
             logger.warning("closing sweep failed", metadata: ["error": "\(String(reflecting: error))"])

@@ -6,7 +6,7 @@ extension RouteBuilder {
     mutating func addRoutes(
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
-        bidding: BiddingController, events: LotEventsController
+        bidding: BiddingController, events: LotEventsController, money: MoneyController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -42,6 +42,13 @@ extension RouteBuilder {
         add(.post, "/v1/lots/{id}/bids", .only(.bidder), bidding.placeBid)
         add(.get, "/v1/lots/{id}/bids", anyRole, bidding.history)
         add(.get, "/v1/lots/{id}/events", anyRole, events.stream)
+        add(.get, "/v1/lots/{id}/invoice", .only(.bidder, .finance, .admin), money.invoice)
+        add(.post, "/v1/invoices/{id}/payments", .only(.finance, .admin), money.pay)
+        add(.post, "/v1/invoices/{id}/default", .only(.finance, .admin), money.declareDefault)
+        add(.post, "/v1/deposits/{id}/refund", .only(.finance, .admin), money.refundDeposit)
+        add(.post, "/v1/cases/{id}/expenses", .only(.finance, .manager, .admin), money.recordExpense)
+        add(.get, "/v1/ledger/trial-balance", .only(.finance, .admin), money.trialBalance)
+        add(.get, "/v1/ledger/entries", .only(.finance, .admin), money.entries)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

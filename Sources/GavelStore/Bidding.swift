@@ -32,23 +32,46 @@ public enum DepositRepository {
             """, logger: logger)
     }
 
+    public static func find(id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> Deposit? {
+        try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT d.id, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency
+                    FROM deposits d JOIN lots l ON l.id = d.lot_id WHERE d.id = $1
+                    """ + (forUpdate ? " FOR UPDATE OF d" : ""),
+                binds: { var b = PostgresBindings(); b.append(id); return b }()),
+            logger: logger
+        ).collect(decode).first
+    }
+
+    /// A deposit owed back has been paid out (the caller checked it was `refund-due`).
+    public static func markRefunded(id: UUID, payoutReference: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE deposits SET status = 'refunded', payout_reference = \(payoutReference), refunded_at = now(), updated_at = now()
+            WHERE id = \(id) AND status = 'refund-due'
+            """, logger: logger)
+    }
+
+    static func decode(_ row: PostgresRandomAccessRow) throws -> Deposit {
+        Deposit(
+            id: try row.value("id"), lotId: try row.value("lot_id"), bidderId: try row.value("bidder_id"),
+            amount: try row.value("amount"), reference: try row.value("reference"), status: try row.value("status"),
+            currency: try row.value("currency"))
+    }
+
     public static func list(
         lotId: UUID?, bidderId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [(Deposit, Int64)] {
         try await connection.query(
             """
-            SELECT d.id, d.seq, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency
+            SELECT d.id, d.seq, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency
             FROM deposits d JOIN lots l ON l.id = d.lot_id
             WHERE d.seq > \(afterSeq) AND (\(lotId)::uuid IS NULL OR d.lot_id = \(lotId))
               AND (\(bidderId)::uuid IS NULL OR d.bidder_id = \(bidderId))
             ORDER BY d.seq LIMIT \(limit)
             """, logger: logger
-        ).collect { row in
-            (Deposit(
-                id: try row.value("id"), lotId: try row.value("lot_id"), bidderId: try row.value("bidder_id"),
-                amount: try row.value("amount"), reference: try row.value("reference"), status: try row.value("status"),
-                currency: try row.value("currency")), try row.value("seq"))
-        }
+        ).collect { row in (try decode(row), try row.value("seq", as: Int64.self)) }
     }
 }
 

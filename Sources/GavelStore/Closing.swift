@@ -73,6 +73,9 @@ public enum LotClosing {
             case .pendingApproval(_, let leader): leader
             }
             try await releaseDeposits(lotId: lotId, except: keeper, on: connection, logger: logger)
+            if case .sold = outcome {
+                try await InvoiceRepository.issue(lotId: lotId, invoiceId: UUID(), on: connection, logger: logger)
+            }
             try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
             try await AuditRepository.record(
                 AuditRecord(actor: .system("closer"), action: "lot.close", entityType: "lot", entityId: lotId,
@@ -108,6 +111,7 @@ public enum LotClosing {
             try await connection.query(
                 "UPDATE lots SET status = 'sold', decision_due_at = NULL WHERE id = \(lotId) AND status = 'pending-approval'",
                 logger: logger)
+            try await InvoiceRepository.issue(lotId: lotId, invoiceId: UUID(), on: connection, logger: logger)
         } else {
             try await connection.query(
                 """

@@ -193,7 +193,7 @@ struct MultiInstanceTests {
         }
     }
 
-    @Test("two instances close 200 lots ending at once: each once, within 2 s, deposits moved once")
+    @Test("two instances close 200 lots ending at once: each once, within 2 s, deposits moved and invoices issued once")
     func closeStorm() async throws {
         try await withMigratedDatabase { location in
             let (template, bidders, token) = try await withGavel(on: location) { gavel in
@@ -244,8 +244,12 @@ struct MultiInstanceTests {
                         "SELECT count(*)::float8 FROM deposits WHERE reference = 'STORM' AND bidder_id = '\(bidders[1])' AND status = 'refund-due'"
                     ) == 200)
                     #expect(try await number(
-                        "SELECT count(*)::float8 FROM deposits WHERE reference = 'STORM' AND bidder_id = '\(bidders[0])' AND status = 'held'"
+                        "SELECT count(*)::float8 FROM deposits WHERE reference = 'STORM' AND bidder_id = '\(bidders[0])' AND status = 'applied'"
                     ) == 200)
+                    // One invoice per sold lot, its sale and its deposit posted once.
+                    #expect(try await number("SELECT count(DISTINCT lot_id)::float8 FROM invoices") == 200)
+                    #expect(try await number("SELECT count(*)::float8 FROM journal_entries WHERE kind = 'invoice'") == 200)
+                    #expect(try await number("SELECT count(*)::float8 FROM journal_entries WHERE kind = 'deposit-applied'") == 200)
                 }
                 let closedBy = children.map { child in
                     child.output.split(separator: "\n").filter { $0.contains("closed lot") }.count

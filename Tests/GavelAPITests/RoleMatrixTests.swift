@@ -71,6 +71,13 @@ struct RoleMatrixTests {
             "POST /v1/lots/{id}/bids": .roles([.bidder]),
             "GET /v1/lots/{id}/bids": .roles(Set(Role.allCases)),
             "GET /v1/lots/{id}/events": .roles(Set(Role.allCases)),
+            "GET /v1/lots/{id}/invoice": .roles([.bidder, .finance, .admin]),
+            "POST /v1/invoices/{id}/payments": .roles([.finance, .admin]),
+            "POST /v1/invoices/{id}/default": .roles([.finance, .admin]),
+            "POST /v1/deposits/{id}/refund": .roles([.finance, .admin]),
+            "POST /v1/cases/{id}/expenses": .roles([.finance, .manager, .admin]),
+            "GET /v1/ledger/trial-balance": .roles([.finance, .admin]),
+            "GET /v1/ledger/entries": .roles([.finance, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.

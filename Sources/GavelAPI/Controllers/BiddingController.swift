@@ -26,8 +26,12 @@ struct BiddingController: Sendable {
             guard [.scheduled, .open].contains(lot.status), !(lot.format == .fixed && lot.bidCount > 0) else {
                 throw Problem.conflict("the lot is \(lot.status.rawValue); deposits are taken before and during bidding")
             }
-            guard amount >= lot.prices.deposit else {
-                throw ValidationFailure([FieldError(field: "amount", message: "must be at least the lot's deposit, \(lot.prices.deposit)")])
+            try MoneyInput.ensureCurrency(body, is: lot.currency)
+            // At most the starting price: a deposit then never exceeds the invoice it pays into.
+            guard (lot.prices.deposit...lot.prices.start).contains(amount) else {
+                throw ValidationFailure([FieldError(
+                    field: "amount",
+                    message: "must be from the lot's deposit, \(lot.prices.deposit), to its starting price, \(lot.prices.start)")])
             }
             let bidderRole = try await connection.query("SELECT role FROM users WHERE id = \(bidderId)", logger: context.logger)
             var isBidder = false
@@ -40,6 +44,8 @@ struct BiddingController: Sendable {
             } catch let error as PSQLError where error.isUniqueViolation {
                 throw Problem.conflict("this bidder already has a deposit held for this lot")
             }
+            try await LedgerRepository.post(
+                Postings.depositReceived(depositId: id, amount: amount, currency: lot.currency), on: connection, logger: context.logger)
             try await AuditRepository.record(
                 AuditRecord(actor: caller.auditActor, action: "deposit.receive", entityType: "deposit", entityId: id,
                             before: nil, after: DTO.deposit(deposit), requestId: context.requestID),

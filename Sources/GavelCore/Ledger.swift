@@ -1,0 +1,153 @@
+import Foundation
+
+/// The chart of accounts (Docs/ledger.md). Per-case accounts carry the case's ID, so
+/// a case's proceeds can be shown to net to zero once it is settled.
+public enum Account: Hashable, Sendable, CustomStringConvertible {
+    /// The bank: money in and out.
+    case cash
+    /// Bidders' deposits Gavel holds (held or refund-due).
+    case bidderDepositsHeld
+    /// What buyers owe on invoices.
+    case buyerReceivables
+    /// Buyer premiums and doc fees: the platform's, never the collateral's.
+    case platformFeeRevenue
+    /// The seller fee the platform earns on a sale paid in full.
+    case sellerFeeRevenue
+    /// Part payments on an invoice that then defaulted, owed back to the buyer.
+    case buyerRefundsPayable
+    /// Disposal expenses recorded for cases, owed to their vendors.
+    case expensesPayable
+    /// What the sale of a case's collateral raised, until the settlement distributes it.
+    case caseProceeds(UUID)
+    /// Disposal expenses of a case, recovered first from its proceeds.
+    case caseExpenses(UUID)
+
+    public var description: String {
+        switch self {
+        case .cash: "cash"
+        case .bidderDepositsHeld: "bidder-deposits-held"
+        case .buyerReceivables: "buyer-receivables"
+        case .platformFeeRevenue: "platform-fee-revenue"
+        case .sellerFeeRevenue: "seller-fee-revenue"
+        case .buyerRefundsPayable: "buyer-refunds-payable"
+        case .expensesPayable: "expenses-payable"
+        case .caseProceeds(let id): "case-proceeds:\(id.uuidString.lowercased())"
+        case .caseExpenses(let id): "case-expenses:\(id.uuidString.lowercased())"
+        }
+    }
+}
+
+public struct JournalLine: Equatable, Sendable {
+    public var account: Account
+    public var debit: Int64
+    public var credit: Int64
+
+    public static func debit(_ account: Account, _ amount: Int64) -> JournalLine {
+        JournalLine(account: account, debit: amount, credit: 0)
+    }
+
+    public static func credit(_ account: Account, _ amount: Int64) -> JournalLine {
+        JournalLine(account: account, debit: 0, credit: amount)
+    }
+}
+
+/// One balanced entry for one money event. `eventKey` is unique in the journal, so a
+/// retried event cannot post twice.
+public struct JournalEntry: Equatable, Sendable {
+    public var eventKey: String
+    public var kind: String
+    public var caseId: UUID?
+    public var currency: String
+    public var memo: String
+    public var lines: [JournalLine]
+
+    public init(eventKey: String, kind: String, caseId: UUID?, currency: String, memo: String, lines: [JournalLine]) {
+        self.eventKey = eventKey
+        self.kind = kind
+        self.caseId = caseId
+        self.currency = currency
+        self.memo = memo
+        // A zero line says nothing; the journal refuses them.
+        self.lines = lines.filter { $0.debit != 0 || $0.credit != 0 }
+    }
+
+    public var totalDebit: Int64 { lines.reduce(0) { $0 + $1.debit } }
+    public var totalCredit: Int64 { lines.reduce(0) { $0 + $1.credit } }
+    public var isBalanced: Bool {
+        lines.count >= 2 && totalDebit == totalCredit
+            && lines.allSatisfy { ($0.debit > 0) != ($0.credit > 0) && $0.debit >= 0 && $0.credit >= 0 }
+    }
+}
+
+/// The entry each money event posts (domain rules sections 6, 7 and 9).
+public enum Postings {
+    static func key(_ kind: String, _ id: UUID) -> String { "\(kind):\(id.uuidString.lowercased())" }
+
+    /// Finance received a bidder's deposit.
+    public static func depositReceived(depositId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("deposit-received", depositId), kind: "deposit-received", caseId: nil, currency: currency,
+            memo: "deposit received", lines: [.debit(.cash, amount), .credit(.bidderDepositsHeld, amount)])
+    }
+
+    /// A deposit owed back was paid out.
+    public static func depositRefunded(depositId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("deposit-refunded", depositId), kind: "deposit-refunded", caseId: nil, currency: currency,
+            memo: "deposit refunded", lines: [.debit(.bidderDepositsHeld, amount), .credit(.cash, amount)])
+    }
+
+    /// The sale: the buyer owes the total; the hammer price is the case's proceeds, the
+    /// premium and doc fee the platform's.
+    public static func invoiced(invoiceId: UUID, caseId: UUID, terms: InvoiceTerms, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("invoice", invoiceId), kind: "invoice", caseId: caseId, currency: currency, memo: "invoice issued",
+            lines: [
+                .debit(.buyerReceivables, terms.total),
+                .credit(.caseProceeds(caseId), terms.price),
+                .credit(.platformFeeRevenue, terms.buyerPremium + terms.docFee),
+            ])
+    }
+
+    /// The winner's deposit pays part of the invoice.
+    public static func depositApplied(depositId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("deposit-applied", depositId), kind: "deposit-applied", caseId: caseId, currency: currency,
+            memo: "deposit applied to invoice", lines: [.debit(.bidderDepositsHeld, amount), .credit(.buyerReceivables, amount)])
+    }
+
+    public static func paymentReceived(paymentId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("payment", paymentId), kind: "payment", caseId: caseId, currency: currency, memo: "invoice payment",
+            lines: [.debit(.cash, amount), .credit(.buyerReceivables, amount)])
+    }
+
+    /// Booked when the invoice is paid in full: a cost of the case, the platform's income.
+    public static func sellerFee(invoiceId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("seller-fee", invoiceId), kind: "seller-fee", caseId: caseId, currency: currency, memo: "seller fee",
+            lines: [.debit(.caseExpenses(caseId), amount), .credit(.sellerFeeRevenue, amount)])
+    }
+
+    /// The buyer did not pay: the sale is undone, the forfeited deposit becomes the case's
+    /// proceeds, and any part payment is owed back to the buyer.
+    public static func defaulted(
+        invoiceId: UUID, caseId: UUID, terms: InvoiceTerms, paid: Int64, currency: String
+    ) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("default", invoiceId), kind: "default", caseId: caseId, currency: currency,
+            memo: "invoice defaulted; deposit forfeited",
+            lines: [
+                .debit(.caseProceeds(caseId), terms.price - terms.depositApplied),
+                .debit(.platformFeeRevenue, terms.buyerPremium + terms.docFee),
+                .credit(.buyerReceivables, terms.total - terms.depositApplied - paid),
+                .credit(.buyerRefundsPayable, paid),
+            ])
+    }
+
+    public static func expense(expenseId: UUID, caseId: UUID, kind: String, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("expense", expenseId), kind: "expense", caseId: caseId, currency: currency, memo: "expense: \(kind)",
+            lines: [.debit(.caseExpenses(caseId), amount), .credit(.expensesPayable, amount)])
+    }
+}

@@ -1,0 +1,41 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+/// A disposal expense of a case (repossession, transport, ... and the seller fee).
+public struct Expense: Sendable, Equatable {
+    public var id: UUID
+    public var caseId: UUID
+    public var kind: String
+    public var amount: Int64
+    public var incurredOn: CalendarDate
+    public var vendor: String?
+    public var reference: String?
+    public var currency: String
+
+    public init(
+        id: UUID, caseId: UUID, kind: String, amount: Int64, incurredOn: CalendarDate, vendor: String?, reference: String?,
+        currency: String
+    ) {
+        self.id = id
+        self.caseId = caseId
+        self.kind = kind
+        self.amount = amount
+        self.incurredOn = incurredOn
+        self.vendor = vendor
+        self.reference = reference
+        self.currency = currency
+    }
+}
+
+public enum ExpenseRepository {
+    public static func insert(_ expense: Expense, recordedBy: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO expenses (id, case_id, kind, amount, incurred_on, vendor, reference, recorded_by)
+            VALUES (\(expense.id), \(expense.caseId), \(expense.kind), \(expense.amount), \(expense.incurredOn.description)::date,
+                    \(expense.vendor), \(expense.reference), \(recordedBy))
+            """, logger: logger)
+    }
+}

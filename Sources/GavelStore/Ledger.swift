@@ -1,0 +1,105 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+public struct PostedEntry: Sendable, Equatable {
+    public struct Line: Sendable, Equatable {
+        public var account: String
+        public var debit: Int64
+        public var credit: Int64
+    }
+
+    public var id: UUID
+    public var eventKey: String
+    public var kind: String
+    public var caseId: UUID?
+    public var currency: String
+    public var memo: String
+    public var postedAt: Date
+    public var lines: [Line]
+}
+
+public struct TrialBalanceRow: Sendable, Equatable {
+    public var account: String
+    public var currency: String
+    public var debit: Int64
+    public var credit: Int64
+}
+
+public struct UnbalancedEntry: Error, CustomStringConvertible {
+    public let description: String
+}
+
+public enum LedgerRepository {
+    /// Posts one entry inside the caller's transaction, so it commits or vanishes with
+    /// the business change it records. A second posting of the same event fails on the
+    /// unique event key; an unbalanced one is refused here and again by the database.
+    public static func post(_ entry: JournalEntry, on connection: PostgresConnection, logger: Logger) async throws {
+        guard entry.isBalanced else {
+            throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
+        }
+        let id = UUID()
+        try await connection.query(
+            """
+            INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
+            VALUES (\(id), \(entry.eventKey), \(entry.kind), \(entry.caseId), \(entry.currency), \(entry.memo))
+            """, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
+            SELECT \(id), t.line_no, t.account, t.debit, t.credit
+            FROM unnest(\(entry.lines.map { $0.account.description })::text[], \(entry.lines.map(\.debit))::bigint[],
+                        \(entry.lines.map(\.credit))::bigint[]) WITH ORDINALITY AS t (account, debit, credit, line_no)
+            """, logger: logger)
+    }
+
+    /// Sums per account and currency over the whole journal.
+    public static func trialBalance(currency: String?, on connection: PostgresConnection, logger: Logger) async throws -> [TrialBalanceRow] {
+        try await connection.query(
+            """
+            SELECT l.account, e.currency::text AS currency, sum(l.debit)::bigint AS debit, sum(l.credit)::bigint AS credit
+            FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+            WHERE \(currency)::text IS NULL OR e.currency = \(currency)
+            GROUP BY l.account, e.currency ORDER BY e.currency, l.account
+            """, logger: logger
+        ).collect { row in
+            TrialBalanceRow(
+                account: try row.value("account"), currency: try row.value("currency"), debit: try row.value("debit"),
+                credit: try row.value("credit"))
+        }
+    }
+
+    /// Entries oldest first, optionally of one case, with their lines.
+    public static func entries(
+        caseId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(PostedEntry, Int64)] {
+        let heads = try await connection.query(
+            """
+            SELECT id, seq, event_key, kind, case_id, currency::text AS currency, memo, posted_at FROM journal_entries
+            WHERE seq > \(afterSeq) AND (\(caseId)::uuid IS NULL OR case_id = \(caseId))
+            ORDER BY seq LIMIT \(limit)
+            """, logger: logger
+        ).collect { row in
+            (PostedEntry(
+                id: try row.value("id"), eventKey: try row.value("event_key"), kind: try row.value("kind"),
+                caseId: try row.value("case_id"), currency: try row.value("currency"), memo: try row.value("memo"),
+                postedAt: try row.value("posted_at"), lines: []), try row.value("seq", as: Int64.self))
+        }
+        guard !heads.isEmpty else { return [] }
+        var lines: [UUID: [PostedEntry.Line]] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT entry_id, account, debit, credit FROM journal_lines
+            WHERE entry_id = ANY(\(heads.map(\.0.id))::uuid[]) ORDER BY entry_id, line_no
+            """, logger: logger)
+        for try await (entry, account, debit, credit) in rows.decode((UUID, String, Int64, Int64).self) {
+            lines[entry, default: []].append(PostedEntry.Line(account: account, debit: debit, credit: credit))
+        }
+        return heads.map { head, seq in
+            var entry = head
+            entry.lines = lines[entry.id] ?? []
+            return (entry, seq)
+        }
+    }
+}
