@@ -111,7 +111,8 @@ private func registerRoutes(
         lots: LotsController(database: database, newID: newID),
         bidding: BiddingController(database: database, newID: newID),
         events: events,
-        money: MoneyController(database: database, newID: newID))
+        money: MoneyController(database: database, newID: newID),
+        reconciliation: ReconciliationController(database: database, newID: newID))
     return routes.table
 }
 

@@ -6,7 +6,8 @@ extension RouteBuilder {
     mutating func addRoutes(
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
-        bidding: BiddingController, events: LotEventsController, money: MoneyController
+        bidding: BiddingController, events: LotEventsController, money: MoneyController,
+        reconciliation: ReconciliationController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -49,6 +50,7 @@ extension RouteBuilder {
         add(.post, "/v1/cases/{id}/expenses", .only(.finance, .manager, .admin), money.recordExpense)
         add(.get, "/v1/ledger/trial-balance", .only(.finance, .admin), money.trialBalance)
         add(.get, "/v1/ledger/entries", .only(.finance, .admin), money.entries)
+        add(.post, "/v1/reconciliation/bank-lines", .only(.finance, .admin), reconciliation.upload)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

@@ -78,6 +78,7 @@ struct RoleMatrixTests {
             "POST /v1/cases/{id}/expenses": .roles([.finance, .manager, .admin]),
             "GET /v1/ledger/trial-balance": .roles([.finance, .admin]),
             "GET /v1/ledger/entries": .roles([.finance, .admin]),
+            "POST /v1/reconciliation/bank-lines": .roles([.finance, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.

@@ -61,7 +61,8 @@ struct Harness: Sendable {
     ) async throws -> Reply {
         var headers = extra
         if let token { headers[.authorization] = "Bearer \(token)" }
-        if json != nil { headers[.contentType] = "application/json" }
+        // A body is JSON unless the caller says otherwise (CSV uploads).
+        if json != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
         let response = try await client.executeRequest(
             uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
         return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))

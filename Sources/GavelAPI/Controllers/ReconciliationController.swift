@@ -1,0 +1,144 @@
+import CSV
+import Foundation
+import GavelCore
+import GavelStore
+import Hummingbird
+import HTTPTypes
+
+/// POST /v1/reconciliation/bank-lines: a bank statement as CSV
+/// (`date,amount,reference,counterparty`), matched against recorded receipts and
+/// payouts. Every new line is stored once; matching then runs over every line still
+/// unmatched, so a line uploaded before its payment was recorded matches later.
+struct ReconciliationController: Sendable {
+    let database: Database
+    let newID: @Sendable () -> UUID
+
+    func upload(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let currency = request.uri.queryParameters["currency"].map(String.init) ?? "CNY"
+        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
+            throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 code such as CNY")])
+        }
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard mediaType == "text/csv" else {
+            throw Problem(.unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported Media Type",
+                          detail: "send the bank lines as text/csv: date,amount,reference,counterparty")
+        }
+        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > JSONBody.maximumSize {
+            throw Problem.payloadTooLarge()
+        }
+        let bytes = try await request.body.collect(upTo: JSONBody.maximumSize)
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw ValidationFailure([FieldError(field: "body", message: "must be UTF-8 text")])
+        }
+        let lines = try BankStatementCSV.parse(text)
+        let uploadId = newID()
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+            try await ReconciliationRepository.lock(on: connection, logger: context.logger)
+            let already = try await ReconciliationRepository.store(
+                lines, uploadId: uploadId, currency: currency, uploadedBy: caller.user.id, on: connection, logger: context.logger)
+            let bankLines = try await ReconciliationRepository.unmatchedLines(currency: currency, on: connection, logger: context.logger)
+            let items = try await ReconciliationRepository.unmatchedItems(currency: currency, on: connection, logger: context.logger)
+            let matches = Reconciliation.match(bankLines.map(\.line), items)
+            try await ReconciliationRepository.record(matches, on: connection, logger: context.logger)
+            let matchedLines = Set(matches.map(\.line.id))
+            let matchedItems = Set(matches.map(\.item.id))
+            let numbers = Dictionary(uniqueKeysWithValues: bankLines.map { ($0.line.id, $0) })
+            func lineJSON(_ line: Reconciliation.BankLine) -> JSONValue {
+                .object([
+                    "id": line.id.json, "date": .string(line.date.description), "amount": .integer(line.amount),
+                    "reference": .string(line.reference), "counterparty": .string(line.counterparty),
+                    "line": .integer(Int64(numbers[line.id]?.lineNumber ?? 0)),
+                    "uploadId": (numbers[line.id]?.uploadId).json,
+                ])
+            }
+            func itemJSON(_ item: Reconciliation.BookItem) -> JSONValue {
+                .object([
+                    "kind": .string(item.kind), "id": item.id.json, "date": .string(item.date.description),
+                    "amount": .integer(item.amount), "reference": .string(item.reference),
+                ])
+            }
+            try await AuditRepository.record(
+                AuditRecord(actor: caller.auditActor, action: "reconciliation.upload", entityType: "bank-upload", entityId: uploadId,
+                            before: nil,
+                            after: .object(["lines": .integer(Int64(lines.count)), "matched": .integer(Int64(matches.count))]),
+                            requestId: context.requestID),
+                on: connection, logger: context.logger)
+            return JSONResponse(.ok, .object([
+                "currency": .string(currency),
+                "matched": .array(matches.map { match in
+                    .object(["bankLine": lineJSON(match.line), "bookItem": itemJSON(match.item), "rule": .string(match.rule.rawValue)])
+                }),
+                "unmatchedBankLines": .array(bankLines.filter { !matchedLines.contains($0.line.id) }.map { lineJSON($0.line) }),
+                "unmatchedBookItems": .array(items.filter { !matchedItems.contains($0.id) }.map(itemJSON)),
+                "alreadyImported": .array(already.map { .integer(Int64($0)) }),
+            ]))
+        }
+    }
+}
+
+/// Reads a bank statement: `date,amount,reference,counterparty`, UTF-8, a header row
+/// optional, dates `YYYY-MM-DD`, amounts decimal with two places (money out
+/// negative). Every bad line is reported with its line number; one bad line refuses
+/// the whole upload, so nothing half-read is stored.
+enum BankStatementCSV {
+    static let maximumLines = 10_000
+
+    static func parse(_ text: String) throws -> [UploadedBankLine] {
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(string: body, hasHeaderRow: false, trimFields: true)
+        } catch {
+            throw ValidationFailure([FieldError(field: "body", message: "is not CSV")])
+        }
+        var lines: [UploadedBankLine] = []
+        var errors: [FieldError] = []
+        var occurrences: [String: Int] = [:]
+        var lineNumber = 1
+        var first = true
+        while let row = reader.next() {
+            defer {
+                // A quoted field may hold line breaks: the next record starts after them.
+                lineNumber += 1 + row.reduce(0) { $0 + $1.filter { $0 == "\n" }.count }
+                first = false
+            }
+            if row.allSatisfy({ $0.isEmpty }) { continue }
+            if first && row.first?.lowercased() == "date" { continue }
+            guard lines.count + errors.count < maximumLines else {
+                errors.append(FieldError(field: "line \(lineNumber)", message: "at most \(maximumLines) lines per upload"))
+                break
+            }
+            guard row.count == 4 else {
+                errors.append(FieldError(
+                    field: "line \(lineNumber)", message: "has \(row.count) fields; expected date,amount,reference,counterparty"))
+                continue
+            }
+            var problems: [String] = []
+            let date = CalendarDate(iso: row[0])
+            if date == nil { problems.append("date must be YYYY-MM-DD, got \"\(row[0])\"") }
+            var amount: Int64?
+            switch Reconciliation.parseAmount(row[1]) {
+            case .success(let value) where value != 0: amount = value
+            case .success: problems.append("amount must not be 0.00")
+            case .failure(let failure): problems.append("amount \(failure.errors.map(\.message).joined(separator: "; "))")
+            }
+            for (index, name) in [(2, "reference"), (3, "counterparty")] where row[index].count > 200 {
+                problems.append("\(name) must be at most 200 characters")
+            }
+            guard problems.isEmpty, let date, let amount else {
+                errors.append(FieldError(field: "line \(lineNumber)", message: problems.joined(separator: "; ")))
+                continue
+            }
+            let key = "\(date)|\(amount)|\(row[2])|\(row[3])"
+            occurrences[key, default: 0] += 1
+            lines.append(UploadedBankLine(
+                lineNumber: lineNumber, date: date, amount: amount, reference: row[2], counterparty: row[3],
+                occurrence: occurrences[key]!))
+        }
+        guard errors.isEmpty else { throw ValidationFailure(errors) }
+        guard !lines.isEmpty else { throw ValidationFailure([FieldError(field: "body", message: "holds no bank lines")]) }
+        return lines
+    }
+}
