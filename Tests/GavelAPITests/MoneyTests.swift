@@ -269,6 +269,8 @@ struct MoneyTests {
                 json: #"{"startsAt": "\#(Disposal.timestamp(-60))", "endsAt": "\#(Disposal.timestamp(86_400))"}"#)
             #expect(relist.status == .created, "\(relist.text)")
             #expect(try relist.json["round"] == .integer(2))
+            // Round 2 at the stepped-down prices of test vector B.
+            #expect(try relist.json["startingPrice"] == .integer(4_720_000))
             let nextLot = try relist.string("id")
             guard case .integer(let depositAmount) = try relist.json["depositAmount"] else {
                 Issue.record("no deposit amount: \(relist.text)")
@@ -447,6 +449,55 @@ struct MoneyTests {
                 }
             }
             #expect(try await Books.digest(gavel) == digest)
+        }
+    }
+
+    @Test("four sweepers and the application's own over 200 overdue invoices: each defaulted once")
+    func defaultSweepersRace() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2)
+            let template = UUID(uuidString: lot.lotId)!
+            let bidders = lot.bidders.map { UUID(uuidString: $0.id)! }
+            try await gavel.sql { connection in
+                try await LotFactory.cloneLots(
+                    on: connection, from: template, count: 200, endingIn: 0.5, soldTo: bidders[0], depositors: bidders)
+            }
+            // Wait for the closer to sell them all, then make every invoice overdue at once.
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, try await gavel.count("invoices") < 200 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await gavel.count("invoices") == 200)
+            try await gavel.sql { connection in
+                try await connection.query("UPDATE invoices SET due_at = now() - interval '1 second'", logger: quietLogger)
+            }
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<4 {
+                    group.addTask {
+                        try await PostgresConnection.with(gavel.database, logger: quietLogger) { connection in
+                            while true {
+                                let done = try await PostgresTransactionError.unwrapping {
+                                    try await connection.withTransaction(logger: quietLogger) { connection in
+                                        try await InvoiceRepository.defaultOverdue(limit: 20, on: connection, logger: quietLogger)
+                                    }
+                                }
+                                if done.isEmpty { break }
+                            }
+                        }
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let settle = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < settle, try await gavel.count("invoices WHERE status = 'open'") > 0 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await gavel.count("invoices WHERE status = 'defaulted'") == 200)
+            #expect(try await gavel.count("journal_entries WHERE kind = 'default'") == 200)
+            #expect(try await gavel.count("audit_log WHERE action = 'invoice.default'") == 200)
+            #expect(try await gavel.count("deposits WHERE status = 'forfeited'") == 200)
+            #expect(try await gavel.count("bidder_bars") == 200)
+            #expect(try await gavel.count("lot_events WHERE kind = 'closed' AND status = 'defaulted'") == 200)
         }
     }
 }

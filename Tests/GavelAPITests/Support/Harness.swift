@@ -120,9 +120,32 @@ func withGavel<T: Sendable>(
         host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID)
     configuration.eventHeartbeat = eventHeartbeat
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
-    return try await app.test(live ? .live : .router) { client in
+    let result = try await app.test(live ? .live : .router) { client in
         // A second instance on the same database finds its admin already made.
         let adminToken = token.withLock({ $0 }) ?? ""
         return try await body(Harness(client: client, adminToken: adminToken, database: location))
     }
+    try await expectBalancedBooks(location)
+    return result
+}
+
+/// After every scenario, whatever it did: each journal entry has two lines or more
+/// and balances, so the trial balance does too.
+func expectBalancedBooks(_ location: DatabaseLocation) async throws {
+    let unbalanced = try await PostgresConnection.with(location, logger: quietLogger) { connection -> [String] in
+        // A database that never got this far in migrations has no journal to check.
+        var hasJournal = false
+        for try await exists in try await connection.query(
+            "SELECT to_regclass('journal_entries') IS NOT NULL", logger: quietLogger).decode(Bool.self) { hasJournal = exists }
+        guard hasJournal else { return [] }
+        var keys: [String] = []
+        for try await key in try await connection.query(
+            """
+            SELECT e.event_key FROM journal_entries e LEFT JOIN journal_lines l ON l.entry_id = e.id
+            GROUP BY e.id, e.event_key HAVING count(l.*) < 2 OR sum(l.debit) <> sum(l.credit)
+            """, logger: quietLogger
+        ).decode(String.self) { keys.append(key) }
+        return keys
+    }
+    #expect(unbalanced.isEmpty, "unbalanced journal entries: \(unbalanced)")
 }
