@@ -112,7 +112,8 @@ private func registerRoutes(
         bidding: BiddingController(database: database, newID: newID),
         events: events,
         money: MoneyController(database: database, newID: newID),
-        reconciliation: ReconciliationController(database: database, newID: newID))
+        reconciliation: ReconciliationController(database: database, newID: newID),
+        settlement: SettlementController(database: database, newID: newID))
     return routes.table
 }
 

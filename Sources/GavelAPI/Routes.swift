@@ -7,7 +7,7 @@ extension RouteBuilder {
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
         bidding: BiddingController, events: LotEventsController, money: MoneyController,
-        reconciliation: ReconciliationController
+        reconciliation: ReconciliationController, settlement: SettlementController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -51,6 +51,13 @@ extension RouteBuilder {
         add(.get, "/v1/ledger/trial-balance", .only(.finance, .admin), money.trialBalance)
         add(.get, "/v1/ledger/entries", .only(.finance, .admin), money.entries)
         add(.post, "/v1/reconciliation/bank-lines", .only(.finance, .admin), reconciliation.upload)
+        add(.post, "/v1/cases/{id}/settlement", .only(.finance, .admin), settlement.settle)
+        add(.get, "/v1/cases/{id}/settlement", .only(.finance, .manager, .admin), settlement.statement)
+        add(.get, "/v1/surplus-refunds", .only(.finance, .admin), settlement.listRefunds)
+        add(.post, "/v1/surplus-refunds/{id}/pay", .only(.finance, .admin), settlement.payRefund)
+        add(.get, "/v1/deficiency-claims", .only(.finance, .admin), settlement.listClaims)
+        add(.post, "/v1/deficiency-claims/{id}/recoveries", .only(.finance, .admin), settlement.recordRecovery)
+        add(.post, "/v1/deficiency-claims/{id}/write-off", .only(.finance, .admin), settlement.writeOff)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

@@ -15,6 +15,12 @@ public enum JSONValue: Hashable, Sendable {
         return nil
     }
 
+    /// The elements of an array, or nil for anything else.
+    public var elements: [JSONValue]? {
+        if case .array(let elements) = self { return elements }
+        return nil
+    }
+
     public var typeName: String {
         switch self {
         case .null: "null"

@@ -21,6 +21,12 @@ public enum Account: Hashable, Sendable, CustomStringConvertible {
     case caseProceeds(UUID)
     /// Disposal expenses of a case, recovered first from its proceeds.
     case caseExpenses(UUID)
+    /// What settlements owe the lenders (the secured obligation paid, deficiency recoveries).
+    case consignorPayable
+    /// What settlements owe eligible junior lienholders.
+    case lienholdersPayable
+    /// Surpluses owed to borrowers until paid out.
+    case borrowerPayable
 
     public var description: String {
         switch self {
@@ -33,6 +39,9 @@ public enum Account: Hashable, Sendable, CustomStringConvertible {
         case .expensesPayable: "expenses-payable"
         case .caseProceeds(let id): "case-proceeds:\(id.uuidString.lowercased())"
         case .caseExpenses(let id): "case-expenses:\(id.uuidString.lowercased())"
+        case .consignorPayable: "consignor-payable"
+        case .lienholdersPayable: "lienholders-payable"
+        case .borrowerPayable: "borrower-payable"
         }
     }
 }
@@ -149,5 +158,37 @@ public enum Postings {
         JournalEntry(
             eventKey: key("expense", expenseId), kind: "expense", caseId: caseId, currency: currency, memo: "expense: \(kind)",
             lines: [.debit(.caseExpenses(caseId), amount), .credit(.expensesPayable, amount)])
+    }
+
+    /// The settlement distributes a case's proceeds: expenses recovered, the lender's
+    /// share, juniors, the borrower's surplus. Credits beyond a deficiency are the
+    /// lender's to give: they move from its share to the borrower's.
+    public static func settlement(statementId: UUID, caseId: UUID, statement: Waterfall.Statement, currency: String) -> JournalEntry {
+        let obligationPaid = statement.allocation
+            .filter { [.fees, .interest, .principal].contains($0.bucket) }.reduce(0) { $0 + $1.amount }
+        return JournalEntry(
+            eventKey: key("settlement", statementId), kind: "settlement", caseId: caseId, currency: currency,
+            memo: "settlement statement issued",
+            lines: [
+                .debit(.caseProceeds(caseId), statement.proceeds),
+                .credit(.caseExpenses(caseId), statement.amount(.expenses)),
+                .credit(.consignorPayable, obligationPaid),
+                .debit(.consignorPayable, statement.creditsToSurplus),
+                .credit(.lienholdersPayable, statement.amount(.junior)),
+                .credit(.borrowerPayable, statement.surplus),
+            ])
+    }
+
+    public static func surplusPaid(refundId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("surplus-paid", refundId), kind: "surplus-paid", caseId: caseId, currency: currency,
+            memo: "surplus paid to the borrower", lines: [.debit(.borrowerPayable, amount), .credit(.cash, amount)])
+    }
+
+    /// Money recovered from the borrower or a guarantor on a deficiency, for the lender.
+    public static func deficiencyRecovered(recoveryId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("deficiency-recovery", recoveryId), kind: "deficiency-recovery", caseId: caseId, currency: currency,
+            memo: "deficiency recovery", lines: [.debit(.cash, amount), .credit(.consignorPayable, amount)])
     }
 }

@@ -14,9 +14,9 @@ struct OpenLot: Sendable {
 
     static func start(
         _ gavel: Harness, bidders count: Int, format: String = "english", lasting: TimeInterval = 2 * 86_400, extra: String = "",
-        vin: String = "1HGCM82633A004352"
+        vin: String = "1HGCM82633A004352", credits: Bool = true, borrower: String = "Wang Li"
     ) async throws -> OpenLot {
-        let disposal = try await Disposal.start(gavel, loanNumber: "LN-\(vin)")
+        let disposal = try await Disposal.start(gavel, loanNumber: "LN-\(vin)", credits: credits, borrower: borrower)
         let (vehicleId, _) = try await disposal.appraisedVehicle(vin: vin)
         let lot = try await gavel.request(
             .post, "/v1/lots", token: disposal.manager.token,

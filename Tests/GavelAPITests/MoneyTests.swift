@@ -14,8 +14,10 @@ struct SoldLot: Sendable {
     var winner: (id: String, token: String) { open.bidders[2] }
     var invoiceId: String { if case .string(let id) = invoice["id"] { id } else { "" } }
 
-    static func start(_ gavel: Harness, vin: String = "1HGCM82633A004352") async throws -> SoldLot {
-        let lot = try await OpenLot.start(gavel, bidders: 3, vin: vin)
+    static func start(
+        _ gavel: Harness, vin: String = "1HGCM82633A004352", credits: Bool = true, borrower: String = "Wang Li"
+    ) async throws -> SoldLot {
+        let lot = try await OpenLot.start(gavel, bidders: 3, vin: vin, credits: credits, borrower: borrower)
         for (index, amount) in [(0, 6_500_000), (1, 6_200_000), (2, 8_000_000), (0, 8_000_000)] as [(Int, Int64)] {
             guard try await lot.bid(index, amount).status == .created else { throw TestSetupError("bid refused") }
         }

@@ -79,6 +79,13 @@ struct RoleMatrixTests {
             "GET /v1/ledger/trial-balance": .roles([.finance, .admin]),
             "GET /v1/ledger/entries": .roles([.finance, .admin]),
             "POST /v1/reconciliation/bank-lines": .roles([.finance, .admin]),
+            "POST /v1/cases/{id}/settlement": .roles([.finance, .admin]),
+            "GET /v1/cases/{id}/settlement": .roles([.finance, .manager, .admin]),
+            "GET /v1/surplus-refunds": .roles([.finance, .admin]),
+            "POST /v1/surplus-refunds/{id}/pay": .roles([.finance, .admin]),
+            "GET /v1/deficiency-claims": .roles([.finance, .admin]),
+            "POST /v1/deficiency-claims/{id}/recoveries": .roles([.finance, .admin]),
+            "POST /v1/deficiency-claims/{id}/write-off": .roles([.finance, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.

@@ -2,6 +2,7 @@ import Foundation
 import GavelCore
 import GavelStore
 import Hummingbird
+import Logging
 import PostgresNIO
 
 /// Buyer-side money: invoices, payments, defaults, deposit payouts, expenses and the
@@ -29,21 +30,14 @@ struct MoneyController: Sendable {
     func pay(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let invoiceId = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
-        var errors: [FieldError] = []
-        let amount = MoneyInput.positiveAmount(body, "amount", errors: &errors)
-        let reference = body.string("reference", errors: &errors)
-        let receivedOn = body.date("receivedOn", errors: &errors)
-        guard errors.isEmpty, let amount, let reference, let receivedOn else { throw ValidationFailure(errors) }
-        let payment = Payment(id: newID(), amount: amount, reference: reference, receivedOn: receivedOn)
+        let receipt = try MoneyInput.receipt(body)
+        let payment = Payment(id: newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let invoice = try await InvoiceRepository.find(id: invoiceId, forUpdate: true, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no invoice \(invoiceId.uuidString.lowercased())")
             }
             try MoneyInput.ensureCurrency(body, is: invoice.currency)
-            let today = Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger))
-            guard receivedOn <= today else {
-                throw ValidationFailure([FieldError(field: "receivedOn", message: "must not be in the future")])
-            }
+            try await MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", connection: connection, logger: context.logger)
             switch try await InvoiceRepository.recordPayment(
                 payment, on: invoice, recordedBy: caller.user.id, on: connection, logger: context.logger)
             {
@@ -143,10 +137,7 @@ struct MoneyController: Sendable {
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             try MoneyInput.ensureCurrency(body, is: stored.currency)
-            let today = Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger))
-            guard incurredOn <= today else {
-                throw ValidationFailure([FieldError(field: "incurredOn", message: "must not be in the future")])
-            }
+            try await MoneyInput.ensureNotFuture(incurredOn, field: "incurredOn", connection: connection, logger: context.logger)
             let expense = Expense(
                 id: id, caseId: caseId, kind: kind.rawValue, amount: amount, incurredOn: incurredOn, vendor: vendor,
                 reference: reference, currency: stored.currency)
@@ -189,6 +180,28 @@ struct MoneyController: Sendable {
 
 /// Reading money fields the same way on every route that moves money.
 enum MoneyInput {
+    /// Money received: `{amount, reference, receivedOn}`.
+    struct Receipt {
+        var amount: Int64
+        var reference: String
+        var receivedOn: CalendarDate
+    }
+
+    static func receipt(_ body: FieldReader) throws -> Receipt {
+        var errors: [FieldError] = []
+        let amount = positiveAmount(body, "amount", errors: &errors)
+        let reference = body.string("reference", errors: &errors)
+        let receivedOn = body.date("receivedOn", errors: &errors)
+        guard errors.isEmpty, let amount, let reference, let receivedOn else { throw ValidationFailure(errors) }
+        return Receipt(amount: amount, reference: reference, receivedOn: receivedOn)
+    }
+
+    /// Money is received and spent in the past: a date after the database's today is a typo.
+    static func ensureNotFuture(_ date: CalendarDate, field: String, connection: PostgresConnection, logger: Logger) async throws {
+        let today = Scope.day(of: try await LotRepository.now(on: connection, logger: logger))
+        guard date <= today else { throw ValidationFailure([FieldError(field: field, message: "must not be in the future")]) }
+    }
+
     /// An amount that moves money: zero is refused along with negatives.
     static func positiveAmount(_ body: FieldReader, _ key: String, errors: inout [FieldError]) -> Int64? {
         guard let amount = body.amount(key, errors: &errors) else { return nil }

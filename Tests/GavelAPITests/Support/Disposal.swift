@@ -24,7 +24,9 @@ struct Disposal: Sendable {
          "comparables": \(vectorAComparables)}
         """
 
-    static func start(_ gavel: Harness, policy: String? = nil, loanNumber: String = "LN-2026-0001") async throws -> Disposal {
+    static func start(
+        _ gavel: Harness, policy: String? = nil, loanNumber: String = "LN-2026-0001", credits: Bool = true, borrower: String = "Wang Li"
+    ) async throws -> Disposal {
         let policyPart = policy.map { #", "policy": \#($0)"# } ?? ""
         let consignor = try await gavel.request(
             .post, "/v1/consignors", token: gavel.adminToken, json: #"{"name": "First Auto Finance"\#(policyPart)}"#)
@@ -32,19 +34,19 @@ struct Disposal: Sendable {
         let consignorId = try consignor.string("id")
         let manager = try await gavel.createUser(.manager, consignorId: consignorId, name: "Disposal manager")
         let appraiser = try await gavel.createUser(.appraiser, name: "Appraiser")
-        let reply = try await gavel.request(.post, "/v1/cases", token: manager.token, json: caseBody(consignorId: consignorId, loanNumber: loanNumber))
+        let reply = try await gavel.request(.post, "/v1/cases", token: manager.token, json: caseBody(consignorId: consignorId, loanNumber: loanNumber, credits: credits, borrower: borrower))
         guard reply.status == .created else { throw TestSetupError("case: \(reply.text)") }
         return Disposal(gavel: gavel, consignorId: consignorId, manager: manager, appraiser: appraiser, caseId: try reply.string("id"))
     }
 
-    static func caseBody(consignorId: String, loanNumber: String = "LN-2026-0001") -> String {
+    static func caseBody(consignorId: String, loanNumber: String = "LN-2026-0001", credits: Bool = true, borrower: String = "Wang Li") -> String {
         """
         {"consignorId": "\(consignorId)", "loanNumber": "\(loanNumber)",
-         "borrower": {"name": "Wang Li", "idNumber": "110101199003071234", "address": "1 Chang'an Ave, Beijing"},
+         "borrower": {"name": "\(borrower)", "idNumber": "110101199003071234", "address": "1 Chang'an Ave, Beijing"},
          "guarantors": [{"name": "Zhang Wei"}],
          "balances": {"principal": 6000000, "interest": 350000, "fees": 20000, "perDiemInterest": 1500, "asOf": "2026-10-01"},
          "lienholders": [{"name": "Second Bank", "amount": 300000, "priority": 2, "eligible": true}],
-         "credits": [{"label": "unearned interest rebate", "amount": 12000}]}
+         "credits": \(credits ? #"[{"label": "unearned interest rebate", "amount": 12000}]"# : "[]")}
         """
     }
 

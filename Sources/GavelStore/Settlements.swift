@@ -1,0 +1,290 @@
+import Foundation
+import GavelCore
+import Logging
+import PostgresNIO
+
+/// A vehicle of the case as the statement shows it.
+public struct DisposedVehicle: Sendable, Equatable {
+    public var vin: String
+    public var description: String
+    public var saleDate: CalendarDate?
+    public var price: Int64?
+    public var status: String
+}
+
+/// Everything the waterfall needs from the database, and why a case cannot settle yet.
+public struct SettlementFacts: Sendable {
+    public var hammer: Int64
+    public var forfeitedDeposits: Int64
+    /// Expenses summed per kind, in a fixed order of kinds.
+    public var expenses: [(kind: String, amount: Int64)]
+    public var vehicles: [DisposedVehicle]
+    public var openInvoices: Int
+}
+
+public struct StoredStatement: Sendable {
+    public var id: UUID
+    public var caseId: UUID
+    public var body: JSONValue
+    public var surplus: Int64
+    public var deficiency: Int64
+}
+
+public struct SurplusRefund: Sendable, Equatable {
+    public var id: UUID
+    public var caseId: UUID
+    public var statementId: UUID
+    public var currency: String
+    public var amount: Int64
+    public var borrower: String
+    public var status: String
+    public var payoutReference: String?
+}
+
+public struct DeficiencyClaim: Sendable, Equatable {
+    public var id: UUID
+    public var caseId: UUID
+    public var statementId: UUID
+    public var currency: String
+    public var amount: Int64
+    public var recovered: Int64
+    public var debtors: [String]
+    public var status: String
+    public var writeOffReason: String?
+    public var outstanding: Int64 { amount - recovered }
+}
+
+public enum SettlementRepository {
+    static let expenseKinds = ["repossession", "transport", "storage", "reconditioning", "appraisal", "seller-fee", "legal", "other"]
+
+    public static func facts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
+        var hammer: Int64 = 0, openInvoices = 0
+        for try await (paid, open) in try await connection.query(
+            """
+            SELECT COALESCE(sum(price) FILTER (WHERE status = 'paid'), 0)::bigint, count(*) FILTER (WHERE status = 'open')::int
+            FROM invoices WHERE case_id = \(caseId)
+            """, logger: logger
+        ).decode((Int64, Int).self) { (hammer, openInvoices) = (paid, open) }
+        var forfeited: Int64 = 0
+        for try await total in try await connection.query(
+            """
+            SELECT COALESCE(sum(d.amount), 0)::bigint FROM deposits d JOIN lots l ON l.id = d.lot_id JOIN vehicles v ON v.id = l.vehicle_id
+            WHERE v.case_id = \(caseId) AND d.status = 'forfeited'
+            """, logger: logger
+        ).decode(Int64.self) { forfeited = total }
+        var byKind: [String: Int64] = [:]
+        for try await (kind, total) in try await connection.query(
+            "SELECT kind, sum(amount)::bigint FROM expenses WHERE case_id = \(caseId) GROUP BY kind", logger: logger
+        ).decode((String, Int64).self) { byKind[kind] = total }
+        let vehicles = try await connection.query(
+            """
+            SELECT v.vin, v.year::text || ' ' || v.make || ' ' || v.model AS description, v.status,
+                   i.price, (i.paid_at AT TIME ZONE 'UTC')::date::text AS sale_date
+            FROM vehicles v LEFT JOIN invoices i ON i.lot_id IN (SELECT id FROM lots WHERE vehicle_id = v.id) AND i.status = 'paid'
+            WHERE v.case_id = \(caseId) ORDER BY v.seq
+            """, logger: logger
+        ).collect { row in
+            DisposedVehicle(
+                vin: try row.value("vin"), description: try row.value("description"),
+                saleDate: (try row.value("sale_date", as: String?.self)).flatMap(CalendarDate.init(iso:)),
+                price: try row.value("price"), status: try row.value("status"))
+        }
+        return SettlementFacts(
+            hammer: hammer, forfeitedDeposits: forfeited,
+            expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
+            vehicles: vehicles, openInvoices: openInvoices)
+    }
+
+    public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {
+        try await connection.query(
+            """
+            SELECT id, case_id, body::text AS body, surplus, deficiency FROM settlement_statements
+            WHERE case_id = \(caseId) AND status = 'final'
+            """, logger: logger
+        ).collect { row in
+            StoredStatement(
+                id: try row.value("id"), caseId: try row.value("case_id"), body: try row.json("body"),
+                surplus: try row.value("surplus"), deficiency: try row.value("deficiency"))
+        }.first
+    }
+
+    /// Stores a final statement and what it gives rise to: the ledger entry, the
+    /// surplus refund or the deficiency claim, and the case marked settled.
+    public static func issue(
+        id: UUID, caseId: UUID, currency: String, statement: Waterfall.Statement, body: JSONValue, borrower: String,
+        debtors: [String], supersedes: UUID?, issuedBy: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO settlement_statements (id, case_id, currency, settlement_date, body, surplus, deficiency, supersedes, issued_by)
+            VALUES (\(id), \(caseId), \(currency), \(statement.settlementDate.description)::date, \(JSONText.encode(body))::jsonb,
+                    \(statement.surplus), \(statement.deficiency), \(supersedes), \(issuedBy))
+            """, logger: logger)
+        let entry = Postings.settlement(statementId: id, caseId: caseId, statement: statement, currency: currency)
+        if !entry.lines.isEmpty { try await LedgerRepository.post(entry, on: connection, logger: logger) }
+        if statement.surplus > 0 {
+            try await connection.query(
+                """
+                INSERT INTO surplus_refunds (id, case_id, statement_id, currency, amount, borrower)
+                VALUES (\(UUID()), \(caseId), \(id), \(currency), \(statement.surplus), \(borrower))
+                """, logger: logger)
+        }
+        if statement.deficiency > 0 {
+            try await connection.query(
+                """
+                INSERT INTO deficiency_claims (id, case_id, statement_id, currency, amount, debtors)
+                VALUES (\(UUID()), \(caseId), \(id), \(currency), \(statement.deficiency), \(JSONText.encode(debtors))::jsonb)
+                """, logger: logger)
+        }
+        try await connection.query("UPDATE cases SET status = 'settled' WHERE id = \(caseId)", logger: logger)
+    }
+
+    public enum SupersedeRefusal: Error, Equatable {
+        case surplusPaid
+        case recoveriesRecorded
+    }
+
+    /// Before a correction: the earlier statement is superseded, its entry reversed,
+    /// its refund or claim cancelled. Refused once money moved on them.
+    public static func supersede(
+        _ old: StoredStatement, by newId: UUID, currency: String, on connection: PostgresConnection, logger: Logger
+    ) async throws -> SupersedeRefusal? {
+        var paid = false, recovered = false
+        for try await status in try await connection.query(
+            "SELECT status FROM surplus_refunds WHERE statement_id = \(old.id) FOR UPDATE", logger: logger
+        ).decode(String.self) { paid = status == "paid" }
+        for try await amount in try await connection.query(
+            "SELECT recovered FROM deficiency_claims WHERE statement_id = \(old.id) FOR UPDATE", logger: logger
+        ).decode(Int64.self) { recovered = amount > 0 }
+        if paid { return .surplusPaid }
+        if recovered { return .recoveriesRecorded }
+        try await connection.query(
+            "UPDATE settlement_statements SET status = 'superseded' WHERE id = \(old.id)", logger: logger)
+        try await connection.query(
+            "UPDATE surplus_refunds SET status = 'cancelled' WHERE statement_id = \(old.id)", logger: logger)
+        try await connection.query(
+            "UPDATE deficiency_claims SET status = 'cancelled', closed_at = now() WHERE statement_id = \(old.id)", logger: logger)
+        let lines = try await connection.query(
+            """
+            SELECT l.account, l.debit, l.credit FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+            WHERE e.event_key = \("settlement:" + old.id.uuidString.lowercased()) ORDER BY l.line_no
+            """, logger: logger
+        ).collect { row in (try row.value("account", as: String.self), try row.value("debit", as: Int64.self), try row.value("credit", as: Int64.self)) }
+        if !lines.isEmpty {
+            // Reversed line for line, by account name as posted.
+            let id = UUID()
+            try await connection.query(
+                """
+                INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
+                VALUES (\(id), \("settlement-reversal:" + old.id.uuidString.lowercased()), 'settlement-reversal', \(old.caseId),
+                        \(currency), 'settlement statement superseded')
+                """, logger: logger)
+            try await connection.query(
+                """
+                INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
+                SELECT \(id), t.n, t.account, t.credit, t.debit
+                FROM unnest(\(lines.map(\.0))::text[], \(lines.map(\.1))::bigint[], \(lines.map(\.2))::bigint[])
+                     WITH ORDINALITY AS t (account, debit, credit, n)
+                """, logger: logger)
+        }
+        return nil
+    }
+
+    // MARK: - Surplus refunds and deficiency claims
+
+    static let refundColumns = "id, case_id, statement_id, currency::text AS currency, amount, borrower, status, payout_reference"
+
+    static func decodeRefund(_ row: PostgresRandomAccessRow) throws -> SurplusRefund {
+        SurplusRefund(
+            id: try row.value("id"), caseId: try row.value("case_id"), statementId: try row.value("statement_id"),
+            currency: try row.value("currency"), amount: try row.value("amount"), borrower: try row.value("borrower"),
+            status: try row.value("status"), payoutReference: try row.value("payout_reference"))
+    }
+
+    public static func refunds(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(SurplusRefund, Int64)] {
+        try await page("surplus_refunds", columns: refundColumns, afterSeq: afterSeq, limit: limit, decodeRefund, on: connection, logger: logger)
+    }
+
+    /// One page of a table in its insertion order, with each row's sequence for the cursor.
+    static func page<T>(
+        _ table: String, columns: String, afterSeq: Int64, limit: Int, _ decode: (PostgresRandomAccessRow) throws -> T,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(T, Int64)] {
+        var binds = PostgresBindings()
+        binds.append(afterSeq)
+        binds.append(limit)
+        return try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT seq, \(columns) FROM \(table) WHERE seq > $1 ORDER BY seq LIMIT $2", binds: binds),
+            logger: logger
+        ).collect { row in (try decode(row), try row.value("seq", as: Int64.self)) }
+    }
+
+    public static func refund(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SurplusRefund? {
+        try await connection.rows(
+            "SELECT \(refundColumns) FROM surplus_refunds WHERE id = $1 FOR UPDATE", id: id, logger: logger, decodeRefund
+        ).first
+    }
+
+    public static func markRefundPaid(id: UUID, reference: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE surplus_refunds SET status = 'paid', payout_reference = \(reference), paid_at = now()
+            WHERE id = \(id) AND status = 'pending'
+            """, logger: logger)
+    }
+
+    static let claimColumns = """
+        id, case_id, statement_id, currency::text AS currency, amount, recovered, debtors::text AS debtors, status, write_off_reason
+        """
+
+    static func decodeClaim(_ row: PostgresRandomAccessRow) throws -> DeficiencyClaim {
+        let debtors: [String] = try JSONText.decode([String].self, from: try row.value("debtors"))
+        return DeficiencyClaim(
+            id: try row.value("id"), caseId: try row.value("case_id"), statementId: try row.value("statement_id"),
+            currency: try row.value("currency"), amount: try row.value("amount"), recovered: try row.value("recovered"),
+            debtors: debtors, status: try row.value("status"), writeOffReason: try row.value("write_off_reason"))
+    }
+
+    public static func claims(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(DeficiencyClaim, Int64)] {
+        try await page("deficiency_claims", columns: claimColumns, afterSeq: afterSeq, limit: limit, decodeClaim, on: connection, logger: logger)
+    }
+
+    public static func claim(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> DeficiencyClaim? {
+        try await connection.rows(
+            "SELECT \(claimColumns) FROM deficiency_claims WHERE id = $1 FOR UPDATE", id: id, logger: logger, decodeClaim
+        ).first
+    }
+
+    public static func recordRecovery(
+        claim: DeficiencyClaim, recoveryId: UUID, amount: Int64, reference: String, receivedOn: CalendarDate, recordedBy: UUID,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> DeficiencyClaim {
+        try await connection.query(
+            """
+            INSERT INTO deficiency_recoveries (id, claim_id, amount, reference, received_on, recorded_by)
+            VALUES (\(recoveryId), \(claim.id), \(amount), \(reference), \(receivedOn.description)::date, \(recordedBy))
+            """, logger: logger)
+        var updated = claim
+        updated.recovered += amount
+        updated.status = updated.recovered == updated.amount ? "settled" : "open"
+        try await connection.query(
+            """
+            UPDATE deficiency_claims SET recovered = \(updated.recovered), status = \(updated.status),
+                   closed_at = CASE WHEN \(updated.status) = 'settled' THEN now() END
+            WHERE id = \(claim.id)
+            """, logger: logger)
+        return updated
+    }
+
+    public static func writeOff(claim: DeficiencyClaim, reason: String, on connection: PostgresConnection, logger: Logger) async throws -> DeficiencyClaim {
+        try await connection.query(
+            """
+            UPDATE deficiency_claims SET status = 'written-off', write_off_reason = \(reason), closed_at = now()
+            WHERE id = \(claim.id) AND status = 'open'
+            """, logger: logger)
+        var updated = claim
+        updated.status = "written-off"
+        updated.writeOffReason = reason
+        return updated
+    }
+}
