@@ -113,17 +113,18 @@ BEGIN
         RETURN NEXT;
         RETURN;
     END IF;
+    -- A bar says more than a missing deposit: a barred bidder could not fix it with one.
+    IF EXISTS (SELECT 1 FROM bidder_bars b WHERE b.bidder_id = p_bidder AND b.vehicle_id = l.vehicle_id) THEN
+        answer := 'bidder-barred';
+        RETURN NEXT;
+        RETURN;
+    END IF;
     IF l.deposit_amount > 0 AND NOT EXISTS (
         SELECT 1 FROM deposits d
         WHERE d.lot_id = p_lot AND d.bidder_id = p_bidder AND d.status = 'held' AND d.amount >= l.deposit_amount
     ) THEN
         answer := 'deposit-required';
         answer_detail := l.deposit_amount;
-        RETURN NEXT;
-        RETURN;
-    END IF;
-    IF EXISTS (SELECT 1 FROM bidder_bars b WHERE b.bidder_id = p_bidder AND b.vehicle_id = l.vehicle_id) THEN
-        answer := 'bidder-barred';
         RETURN NEXT;
         RETURN;
     END IF;

@@ -79,24 +79,11 @@ enum StatementDocument {
         return String(decoding: data, as: UTF8.self) + "\n"
     }
 
-    /// Amounts as a letter shows them: major units with two places and thousands separated.
-    static func display(_ minor: Int64) -> String {
-        let sign = minor < 0 ? "-" : ""
-        let magnitude = minor.magnitude
-        var whole = String(magnitude / 100)
-        var grouped = ""
-        while whole.count > 3 {
-            grouped = "," + whole.suffix(3) + grouped
-            whole.removeLast(3)
-        }
-        return sign + whole + grouped + "." + String(format: "%02d", Int(magnitude % 100))
-    }
-
     /// The printable page. Mustache escapes every `{{field}}`, so a name such as
     /// `<script>` prints as text.
     static func html(_ body: JSONValue) -> String {
         let currency = text(body["currency"])
-        func money(_ value: JSONValue?) -> String { "\(display(integer(value))) \(currency)" }
+        func money(_ value: JSONValue?) -> String { "\(Money.display(integer(value))) \(currency)" }
         let deficiency = integer(body["deficiency"])
         let context: [String: Any] = [
             "lender": text(body["lender"]), "loanNumber": text(body["loanNumber"]),

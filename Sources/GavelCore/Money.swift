@@ -26,4 +26,18 @@ public enum Money {
         guard !overflowProduct else { return nil }
         return result
     }
+
+    /// An amount as a letter or a table shows it: major units, two places, thousands
+    /// separated (`8,430.00`). For people only; the API always carries minor units.
+    public static func display(_ minor: Int64) -> String {
+        let sign = minor < 0 ? "-" : ""
+        var whole = String(minor.magnitude / 100)
+        var grouped = ""
+        while whole.count > 3 {
+            grouped = "," + whole.suffix(3) + grouped
+            whole.removeLast(3)
+        }
+        let cents = minor.magnitude % 100
+        return sign + whole + grouped + (cents < 10 ? ".0" : ".") + String(cents)
+    }
 }

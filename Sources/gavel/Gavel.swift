@@ -5,5 +5,5 @@ struct Gavel: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "gavel",
         abstract: "Gavel: online auctions of repossessed vehicles and settlement of the money.",
-        subcommands: [ServeCommand.self, MigrateCommand.self, DbCommand.self, TokenCommand.self])
+        subcommands: [ServeCommand.self, MigrateCommand.self, DbCommand.self, TokenCommand.self, DemoCommand.self])
 }

@@ -41,6 +41,34 @@ struct ServeProcessTests {
         try await launch(location) { $0.contains("listening") }
     }
 
+    @Test("gavel demo runs both cases end to end through the HTTP API and every invariant holds")
+    func demo() async throws {
+        try await withMigratedDatabase { location in
+            var environment = ProcessInfo.processInfo.environment
+            environment["DATABASE_URL"] = location.url
+            environment["GAVEL_RESOURCES"] = repositoryRoot
+            let child = try ChildProcess.start(try gavelExecutable(), ["demo"], environment: environment)
+            let code = try await child.wait(timeout: .seconds(240))
+            if code == nil { child.signal(SIGKILL) }
+            let output = child.output
+            #expect(code == 0, "\(output.suffix(3_000))")
+            #expect(output.contains("All invariants hold."))
+            #expect(!output.contains("FAILED"))
+            for line in [
+                "ok: a bid in the last 5 s extends the lot (soft close)",
+                "ok: vector D: premium 4,000.00, total 84,300.00, due 78,400.00",
+                "ok: vector E: surplus 5,250.00 after the junior lien's 3,000.00",
+                "ok: an unpaid invoice is defaulted when due, by the scheduler",
+                "ok: the defaulter may not bid again on this vehicle",
+                "ok: vector F: deficiency 15,250.00",
+                "ok: the trial balance balances",
+                "6. Deficiency",
+            ] {
+                #expect(output.contains(line), "missing: \(line)")
+            }
+        }
+    }
+
     @Test("SIGTERM lets the request in flight finish, then exits 0")
     func sigtermDrains() async throws {
         try await withMigratedDatabase { location in

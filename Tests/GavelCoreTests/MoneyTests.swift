@@ -73,3 +73,16 @@ struct SplitMix64: RandomNumberGenerator {
         return z ^ (z >> 31)
     }
 }
+
+@Suite("Amounts for people")
+struct MoneyDisplayTests {
+    @Test("major units, two places, thousands separated")
+    func display() {
+        #expect(Money.display(843_000_000) == "8,430,000.00")
+        #expect(Money.display(525_000) == "5,250.00")
+        #expect(Money.display(7) == "0.07")
+        #expect(Money.display(-155_500_000) == "-1,555,000.00")
+        #expect(Money.display(0) == "0.00")
+        #expect(Money.display(Money.maximum) == "100,000,000,000.00")
+    }
+}
