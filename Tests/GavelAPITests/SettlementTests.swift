@@ -82,46 +82,55 @@ struct SettlementTests {
         }
     }
 
+    /// Vector F's case: the first winner defaults (590 000 forfeited), the second round
+    /// sells at 5 000 000 below the reserve, accepted and paid (seller fee 100 000), with
+    /// 570 000 of other expenses, so 670 000 in all.
+    static func deficiencyCase(_ gavel: Harness) async throws -> (caseId: String, finance: String) {
+        let sold = try await SoldLot.start(gavel, credits: false)
+        let caseId = sold.open.disposal.caseId
+        let finance = sold.open.finance.token
+        let manager = sold.open.disposal.manager.token
+        try await sold.makeOverdue()
+        #expect(try await gavel.request(.post, "/v1/invoices/\(sold.invoiceId)/default", token: finance).status == .ok)
+        let relist = try await gavel.request(
+            .post, "/v1/lots/\(sold.open.lotId)/relist", token: manager,
+            json: #"{"startsAt": "\#(Disposal.timestamp(-60))", "endsAt": "\#(Disposal.timestamp(86_400))"}"#)
+        #expect(relist.status == .created, "\(relist.text)")
+        let lotId = try relist.string("id")
+        guard case .integer(let deposit) = try relist.json["depositAmount"] else { throw TestSetupError("no deposit: \(relist.text)") }
+        var bidders: [(id: String, token: String)] = []
+        for name in ["Dealer 8", "Dealer 9"] {
+            let bidder = try await gavel.createUser(.bidder, name: name)
+            _ = try await gavel.request(
+                .post, "/v1/lots/\(lotId)/deposits", token: finance,
+                json: #"{"bidderId": "\#(bidder.id)", "amount": \#(deposit), "reference": "R2-\#(name)"}"#)
+            bidders.append(bidder)
+        }
+        for (bidder, amount) in [(bidders[0], 5_500_000), (bidders[1], 4_950_000)] {
+            let bid = try await gavel.request(.post, "/v1/lots/\(lotId)/bids", token: bidder.token, json: #"{"maxAmount": \#(amount)}"#)
+            #expect(bid.status == .created, "\(bid.text)")
+        }
+        try await LotEventsTests.endNow(gavel, lotId)
+        let closed = try await ClosingTests.waitForClose(gavel, lotId, within: .seconds(3))
+        #expect(closed["status"] == .string("pending-approval"))
+        #expect(try await gavel.request(.post, "/v1/lots/\(lotId)/decision", token: manager, json: #"{"accept": true}"#).status == .ok)
+        let invoice = try await gavel.request(.get, "/v1/lots/\(lotId)/invoice", token: finance).json
+        #expect(invoice["price"] == .integer(5_000_000))
+        guard case .string(let invoiceId) = invoice["id"], case .integer(let due) = invoice["amountDue"] else {
+            throw TestSetupError("no invoice: \(invoice)")
+        }
+        #expect(try await gavel.request(
+            .post, "/v1/invoices/\(invoiceId)/payments", token: finance,
+            json: #"{"amount": \#(due), "reference": "R2-PAY", "receivedOn": "2026-11-20"}"#).status == .created)
+        try await Self.expense(gavel, caseId, "repossession", 450_000, token: finance)
+        try await Self.expense(gavel, caseId, "transport", 120_000, token: finance)
+        return (caseId, finance)
+    }
+
     @Test("test vector F through HTTP: a default, the next round sold below the reserve, and the deficiency claim")
     func vectorF() async throws {
         try await withGavel { gavel in
-            let sold = try await SoldLot.start(gavel, credits: false)
-            let caseId = sold.open.disposal.caseId
-            let finance = sold.open.finance.token
-            let manager = sold.open.disposal.manager.token
-            try await sold.makeOverdue()
-            #expect(try await gavel.request(.post, "/v1/invoices/\(sold.invoiceId)/default", token: finance).status == .ok)
-            let relist = try await gavel.request(
-                .post, "/v1/lots/\(sold.open.lotId)/relist", token: manager,
-                json: #"{"startsAt": "\#(Disposal.timestamp(-60))", "endsAt": "\#(Disposal.timestamp(86_400))"}"#)
-            #expect(relist.status == .created, "\(relist.text)")
-            let lotId = try relist.string("id")
-            guard case .integer(let deposit) = try relist.json["depositAmount"] else { return }
-            var bidders: [(id: String, token: String)] = []
-            for name in ["Dealer 8", "Dealer 9"] {
-                let bidder = try await gavel.createUser(.bidder, name: name)
-                _ = try await gavel.request(
-                    .post, "/v1/lots/\(lotId)/deposits", token: finance,
-                    json: #"{"bidderId": "\#(bidder.id)", "amount": \#(deposit), "reference": "R2-\#(name)"}"#)
-                bidders.append(bidder)
-            }
-            for (bidder, amount) in [(bidders[0], 5_500_000), (bidders[1], 4_950_000)] {
-                let bid = try await gavel.request(.post, "/v1/lots/\(lotId)/bids", token: bidder.token, json: #"{"maxAmount": \#(amount)}"#)
-                #expect(bid.status == .created, "\(bid.text)")
-            }
-            try await LotEventsTests.endNow(gavel, lotId)
-            let closed = try await ClosingTests.waitForClose(gavel, lotId, within: .seconds(3))
-            #expect(closed["status"] == .string("pending-approval"))
-            #expect(try await gavel.request(.post, "/v1/lots/\(lotId)/decision", token: manager, json: #"{"accept": true}"#).status == .ok)
-            let invoice = try await gavel.request(.get, "/v1/lots/\(lotId)/invoice", token: finance).json
-            #expect(invoice["price"] == .integer(5_000_000))
-            guard case .string(let invoiceId) = invoice["id"], case .integer(let due) = invoice["amountDue"] else { return }
-            #expect(try await gavel.request(
-                .post, "/v1/invoices/\(invoiceId)/payments", token: finance,
-                json: #"{"amount": \#(due), "reference": "R2-PAY", "receivedOn": "2026-11-20"}"#).status == .created)
-            try await Self.expense(gavel, caseId, "repossession", 450_000, token: finance)
-            try await Self.expense(gavel, caseId, "transport", 120_000, token: finance)
-
+            let (caseId, finance) = try await Self.deficiencyCase(gavel)
             let statement = try await Self.settle(gavel, caseId, token: finance).json
             #expect(statement["proceeds"] == .object([
                 "hammer": .integer(5_000_000), "forfeitedDeposits": .integer(590_000), "total": .integer(5_590_000)]))
@@ -152,6 +161,41 @@ struct SettlementTests {
                 .post, "\(path)/recoveries", token: finance, json: #"{"amount": 1, "reference": "X", "receivedOn": "2026-11-21"}"#
             ).problemCode == "claim-not-open")
             #expect(try await Books.balances(gavel)["consignor-payable"] == -(20_000 + 425_000 + 4_475_000 + 25_000))
+            let page = try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance, headers: [.accept: "text/html"])
+            #expect(page.text.contains("Deficiency: 15,250.00 CNY"))
+            #expect(page.text.contains("Zhang Wei"))
+            #expect(page.text.contains("jointly liable"))
+        }
+    }
+
+    @Test("a deficiency recovered in full settles the claim; nothing more is taken")
+    func claimSettled() async throws {
+        try await withGavel { gavel in
+            let (caseId, finance) = try await Self.deficiencyCase(gavel)
+            #expect(try await Self.settle(gavel, caseId, token: finance).status == .created)
+            let claims = try await gavel.request(.get, "/v1/deficiency-claims", token: finance).json
+            guard case .string(let claimId) = claims["items"]?.array?.first?["id"] else {
+                Issue.record("no claim: \(claims)")
+                return
+            }
+            for (amount, reference) in [(1_000_000, "BORROWER-1"), (525_000, "GUARANTOR-1")] as [(Int64, String)] {
+                let reply = try await gavel.request(
+                    .post, "/v1/deficiency-claims/\(claimId)/recoveries", token: finance,
+                    json: #"{"amount": \#(amount), "reference": "\#(reference)", "receivedOn": "2026-11-22"}"#)
+                #expect(reply.status == .created)
+            }
+            let settled = try await gavel.request(.get, "/v1/deficiency-claims", token: finance).json["items"]?.array?.first
+            #expect(settled?["status"] == .string("settled"))
+            #expect(settled?["outstanding"] == .integer(0))
+            #expect(try await gavel.request(
+                .post, "/v1/deficiency-claims/\(claimId)/recoveries", token: finance,
+                json: #"{"amount": 1, "reference": "LATE", "receivedOn": "2026-11-22"}"#).problemCode == "claim-not-open")
+            #expect(try await gavel.request(
+                .post, "/v1/deficiency-claims/\(claimId)/write-off", token: finance, json: #"{"reason": "too late"}"#
+            ).problemCode == "claim-not-open")
+            #expect(try await gavel.count("journal_entries WHERE kind = 'deficiency-recovery'") == 2)
+            // Recoveries locked the statement against correction.
+            #expect(try await Self.settle(gavel, caseId, token: finance, date: "2026-11-21").problemCode == "settlement-locked")
         }
     }
 
