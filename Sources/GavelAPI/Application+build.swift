@@ -19,6 +19,10 @@ public struct GavelConfiguration: Sendable {
     public var newID: @Sendable () -> UUID
     /// How often an idle event stream says it is alive (proxies drop silent connections).
     public var eventHeartbeat: Duration = .seconds(15)
+    /// Bids a second per bidder (per instance) before 429 `rate-limited`.
+    public var bidsPerSecond: Int = 20
+    /// The longest any one SQL statement may run before it is cancelled (503).
+    public var statementTimeout: Duration = .seconds(5)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -51,7 +55,9 @@ public func buildApplication(
         throw ResourceMissing(description: "cannot read \(specPath) (set GAVEL_RESOURCES to the folder holding SQL/ and Docs/)")
     }
 
-    let client = PostgresClient(configuration: configuration.database.clientConfiguration, backgroundLogger: logger)
+    let client = PostgresClient(
+        configuration: configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout),
+        backgroundLogger: logger)
     let metrics = GavelMetrics()
     let database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
 
@@ -66,7 +72,8 @@ public func buildApplication(
         table = registerRoutes(
             on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
             newID: configuration.newID,
-            events: LotEventsController(database: database, hub: hub, heartbeat: configuration.eventHeartbeat))
+            events: LotEventsController(database: database, hub: hub, heartbeat: configuration.eventHeartbeat),
+            bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond))
     }
 
     var app = Application(
@@ -97,7 +104,7 @@ final class RouteTableBox: Sendable {
 
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
-    newID: @escaping @Sendable () -> UUID, events: LotEventsController
+    newID: @escaping @Sendable () -> UUID, events: LotEventsController, bidLimiter: BidRateLimiter
 ) -> RouteTable {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database))
     routes.addRoutes(
@@ -109,7 +116,7 @@ private func registerRoutes(
         vehicles: VehiclesController(database: database, newID: newID),
         appraisals: AppraisalsController(database: database),
         lots: LotsController(database: database, newID: newID),
-        bidding: BiddingController(database: database, newID: newID),
+        bidding: BiddingController(database: database, newID: newID, rateLimiter: bidLimiter),
         events: events,
         money: MoneyController(database: database, newID: newID),
         reconciliation: ReconciliationController(database: database, newID: newID),
@@ -127,6 +134,7 @@ public func registeredEndpoints() -> [Endpoint] {
     return registerRoutes(
         on: Router(context: GavelRequestContext.self), database: database,
         metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() },
-        events: LotEventsController(database: database, hub: LotEventHub(), heartbeat: .seconds(15))
+        events: LotEventsController(database: database, hub: LotEventHub(), heartbeat: .seconds(15)),
+        bidLimiter: BidRateLimiter(perSecond: 20)
     ).endpoints
 }

@@ -27,6 +27,8 @@ enum ErrorMapping {
                            title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
         case let error as PSQLError where error.isConnectivityFailure:
             return .serviceUnavailable("the database is unreachable; retry shortly")
+        case let error as PSQLError where error.isStatementTimeout:
+            return .serviceUnavailable("the database took too long to answer; retry shortly")
         case let error as PSQLError where error.isUniqueViolation:
             return .conflict("this conflicts with an existing record")
         case let error as PSQLError where error.isSerializationFailure:

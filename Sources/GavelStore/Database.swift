@@ -82,6 +82,9 @@ extension PSQLError {
     public var sqlState: String? { serverInfo?[.sqlState] }
     public var isUniqueViolation: Bool { sqlState == PostgresError.Code.uniqueViolation.raw }
     public var isForeignKeyViolation: Bool { sqlState == PostgresError.Code.foreignKeyViolation.raw }
+    /// `statement_timeout` (or a cancel) stopped the statement.
+    public var isStatementTimeout: Bool { sqlState == "57014" }
+
     public var isSerializationFailure: Bool {
         sqlState == PostgresError.Code.serializationFailure.raw || sqlState == PostgresError.Code.deadlockDetected.raw
     }

@@ -68,7 +68,11 @@ public struct DatabaseLocation: Sendable, Equatable {
         }
     }
 
-    public var clientConfiguration: PostgresClient.Configuration {
+    public var clientConfiguration: PostgresClient.Configuration { clientConfiguration(statementTimeout: .seconds(5)) }
+
+    /// The pool's settings. `statementTimeout` bounds every statement, so a stuck query
+    /// answers 503 rather than holding a request (and its row locks) for ever.
+    public func clientConfiguration(statementTimeout: Duration) -> PostgresClient.Configuration {
         var configuration: PostgresClient.Configuration
         switch endpoint {
         case .tcp(let host, let port):
@@ -82,7 +86,10 @@ public struct DatabaseLocation: Sendable, Equatable {
         configuration.options.maximumConnections = 20
         // A 201 for a bid or a payment promises it survives a crash, whatever the
         // server's default says.
-        configuration.options.additionalStartupParameters = [("synchronous_commit", "on")]
+        let milliseconds = statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+        configuration.options.additionalStartupParameters = [
+            ("synchronous_commit", "on"), ("statement_timeout", String(max(1, milliseconds))),
+        ]
         return configuration
     }
 

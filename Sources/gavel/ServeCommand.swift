@@ -22,10 +22,15 @@ struct ServeCommand: AsyncParsableCommand {
         let logger = Logger(label: "gavel")
         let (location, startedCluster) = try GavelEnvironment.database(logger: logger)
         do {
+            var configuration = GavelConfiguration(
+                host: host, port: port, database: location, resourcesDirectory: GavelEnvironment.resourcesDirectory, logger: logger)
+            let environment = ProcessInfo.processInfo.environment
+            if let limit = environment["GAVEL_BIDS_PER_SECOND"].flatMap(Int.init), limit > 0 { configuration.bidsPerSecond = limit }
+            if let seconds = environment["GAVEL_STATEMENT_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
+                configuration.statementTimeout = .milliseconds(Int(seconds * 1_000))
+            }
             let app = try buildApplication(
-                GavelConfiguration(
-                    host: host, port: port, database: location,
-                    resourcesDirectory: GavelEnvironment.resourcesDirectory, logger: logger),
+                configuration,
                 onAdminToken: { token in
                     print("""
 

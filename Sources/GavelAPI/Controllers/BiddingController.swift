@@ -7,6 +7,7 @@ import PostgresNIO
 struct BiddingController: Sendable {
     let database: Database
     let newID: @Sendable () -> UUID
+    let rateLimiter: BidRateLimiter
 
     /// POST /v1/lots/{id}/deposits: finance records a deposit received for a lot.
     func recordDeposit(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
@@ -75,6 +76,12 @@ struct BiddingController: Sendable {
     /// row lock; a 201 is sent only after it commits.
     func placeBid(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let lotId = try context.parameters.uuid("id")
+        if let wait = rateLimiter.admit(caller.user.id) {
+            let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
+            throw Problem(.tooManyRequests, code: "rate-limited", title: "Too Many Requests",
+                          detail: "at most \(Int(rateLimiter.perSecond)) bids a second; retry after \(seconds) s",
+                          headers: [.retryAfter: String(seconds)])
+        }
         let (body, bytes) = try await JSONBody.object(request)
         var errors: [FieldError] = []
         let amount = body.amount("maxAmount", errors: &errors)

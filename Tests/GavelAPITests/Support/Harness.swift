@@ -102,10 +102,12 @@ struct Harness: Sendable {
 /// `live` serves on a real port (for streams read from a socket).
 func withGavel<T: Sendable>(
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
+    statementTimeout: Duration = .seconds(5),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     try await withMigratedDatabase { location in
-        try await withGavel(on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, body)
+        try await withGavel(
+            on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout, body)
     }
 }
 
@@ -113,12 +115,14 @@ func withGavel<T: Sendable>(
 func withGavel<T: Sendable>(
     on location: DatabaseLocation,
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
+    statementTimeout: Duration = .seconds(5),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     let token = Mutex<String?>(nil)
     var configuration = GavelConfiguration(
         host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID)
     configuration.eventHeartbeat = eventHeartbeat
+    configuration.statementTimeout = statementTimeout
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
     let result = try await app.test(live ? .live : .router) { client in
         // A second instance on the same database finds its admin already made.
