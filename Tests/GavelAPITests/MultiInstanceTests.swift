@@ -27,8 +27,10 @@ struct MultiInstanceTests {
                 ports.append(port)
             }
             let result = try await body(ports, children)
-            for child in children { child.signal(SIGTERM) }
-            for child in children {
+            // An instance the test killed (and reaped) is gone: only the living are stopped.
+            let living = children.filter { kill($0.pid, 0) == 0 }
+            for child in living { child.signal(SIGTERM) }
+            for child in living {
                 let code = try await child.wait(timeout: .seconds(10))
                 #expect(code == 0, "an instance did not stop within 10 s of SIGTERM:\n\(child.output.suffix(2_000))")
                 if code == nil { child.signal(SIGKILL) }
