@@ -1,0 +1,217 @@
+import ArgumentParser
+import AsyncHTTPClient
+import Foundation
+import GavelCore
+import NIOCore
+import NIOHTTP1
+
+/// The load generator of `Benchmarks/run`: sets up lots through the API, then bidders
+/// place valid proxy bids as fast as the answers come, reading `minimumNextBid` from
+/// each answer. Every answer is checked: a 201, or the refusal a race explains
+/// (`bid-too-low`, `bid-not-higher`); anything else is an error and fails the run.
+@main
+struct GavelLoad: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "gavel-load", abstract: "Bid load against a running Gavel.")
+
+    @Option(help: "Gavel's base URL.") var url = "http://127.0.0.1:8080"
+    @Option(help: "An admin token.") var token: String
+    @Option(help: "spread (many lots) or hot (one lot).") var mode = "spread"
+    @Option(help: "Concurrent bidders.") var bidders = 16
+    @Option(help: "Lots to bid on (spread).") var lots = 1_000
+    @Option(help: "Seconds of bidding.") var seconds = 10
+
+    func run() async throws {
+        let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, bidders * 2))))
+        let api = LoadAPI(http: http, base: url)
+        let lotCount = mode == "hot" ? 1 : lots
+        let setupStart = ContinuousClock.now
+        let (lotIds, bidderTokens) = try await Setup(api: api, admin: token).run(lots: lotCount, bidders: bidders)
+        FileHandle.standardError.write(Data("set up \(lotIds.count) lots and \(bidders) bidders in \(ContinuousClock.now - setupStart)\n".utf8))
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        let started = ContinuousClock.now
+        let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
+            for (index, bidderToken) in bidderTokens.enumerated() {
+                group.addTask {
+                    try await Bidder(api: api, token: bidderToken, lots: lotIds, seed: UInt64(index + 1)).run(until: deadline)
+                }
+            }
+            return try await group.reduce(into: [Tally]()) { $0.append($1) }
+        }
+        let elapsed = ContinuousClock.now - started
+        try? await http.shutdown()
+        let total = tallies.reduce(into: Tally()) { $0.merge($1) }
+        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
+        let latencies = total.latencies.sorted()
+        func percentile(_ p: Double) -> Double {
+            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
+        }
+        let report: [String: Any] = [
+            "mode": mode, "bidders": bidders, "lots": lotIds.count, "seconds": wall,
+            "requests": total.requests, "accepted": total.accepted, "refused": total.refused, "errors": total.errors.count,
+            "acceptedPerSecond": Double(total.accepted) / wall, "requestsPerSecond": Double(total.requests) / wall,
+            "p50ms": percentile(0.50) * 1_000, "p99ms": percentile(0.99) * 1_000,
+        ]
+        let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
+        print(String(decoding: json, as: UTF8.self))
+        if !total.errors.isEmpty {
+            FileHandle.standardError.write(Data("errors: \(total.errors.prefix(5))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+struct Tally: Sendable {
+    var requests = 0
+    var accepted = 0
+    var refused = 0
+    var errors: [String] = []
+    var latencies: [Double] = []
+
+    mutating func merge(_ other: Tally) {
+        requests += other.requests
+        accepted += other.accepted
+        refused += other.refused
+        errors += other.errors
+        latencies += other.latencies
+    }
+}
+
+struct LoadAPI: Sendable {
+    let http: HTTPClient
+    let base: String
+
+    func call(_ method: HTTPMethod, _ path: String, token: String, json: String? = nil) async throws -> (Int, JSONValue) {
+        var request = HTTPClientRequest(url: base + path)
+        request.method = method
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        if let json {
+            request.headers.add(name: "Content-Type", value: "application/json")
+            request.body = .bytes(ByteBuffer(string: json))
+        }
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 1 << 20)
+        let data = Data(bytes.readableBytesView)
+        return (Int(response.status.code), (try? JSONDecoder().decode(JSONValue.self, from: data)) ?? .null)
+    }
+
+    func expect(_ status: Int, _ method: HTTPMethod, _ path: String, token: String, json: String? = nil) async throws -> JSONValue {
+        let (got, body) = try await call(method, path, token: token, json: json)
+        guard got == status else { throw ValidationError("\(method) \(path): \(got) \(body)") }
+        return body
+    }
+}
+
+/// A consignor without deposits, a case, and `lots` vehicles each with a manual
+/// appraisal approved and an English lot open for a day.
+struct Setup {
+    let api: LoadAPI
+    let admin: String
+
+    static func string(_ value: JSONValue?) -> String { if case .string(let s) = value { s } else { "" } }
+
+    /// A valid VIN for a number: the check digit is whichever the ISO 3779 sum accepts.
+    static func vin(_ number: Int) -> String {
+        let serial = String(format: "%06d", number % 1_000_000)
+        for digit in "0123456789X" {
+            let text = "1HGCM826" + String(digit) + "3A" + serial
+            if (try? VIN(text)) != nil { return text }
+        }
+        return ""
+    }
+
+    func run(lots: Int, bidders: Int) async throws -> ([(id: String, start: Int64)], [String]) {
+        let run = String(UUID().uuidString.prefix(6))
+        let consignor = try await api.expect(201, .POST, "/v1/consignors", token: admin, json: """
+            {"name": "Load \(run)", "currency": "CNY", "policy": {"pricing": {"depositBp": 0}}}
+            """)
+        let consignorId = Self.string(consignor["id"])
+        let manager = Self.string(try await api.expect(201, .POST, "/v1/users", token: admin, json: """
+            {"name": "Load manager", "role": "manager", "consignorId": "\(consignorId)"}
+            """)["token"])
+        var tokens: [String] = []
+        for index in 0..<bidders {
+            tokens.append(Self.string(try await api.expect(201, .POST, "/v1/users", token: admin, json: #"{"name": "Load bidder \#(index)", "role": "bidder"}"#)["token"]))
+        }
+        let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+        let caseId = Self.string(try await api.expect(201, .POST, "/v1/cases", token: manager, json: """
+            {"consignorId": "\(consignorId)", "loanNumber": "LOAD-\(run)", "borrower": {"name": "Load Borrower"}, "guarantors": [],
+             "balances": {"principal": 6000000, "interest": 0, "fees": 0, "perDiemInterest": 0, "asOf": "\(today)"},
+             "lienholders": [], "credits": []}
+            """)["id"])
+        let formatter = ISO8601DateFormatter()
+        let startsAt = formatter.string(from: Date().addingTimeInterval(-60))
+        let endsAt = formatter.string(from: Date().addingTimeInterval(86_400))
+        let base = Int.random(in: 0..<900_000)
+        let lotIds = try await withThrowingTaskGroup(of: (id: String, start: Int64).self) { group in
+            var made: [(id: String, start: Int64)] = []
+            for index in 0..<lots {
+                if index >= 16 { made.append(try await group.next()!) }
+                group.addTask {
+                    let vehicle = try await api.expect(201, .POST, "/v1/cases/\(caseId)/vehicles", token: manager, json: """
+                        {"vin": "\(Self.vin(base + index))", "make": "Honda", "model": "Accord", "year": 2019, "mileageKm": 86000,
+                         "hasKeys": true, "titleStatus": "clean", "repossessedOn": "\(today)"}
+                        """)
+                    let vehicleId = Self.string(vehicle["id"])
+                    // A value entered by hand is the admin's to enter and the manager's to approve.
+                    let appraisal = try await api.expect(201, .POST, "/v1/vehicles/\(vehicleId)/appraisals", token: admin, json: """
+                        {"valuationDate": "\(today)", "conditionGrade": 3.5, "marketValue": 8000000, "liquidationValue": 6000000,
+                         "reason": "load test"}
+                        """)
+                    _ = try await api.expect(200, .POST, "/v1/appraisals/\(Self.string(appraisal["id"]))/approve", token: manager)
+                    let lot = try await api.expect(201, .POST, "/v1/lots", token: manager, json: """
+                        {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(startsAt)", "endsAt": "\(endsAt)"}
+                        """)
+                    guard case .integer(let start) = lot["startingPrice"] else { throw ValidationError("lot without a price: \(lot)") }
+                    return (Self.string(lot["id"]), start)
+                }
+            }
+            for try await id in group { made.append(id) }
+            return made
+        }
+        return (lotIds, tokens)
+    }
+}
+
+/// One bidding program: picks a lot, bids the minimum next bid it last heard of.
+struct Bidder {
+    let api: LoadAPI
+    let token: String
+    let lots: [(id: String, start: Int64)]
+    let seed: UInt64
+
+    func run(until deadline: ContinuousClock.Instant) async throws -> Tally {
+        var tally = Tally()
+        var minimum: [String: Int64] = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0.start) })
+        var random = SystemRandomNumberGenerator()
+        var retry: String?
+        while ContinuousClock.now < deadline {
+            // Outbid since we last looked: try the same lot again at the minimum it quoted.
+            let lot = retry ?? lots.randomElement(using: &random)!.id
+            retry = nil
+            let amount = minimum[lot] ?? 0
+            let sent = ContinuousClock.now
+            let (status, body) = try await api.call(.POST, "/v1/lots/\(lot)/bids", token: token, json: #"{"maxAmount": \#(amount)}"#)
+            let took = ContinuousClock.now - sent
+            tally.latencies.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+            tally.requests += 1
+            let code: String = if case .string(let c) = body["code"] { c } else { "" }
+            switch (status, code) {
+            case (201, _):
+                tally.accepted += 1
+                if case .integer(let next) = body["minimumNextBid"] { minimum[lot] = next }
+            case (422, "bid-too-low"):
+                tally.refused += 1
+                if case .integer(let next) = body["minimumNextBid"] { minimum[lot] = next }
+                retry = lot
+            case (422, "bid-not-higher"):
+                // This bidder leads: its own maximum is the floor now.
+                tally.refused += 1
+                if case .integer(let mine) = body["myMaxAmount"] { minimum[lot] = mine + 100_000 }
+            default:
+                tally.errors.append("\(status) \(code)")
+            }
+        }
+        return tally
+    }
+}
