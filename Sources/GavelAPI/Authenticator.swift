@@ -17,9 +17,11 @@ struct Authenticator: Sendable {
         let token = parts[1].trimmingCharacters(in: .whitespaces)
         // Real tokens are 43 characters of base64url; anything far off is not looked up.
         guard (16...256).contains(token.count) else { throw Problem.unauthorized("unknown token") }
-        guard let user = try await UserRepository.find(
-            tokenSHA256: APIToken.sha256Hex(token), client: database.client, logger: context.logger)
-        else { throw Problem.unauthorized("unknown token") }
+        let digest = APIToken.sha256Hex(token)
+        let logger = context.logger
+        guard let user = try await database.withConnection({ connection in
+            try await UserRepository.find(tokenSHA256: digest, on: connection, logger: logger)
+        }) else { throw Problem.unauthorized("unknown token") }
         return Caller(user: user)
     }
 }

@@ -25,6 +25,8 @@ enum ErrorMapping {
         case let error as HTTPError where (400..<500).contains(error.status.code):
             return Problem(error.status, code: error.status.code == 400 ? "bad-request" : "client-error",
                            title: error.status.reasonPhrase, detail: error.body ?? error.status.reasonPhrase)
+        case is DatabaseUnavailable:
+            return .serviceUnavailable("the database is unreachable; retry shortly")
         case let error as PSQLError where error.isConnectivityFailure:
             return .serviceUnavailable("the database is unreachable; retry shortly")
         case let error as PSQLError where error.isStatementTimeout:

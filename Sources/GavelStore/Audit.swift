@@ -59,9 +59,9 @@ public enum AuditRepository {
 
     /// Entries oldest first, after `afterSeq` (the cursor), at most `limit`.
     public static func list(
-        entityId: UUID?, afterSeq: Int64, limit: Int, client: PostgresClient, logger: Logger
+        entityId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
     ) async throws -> [AuditEntry] {
-        let rows = try await client.query(
+        let rows = try await connection.query(
             """
             SELECT seq, at, actor_id, actor_name, action, entity_type, entity_id, before::text, after::text, request_id
             FROM audit_log

@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import PostgresNIO
+import Synchronization
 
 /// Gavel's handle on PostgreSQL: a connection pool plus the few rules every caller
 /// follows (one transaction per state change, errors classified for HTTP).
@@ -9,10 +10,17 @@ public struct Database: Sendable {
     public let logger: Logger
     /// Called with +1/-1 around every lease, feeding the "pool in use" gauge.
     let leaseObserver: @Sendable (Int) -> Void
+    /// How long a request may wait for a connection. The pool waits for ever while the
+    /// database is away; a request must not (it answers 503 and the client retries).
+    let leaseTimeout: Duration
 
-    public init(client: PostgresClient, logger: Logger, leaseObserver: @escaping @Sendable (Int) -> Void = { _ in }) {
+    public init(
+        client: PostgresClient, logger: Logger, leaseTimeout: Duration = .seconds(3),
+        leaseObserver: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
         self.client = client
         self.logger = logger
+        self.leaseTimeout = leaseTimeout
         self.leaseObserver = leaseObserver
     }
 
@@ -23,9 +31,17 @@ public struct Database: Sendable {
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        return try await PostgresTransactionError.unwrapping {
-            try await client.withTransaction(logger: logger ?? self.logger) { connection in
-                try await body(connection)
+        let client = self.client
+        let logger = logger ?? self.logger
+        return try await withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(value: body)
+            return try await withLeaseDeadline { leased in
+                try await PostgresTransactionError.unwrapping {
+                    try await client.withTransaction(logger: logger) { connection in
+                        leased()
+                        return try await work.value(connection)
+                    }
+                }
             }
         }
     }
@@ -33,7 +49,42 @@ public struct Database: Sendable {
     public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        return try await client.withConnection { connection in try await body(connection) }
+        let client = self.client
+        return try await withoutActuallyEscaping(body) { body in
+            let work = UncheckedSendable(value: body)
+            return try await withLeaseDeadline { leased in
+                try await client.withConnection { connection in
+                    leased()
+                    return try await work.value(connection)
+                }
+            }
+        }
+    }
+
+    /// Runs `work`, which calls `leased` once it holds a connection; if that has not
+    /// happened within `leaseTimeout`, the wait is cancelled and `DatabaseUnavailable`
+    /// thrown. Once leased, the work runs to its end: a statement is bounded by the
+    /// statement timeout instead, so a half-done change is never abandoned here.
+    func withLeaseDeadline<Result: Sendable>(
+        _ work: @escaping @Sendable (_ leased: @escaping @Sendable () -> Void) async throws -> Result
+    ) async throws -> Result {
+        let flag = LeaseFlag()
+        let timeout = leaseTimeout
+        return try await withThrowingTaskGroup(of: Result?.self) { group in
+            group.addTask { try await work { flag.set() } }
+            group.addTask {
+                try await Task.sleep(for: timeout)
+                if !flag.isSet { throw DatabaseUnavailable(description: "no database connection within \(timeout)") }
+                return nil
+            }
+            while let next = try await group.next() {
+                if let result = next {
+                    group.cancelAll()
+                    return result
+                }
+            }
+            throw DatabaseUnavailable(description: "the database work ended without an answer")
+        }
     }
 
     /// True when PostgreSQL answers a trivial query within `timeout`. The probe runs
@@ -118,4 +169,22 @@ public enum JSONText {
         decoder.dateDecodingStrategy = .iso8601
         return try decoder.decode(type, from: Data(text.utf8))
     }
+}
+
+/// No connection to PostgreSQL could be had in time: the request may succeed later.
+public struct DatabaseUnavailable: Error, CustomStringConvertible {
+    public let description: String
+}
+
+final class LeaseFlag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
+}
+
+/// The caller's closure, which the task group runs to its end before returning, so it
+/// never outlives the call it was passed to (`withoutActuallyEscaping`), and is only
+/// ever run once, by one task.
+struct UncheckedSendable<Value>: @unchecked Sendable {
+    let value: Value
 }

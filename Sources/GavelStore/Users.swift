@@ -56,8 +56,8 @@ public enum UserRepository {
         return token
     }
 
-    public static func find(tokenSHA256: String, client: PostgresClient, logger: Logger) async throws -> User? {
-        let rows = try await client.query(
+    public static func find(tokenSHA256: String, on connection: PostgresConnection, logger: Logger) async throws -> User? {
+        let rows = try await connection.query(
             """
             SELECT u.id, u.name, u.role, u.consignor_id
             FROM api_tokens t JOIN users u ON u.id = t.user_id

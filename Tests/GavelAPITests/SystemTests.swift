@@ -1,13 +1,33 @@
 import Foundation
 import GavelAPI
+import GavelCore
 import GavelStore
 import Hummingbird
 import HummingbirdTesting
 import HTTPTypes
+import PostgresNIO
 import Testing
 
 @Suite("Health, readiness, metrics and the OpenAPI document")
 struct SystemTests {
+    /// A migrated database reached through a TCP proxy the test can cut and restore.
+    static func withProxiedDatabase(_ body: (TCPProxy, DatabaseLocation) async throws -> Void) async throws {
+        try await withMigratedDatabase { location in
+            guard case .tcp(_, let port) = location.endpoint else { throw TestSetupError("the test server must be on TCP") }
+            let proxy = TCPProxy(targetPort: port)
+            let proxyPort = try await proxy.start()
+            var proxied = location
+            proxied.endpoint = .tcp(host: "127.0.0.1", port: proxyPort)
+            do {
+                try await body(proxy, proxied)
+            } catch {
+                await proxy.stop()
+                throw error
+            }
+            await proxy.stop()
+        }
+    }
+
     @Test("health and readiness answer 200 while PostgreSQL answers")
     func healthy() async throws {
         try await withGavel { gavel in
@@ -21,12 +41,7 @@ struct SystemTests {
 
     @Test("readiness is 503 while PostgreSQL is unreachable, and recovers by itself")
     func outageAndRecovery() async throws {
-        try await withMigratedDatabase { location in
-            guard case .tcp(_, let port) = location.endpoint else { throw TestSetupError("the test server must be on TCP") }
-            let proxy = TCPProxy(targetPort: port)
-            let proxyPort = try await proxy.start()
-            var proxied = location
-            proxied.endpoint = .tcp(host: "127.0.0.1", port: proxyPort)
+        try await Self.withProxiedDatabase { proxy, proxied in
             try await withGavel(on: proxied) { gavel in
                 #expect(try await gavel.request(.get, "/ready").status == .ok)
                 await proxy.cut()
@@ -50,7 +65,67 @@ struct SystemTests {
                 // And real work goes through again.
                 #expect(try await gavel.request(.post, "/v1/consignors", token: gavel.adminToken, json: #"{"name": "After"}"#).status == .created)
             }
-            await proxy.stop()
+        }
+    }
+
+    @Test("PostgreSQL away for 5 s under bid load: 503 with Retry-After, never a 500 nor a hang; bids again within 5 s of its return")
+    func outageUnderLoad() async throws {
+        try await Self.withProxiedDatabase { proxy, proxied in
+            try await withGavel(on: proxied) { gavel in
+                let lot = try await OpenLot.start(gavel, bidders: 6)
+                struct Answer: Sendable { var status: Int; var code: String; var retryAfter: Bool; var took: Duration; var bidId: String? }
+                let started = ContinuousClock.now
+                async let answers = withThrowingTaskGroup(of: [Answer].self) { group in
+                    for index in lot.bidders.indices {
+                        group.addTask {
+                            var answers: [Answer] = []
+                            var amount: Int64 = 5_900_000 + Int64(index) * 1_000
+                            while ContinuousClock.now - started < .seconds(9) {
+                                let sent = ContinuousClock.now
+                                let reply = try await lot.bid(index, amount)
+                                let code = (try? reply.json["code"]).flatMap { if case .string(let c) = $0 { c } else { nil } } ?? ""
+                                answers.append(Answer(
+                                    status: Int(reply.status.code), code: code, retryAfter: reply.headers[.retryAfter] != nil,
+                                    took: ContinuousClock.now - sent,
+                                    bidId: reply.status == .created ? try? reply.string("bidId") : nil))
+                                if case .integer(let minimum)? = try? reply.json["minimumNextBid"] { amount = max(amount, minimum) }
+                                amount += 20_000
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                            return answers
+                        }
+                    }
+                    return try await group.reduce(into: [Answer]()) { $0 += $1 }
+                }
+                try await Task.sleep(for: .seconds(2))
+                await proxy.cut()
+                try await Task.sleep(for: .seconds(5))
+                proxy.restore()
+                let restored = ContinuousClock.now
+                let all = try await answers
+                #expect(all.allSatisfy { $0.status < 500 || $0.status == 503 }, "a 5xx other than 503: \(all.filter { $0.status >= 500 && $0.status != 503 }.map(\.code))")
+                let unavailable = all.filter { $0.status == 503 }
+                #expect(!unavailable.isEmpty, "the outage was not seen")
+                #expect(unavailable.allSatisfy { $0.code == "service-unavailable" && $0.retryAfter },
+                        "\(unavailable.filter { $0.code != "service-unavailable" || !$0.retryAfter }.map { "\($0.code) \($0.retryAfter)" })")
+                #expect(all.allSatisfy { $0.took < .seconds(5) }, "a request hung: \(all.filter { $0.took >= .seconds(5) }.map { "\($0.status) \($0.code) \($0.took)" })")
+                // Bids go through again without a restart, within 5 s of the return.
+                var back = false
+                while ContinuousClock.now - restored < .seconds(5) {
+                    if try await lot.bid(0, 20_000_000 + Int64.random(in: 0...9) * 10_000).status == .created { back = true; break }
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(back, "no bid went through within 5 s of PostgreSQL's return")
+                let acceptedIds = Set(all.compactMap(\.bidId))
+                let storedIds = try await gavel.sql { connection in
+                    var ids: Set<String> = []
+                    for try await id in try await connection.query("SELECT id FROM bids", logger: quietLogger).decode(UUID.self) {
+                        ids.insert(id.uuidString.lowercased())
+                    }
+                    return ids
+                }
+                #expect(acceptedIds.isSubset(of: storedIds))
+            }
         }
     }
 

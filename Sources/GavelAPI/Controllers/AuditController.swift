@@ -10,8 +10,11 @@ struct AuditController: Sendable {
     func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
         let entityId = try Page.uuid(request, "entityId")
-        let entries = try await AuditRepository.list(
-            entityId: entityId, afterSeq: page.after, limit: page.limit, client: database.client, logger: context.logger)
+        // Through the database's lease, so an outage answers 503 on time here too.
+        let entries = try await database.withConnection { connection in
+            try await AuditRepository.list(
+                entityId: entityId, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
+        }
         return JSONResponse(.ok, DTO.page(
             entries.map(DTO.audit), nextCursor: page.nextCursor(lastSequence: entries.last?.seq, count: entries.count))
         ).response
