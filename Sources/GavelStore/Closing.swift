@@ -57,7 +57,7 @@ public enum LotClosing {
                     WHERE id = \(lotId)
                     """, logger: logger)
             case .pendingApproval(let price, let leader):
-                let approvalHours = try await approvalHours(consignorId: lot.consignorId, on: connection, logger: logger)
+                let approvalHours = try await ConsignorRepository.policy(of: lot.consignorId, on: connection, logger: logger).bidding.approvalHours
                 try await connection.query(
                     """
                     UPDATE lots SET status = 'pending-approval', closed_at = clock_timestamp(), winner_id = \(leader),
@@ -130,11 +130,6 @@ public enum LotClosing {
             UPDATE deposits SET status = 'refund-due', updated_at = now()
             WHERE lot_id = \(lotId) AND status = 'held' AND (\(keeper)::uuid IS NULL OR bidder_id <> \(keeper))
             """, logger: logger)
-    }
-
-    static func approvalHours(consignorId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger)?.policy.bidding.approvalHours
-            ?? Policy.defaults.bidding.approvalHours
     }
 
     public static func outcomeJSON(_ outcome: Auction.Outcome) -> JSONValue {

@@ -33,6 +33,11 @@ public enum ConsignorRepository {
 
     /// The consignor, row-locked when `forUpdate` so a policy change reads and writes
     /// the same version.
+    /// The consignor's policy, or the defaults for a consignor that no longer exists.
+    public static func policy(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Policy {
+        try await find(id: id, on: connection, logger: logger)?.policy ?? Policy.defaults
+    }
+
     public static func find(
         id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger
     ) async throws -> Consignor? {

@@ -81,7 +81,7 @@ public enum InvoiceRepository {
         guard let (hammer, winner, currency, consignorId, caseId) = sale.first, let price = hammer, let winner else {
             throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price or a winner")
         }
-        let fees = try await policy(consignorId: consignorId, on: connection, logger: logger).fees
+        let fees = try await ConsignorRepository.policy(of: consignorId, on: connection, logger: logger).fees
         let deposit = try await connection.query(
             """
             SELECT id, amount FROM deposits WHERE lot_id = \(lotId) AND bidder_id = \(winner) AND status = 'held' FOR UPDATE
@@ -150,7 +150,7 @@ public enum InvoiceRepository {
             let consignor = try await connection.query(
                 "SELECT consignor_id FROM lots WHERE id = \(invoice.lotId)", logger: logger
             ).collect { row in try row.value("consignor_id", as: UUID.self) }
-            let fees = try await policy(consignorId: consignor.first ?? UUID(), on: connection, logger: logger).fees
+            let fees = try await ConsignorRepository.policy(of: consignor.first ?? UUID(), on: connection, logger: logger).fees
             try await completeSale(updated, fees: fees, on: connection, logger: logger)
         }
         return .success(updated)
@@ -226,9 +226,5 @@ public enum InvoiceRepository {
                 on: connection, logger: logger)
         }
         return overdue.map(\.id)
-    }
-
-    static func policy(consignorId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Policy {
-        try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger)?.policy ?? Policy.defaults
     }
 }

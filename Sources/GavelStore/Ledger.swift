@@ -54,6 +54,28 @@ public enum LedgerRepository {
             """, logger: logger)
     }
 
+    /// A correction: posts the entry `eventKey` again with debits and credits swapped,
+    /// under `newKey`. Nothing happens when there is no such entry (nothing was posted).
+    public static func reverse(
+        eventKey: String, as newKey: String, kind: String, memo: String, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        let id = UUID()
+        let inserted = try await connection.query(
+            """
+            INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
+            SELECT \(id), \(newKey), \(kind), case_id, currency, \(memo) FROM journal_entries WHERE event_key = \(eventKey)
+            RETURNING id
+            """, logger: logger
+        ).collect { row in try row.value("id", as: UUID.self) }
+        guard !inserted.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
+            SELECT \(id), l.line_no, l.account, l.credit, l.debit
+            FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id WHERE e.event_key = \(eventKey)
+            """, logger: logger)
+    }
+
     /// Sums per account and currency over the whole journal.
     public static func trialBalance(currency: String?, on connection: PostgresConnection, logger: Logger) async throws -> [TrialBalanceRow] {
         try await connection.query(

@@ -147,7 +147,7 @@ public enum SettlementRepository {
     /// Before a correction: the earlier statement is superseded, its entry reversed,
     /// its refund or claim cancelled. Refused once money moved on them.
     public static func supersede(
-        _ old: StoredStatement, by newId: UUID, currency: String, on connection: PostgresConnection, logger: Logger
+        _ old: StoredStatement, on connection: PostgresConnection, logger: Logger
     ) async throws -> SupersedeRefusal? {
         var paid = false, recovered = false
         for try await status in try await connection.query(
@@ -164,29 +164,10 @@ public enum SettlementRepository {
             "UPDATE surplus_refunds SET status = 'cancelled' WHERE statement_id = \(old.id)", logger: logger)
         try await connection.query(
             "UPDATE deficiency_claims SET status = 'cancelled', closed_at = now() WHERE statement_id = \(old.id)", logger: logger)
-        let lines = try await connection.query(
-            """
-            SELECT l.account, l.debit, l.credit FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
-            WHERE e.event_key = \("settlement:" + old.id.uuidString.lowercased()) ORDER BY l.line_no
-            """, logger: logger
-        ).collect { row in (try row.value("account", as: String.self), try row.value("debit", as: Int64.self), try row.value("credit", as: Int64.self)) }
-        if !lines.isEmpty {
-            // Reversed line for line, by account name as posted.
-            let id = UUID()
-            try await connection.query(
-                """
-                INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
-                VALUES (\(id), \("settlement-reversal:" + old.id.uuidString.lowercased()), 'settlement-reversal', \(old.caseId),
-                        \(currency), 'settlement statement superseded')
-                """, logger: logger)
-            try await connection.query(
-                """
-                INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
-                SELECT \(id), t.n, t.account, t.credit, t.debit
-                FROM unnest(\(lines.map(\.0))::text[], \(lines.map(\.1))::bigint[], \(lines.map(\.2))::bigint[])
-                     WITH ORDINALITY AS t (account, debit, credit, n)
-                """, logger: logger)
-        }
+        try await LedgerRepository.reverse(
+            eventKey: "settlement:" + old.id.uuidString.lowercased(),
+            as: "settlement-reversal:" + old.id.uuidString.lowercased(), kind: "settlement-reversal",
+            memo: "settlement statement superseded", on: connection, logger: logger)
         return nil
     }
 

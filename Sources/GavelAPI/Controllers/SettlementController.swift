@@ -69,7 +69,7 @@ struct SettlementController: Sendable {
             }
             let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
             if let previous {
-                switch try await SettlementRepository.supersede(previous, by: statementId, currency: stored.currency, on: connection, logger: logger) {
+                switch try await SettlementRepository.supersede(previous, on: connection, logger: logger) {
                 case .surplusPaid?:
                     throw Problem.conflict("the surplus of the current statement is paid out; it can no longer be corrected", code: "settlement-locked")
                 case .recoveriesRecorded?:
