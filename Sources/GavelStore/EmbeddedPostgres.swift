@@ -38,6 +38,9 @@ public struct EmbeddedPostgres: Sendable {
     var socketDirectory: String { home + "/run" }
     var logFile: String { home + "/postgres.log" }
     var passwordFile: String { home + "/superuser-password" }
+    /// The port of the last start: a restarted cluster listens there again when it can, so
+    /// clients still running (another `gavel serve`, a saved `gavel db url`) find it.
+    var portFile: String { home + "/port" }
 
     // MARK: - Binaries and user
 
@@ -95,7 +98,9 @@ public struct EmbeddedPostgres: Sendable {
             try initialize(bin: bin)
         }
         try handOverToClusterUser()
-        let port = try Self.freePort()
+        let previous = (try? String(contentsOfFile: portFile, encoding: .utf8)).flatMap { Int($0.trimmingCharacters(in: .whitespacesAndNewlines)) }
+        let port = try previous.flatMap { Self.bindable($0) } ?? Self.freePort()
+        try? Data("\(port)\n".utf8).write(to: URL(fileURLWithPath: portFile))
         var options = "-c listen_addresses=127.0.0.1 -p \(port) -k \(socketDirectory)"
         // Extra server settings, e.g. the test script's "-c fsync=off" for a throwaway cluster.
         if let extra = ProcessInfo.processInfo.environment["GAVEL_PG_OPTIONS"], !extra.isEmpty {
@@ -172,17 +177,28 @@ public struct EmbeddedPostgres: Sendable {
     }
 
     static func freePort() throws -> Int {
+        guard let port = bindable(0) else { throw Failure(description: "cannot bind a socket to find a free port") }
+        return port
+    }
+
+    /// `port` on 127.0.0.1 if it can be bound now (0: any free port), else nil.
+    static func bindable(_ port: Int) -> Int? {
+        guard port >= 0, port < 65_536 else { return nil }
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw Failure(description: "cannot open a socket to find a free port") }
+        guard fd >= 0 else { return nil }
         defer { close(fd) }
+        // As PostgreSQL binds: connections it closed on its way down linger in TIME_WAIT
+        // on this port and must not make it look taken.
+        var yes: Int32 = 1
+        setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = 0
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
         let bound = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard bound == 0 else { throw Failure(description: "cannot bind a socket to find a free port") }
+        guard bound == 0 else { return nil }
         var length = socklen_t(MemoryLayout<sockaddr_in>.size)
         _ = withUnsafeMutablePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { getsockname(fd, $0, &length) }

@@ -59,7 +59,7 @@ struct MultiInstanceTests {
         var sawClose = false
     }
 
-    @Test("50 bidders over two instances for seconds: every 201 stored, the lot equals the replay, nothing after the close, watchers of both see every event")
+    @Test("50 bidders over three instances for seconds: every 201 stored, the lot equals the replay, nothing after the close, watchers on each instance see bids placed on the others")
     func fiftyBidders() async throws {
         try await withMigratedDatabase { location in
             let (lotId, bidders) = try await withGavel(on: location) { gavel in
@@ -67,7 +67,7 @@ struct MultiInstanceTests {
                 return (lot.lotId, lot.bidders.map { [$0.id, $0.token] })
             }
             let lot = UUID(uuidString: lotId)!
-            try await Self.withInstances(2, on: location) { ports, _ in
+            try await Self.withInstances(3, on: location) { ports, _ in
                 let watchers = try ports.map { try EventStreamClient(port: $0, path: "/v1/lots/\(lotId)/events", token: bidders[0][1]) }
                 defer { watchers.forEach { $0.close() } }
                 for watcher in watchers { try await watcher.wait(for: "the stream to open") { !$0.isEmpty } }
@@ -190,19 +190,19 @@ struct MultiInstanceTests {
                     #expect(prices == stored.map { JSONValue.integer($0.priceAfter) })
                 }
                 let refusals = tallies.reduce(into: [String: Int]()) { total, tally in total.merge(tally.refused, uniquingKeysWith: +) }
-                print("50 bidders on 2 instances: \(stored.count) bids accepted, refusals \(refusals), \(bidding) of bidding")
+                print("50 bidders on 3 instances: \(stored.count) bids accepted, refusals \(refusals), \(bidding) of bidding")
             }
         }
     }
 
-    @Test("two instances close 200 lots ending at once: each once, within 2 s, deposits moved and invoices issued once")
+    @Test("three instances close 200 lots ending at once: each once, within 2 s, deposits moved and invoices issued once")
     func closeStorm() async throws {
         try await withMigratedDatabase { location in
             let (template, bidders, token) = try await withGavel(on: location) { gavel in
                 let lot = try await OpenLot.start(gavel, bidders: 2)
                 return (UUID(uuidString: lot.lotId)!, lot.bidders.map { UUID(uuidString: $0.id)! }, lot.bidders[1].token)
             }
-            let watchers = try await Self.withInstances(2, on: location) { ports, children in
+            let watchers = try await Self.withInstances(3, on: location) { ports, children in
                 // Watchers of a lot that runs on: their streams are open when SIGTERM comes.
                 let watchers = try ports.map {
                     try EventStreamClient(port: $0, path: "/v1/lots/\(template.uuidString.lowercased())/events", token: token)
@@ -257,7 +257,7 @@ struct MultiInstanceTests {
                     child.output.split(separator: "\n").filter { $0.contains("closed lot") }.count
                 }
                 #expect(closedBy.reduce(0, +) == 200, "closed per instance: \(closedBy)")
-                print("close storm: 200 lots closed by two instances as \(closedBy)")
+                print("close storm: 200 lots closed by three instances as \(closedBy)")
                 for watcher in watchers { #expect(!watcher.ended) }
                 return watchers
             }

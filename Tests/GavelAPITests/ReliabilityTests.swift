@@ -13,17 +13,8 @@ struct ReliabilityTests {
     @Test("kill -9 of an instance under bid load: every 201 a client saw is stored, and the lot equals the replay")
     func crash() async throws {
         try await withMigratedDatabase { location in
-            let (lotId, bidders, startsAt, endsAt) = try await withGavel(on: location) { gavel in
-                let lot = try await OpenLot.start(gavel, bidders: 16)
-                let times = try await gavel.sql { connection in
-                    var times = (Date(), Date())
-                    for try await row in try await connection.query(
-                        "SELECT starts_at, ends_at FROM lots WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger
-                    ).decode((Date, Date).self) { times = row }
-                    return times
-                }
-                return (lot.lotId, lot.bidders.map(\.token), times.0, times.1)
-            }
+            let lot = try await LoadedLot.open(on: location, bidders: 16)
+            let (lotId, bidders) = (lot.id, lot.tokens)
             let answered: Set<String> = try await MultiInstanceTests.withInstances(2, on: location) { ports, children in
                 let victim = children[0]
                 let accepted = try await withThrowingTaskGroup(of: [String].self) { group -> [String] in
@@ -40,21 +31,88 @@ struct ReliabilityTests {
                 #expect(try await victim.wait(timeout: .seconds(5)) == 128 + SIGKILL)
                 return Set(accepted)
             }
-            let (stored, state) = try await PostgresConnection.with(location, logger: quietLogger) { connection in
-                let stored = try await Replay.storedBids(lotId: UUID(uuidString: lotId)!, on: connection)
-                var state: (Int64?, UUID?, Int) = (nil, nil, 0)
-                for try await row in try await connection.query(
-                    "SELECT current_price, leader_id, bid_count FROM lots WHERE id = \(UUID(uuidString: lotId)!)", logger: quietLogger
-                ).decode((Int64?, UUID?, Int).self) { state = row }
-                return (stored, state)
-            }
-            #expect(answered.count > 20, "the load was too light to mean anything: \(answered.count) bids")
-            #expect(answered.isSubset(of: Set(stored.map { $0.id.uuidString.lowercased() })), "a bid answered 201 is missing after the crash")
-            let replay = Replay.check(stored, from: Auction(
-                format: .english, startsAt: startsAt, endsAt: endsAt, start: 5_900_000, reserve: 7_580_000,
-                increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 300))
-            #expect(replay.price == state.0 && replay.leader == state.1 && Int(replay.bidCount) == state.2)
+            try await lot.expectReplayHolds(on: location, answered: answered, after: "the crash")
         }
+    }
+
+    @Test("PostgreSQL itself stopped for 5 s under bid load on two gavel serve processes: 503 with Retry-After, never a 500 nor a hang, bids again within 5 s of its return, every 201 stored")
+    func databaseRestart() async throws {
+        // A cluster of its own: the suite's shared server must not go down under other tests.
+        let home = NSTemporaryDirectory() + "gavel-restart-\(UUID().uuidString.prefix(8))"
+        let cluster = EmbeddedPostgres(home: home)
+        defer {
+            try? cluster.stop()
+            try? FileManager.default.removeItem(atPath: home)
+        }
+        try cluster.start()
+        let location = try cluster.tcpLocation()
+        let lot = try await LoadedLot.open(on: location, bidders: 8)
+        let (lotId, tokens) = (lot.id, lot.tokens)
+        struct Answer: Sendable {
+            var instance: Int; var status: Int; var code: String; var retryAfter: Bool
+            var took: Duration; var answeredAt: ContinuousClock.Instant; var bidId: String?
+        }
+        try await MultiInstanceTests.withInstances(2, on: location) { ports, _ in
+            let started = ContinuousClock.now
+            async let answers = withThrowingTaskGroup(of: [Answer].self) { group in
+                for (index, token) in tokens.enumerated() {
+                    group.addTask {
+                        try await TestClient.withClient(host: "127.0.0.1", port: ports[index % ports.count]) { client in
+                            var answers: [Answer] = []
+                            var amount: Int64 = 5_900_000 + Int64(index) * 1_000
+                            while ContinuousClock.now - started < .seconds(14) {
+                                let sent = ContinuousClock.now
+                                let (status, body, retryAfter) = try await Self.bid(client, lotId: lotId, token: token, amount: amount)
+                                let code: String = if case .string(let c) = body["code"] { c } else { "" }
+                                let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
+                                let answeredAt = ContinuousClock.now
+                                answers.append(Answer(
+                                    instance: index % ports.count, status: status, code: code, retryAfter: retryAfter,
+                                    took: answeredAt - sent, answeredAt: answeredAt, bidId: bidId))
+                                if case .integer(let minimum) = body["minimumNextBid"] { amount = max(amount, minimum) }
+                                amount += 20_000
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            return answers
+                        }
+                    }
+                }
+                return try await group.reduce(into: [Answer]()) { $0 += $1 }
+            }
+            try await Task.sleep(for: .seconds(2))
+            try cluster.stop()
+            try await Task.sleep(for: .seconds(5))
+            try cluster.start()
+            let restored = ContinuousClock.now
+            #expect(try cluster.tcpLocation().endpoint == location.endpoint, "the cluster came back on another port")
+            let all = try await answers
+            let failures = all.filter { $0.status >= 500 && !($0.status == 503 && $0.code == "service-unavailable" && $0.retryAfter) }
+            #expect(failures.isEmpty, "\(failures.prefix(5).map { "\($0.status) \($0.code) retry-after \($0.retryAfter)" })")
+            #expect(all.contains { $0.status == 503 }, "the outage was not seen")
+            #expect(all.allSatisfy { $0.took < .seconds(5) }, "a request hung: \(all.filter { $0.took >= .seconds(5) }.map { "\($0.status) \($0.code) \($0.took)" })")
+            // Each instance takes bids again, without a restart, within 5 s of the return.
+            for instance in ports.indices {
+                let firstBack = all.filter { $0.instance == instance && $0.status == 201 && $0.answeredAt > restored }.map(\.answeredAt).min()
+                #expect(firstBack.map { $0 - restored < .seconds(5) } == true,
+                        "instance \(instance) took no bid within 5 s of PostgreSQL's return (first: \(firstBack.map { "\($0 - restored)" } ?? "none"))")
+            }
+            let answered = Set(all.compactMap(\.bidId))
+            try await lot.expectReplayHolds(on: location, answered: answered, after: "the restart")
+            let tally = all.reduce(into: [String: Int]()) { $0["\($1.status) \($1.code)", default: 0] += 1 }
+            let slowest = all.map(\.took).max() ?? .zero
+            print("database restart: \(all.count) answers, \(answered.count) bids accepted, slowest answer \(slowest): \(tally)")
+        }
+    }
+
+    /// One bid; its status, body and whether it carried Retry-After.
+    static func bid(_ client: TestClient, lotId: String, token: String, amount: Int64) async throws -> (Int, JSONValue, Bool) {
+        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
+        headers[.connection] = "keep-alive"
+        let response = try await client.post(
+            "/v1/lots/\(lotId)/bids", headers: headers, body: ByteBuffer(string: #"{"maxAmount": \#(amount)}"#))
+        let body = response.body.map { String(buffer: $0) } ?? ""
+        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))) ?? .null
+        return (Int(response.head.status.code), json, response.head.headerFields[.retryAfter] != nil)
     }
 
     @Test("tokens never reach the logs or the database in clear; maxima never reach the logs")
@@ -106,5 +164,48 @@ struct ReliabilityTests {
         var status: Int32 = 0
         waitpid(child.pid, &status, 0)
         return child.output
+    }
+}
+
+/// An open lot with bidders, made through the API, for load under faults; and the check
+/// that matters afterwards.
+struct LoadedLot: Sendable {
+    let id: String
+    let tokens: [String]
+    let startsAt: Date
+    let endsAt: Date
+
+    static func open(on location: DatabaseLocation, bidders: Int) async throws -> LoadedLot {
+        try await withGavel(on: location) { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: bidders)
+            let times = try await gavel.sql { connection in
+                var times = (Date(), Date())
+                for try await row in try await connection.query(
+                    "SELECT starts_at, ends_at FROM lots WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger
+                ).decode((Date, Date).self) { times = row }
+                return times
+            }
+            return LoadedLot(id: lot.lotId, tokens: lot.bidders.map(\.token), startsAt: times.0, endsAt: times.1)
+        }
+    }
+
+    /// Every bid a client saw a 201 for is stored, and the stored lot equals the replay of
+    /// its stored bids through GavelCore.
+    func expectReplayHolds(on location: DatabaseLocation, answered: Set<String>, after fault: String) async throws {
+        let lot = UUID(uuidString: id)!
+        let (stored, state) = try await PostgresConnection.with(location, logger: quietLogger) { connection in
+            let stored = try await Replay.storedBids(lotId: lot, on: connection)
+            var state: (Int64?, UUID?, Int) = (nil, nil, 0)
+            for try await row in try await connection.query(
+                "SELECT current_price, leader_id, bid_count FROM lots WHERE id = \(lot)", logger: quietLogger
+            ).decode((Int64?, UUID?, Int).self) { state = row }
+            return (stored, state)
+        }
+        #expect(answered.count > 20, "the load was too light to mean anything: \(answered.count) bids")
+        #expect(answered.isSubset(of: Set(stored.map { $0.id.uuidString.lowercased() })), "a bid answered 201 is missing after \(fault)")
+        let replay = Replay.check(stored, from: Auction(
+            format: .english, startsAt: startsAt, endsAt: endsAt, start: 5_900_000, reserve: 7_580_000,
+            increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 300))
+        #expect(replay.price == state.0 && replay.leader == state.1 && Int(replay.bidCount) == state.2)
     }
 }
