@@ -34,12 +34,13 @@ public struct Database: Sendable {
         let client = self.client
         let logger = logger ?? self.logger
         return try await withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(value: body)
-            return try await withLeaseDeadline { leased in
+            let slot = LeaseSlot(body)
+            return try await withLeaseDeadline(slot) {
                 try await PostgresTransactionError.unwrapping {
-                    try await client.withTransaction(logger: logger) { connection in
-                        leased()
-                        return try await work.value(connection)
+                    // The slot is claimed before BEGIN, which is the first write on the connection.
+                    try await client.withConnection { connection in
+                        let body = try slot.claim(on: connection)
+                        return try await connection.withTransaction(logger: logger) { try await body($0) }
                     }
                 }
             }
@@ -51,39 +52,58 @@ public struct Database: Sendable {
         defer { leaseObserver(-1) }
         let client = self.client
         return try await withoutActuallyEscaping(body) { body in
-            let work = UncheckedSendable(value: body)
-            return try await withLeaseDeadline { leased in
+            let slot = LeaseSlot(body)
+            return try await withLeaseDeadline(slot) {
                 try await client.withConnection { connection in
-                    leased()
-                    return try await work.value(connection)
+                    let body = try slot.claim(on: connection)
+                    return try await body(connection)
                 }
             }
         }
     }
 
-    /// Runs `work`, which calls `leased` once it holds a connection; if that has not
-    /// happened within `leaseTimeout`, the wait is cancelled and `DatabaseUnavailable`
-    /// thrown. Once leased, the work runs to its end: a statement is bounded by the
-    /// statement timeout instead, so a half-done change is never abandoned here.
-    func withLeaseDeadline<Result: Sendable>(
-        _ work: @escaping @Sendable (_ leased: @escaping @Sendable () -> Void) async throws -> Result
+    /// Runs `work`, which leases a connection and then claims the caller's body from
+    /// `slot`; if no connection came within `leaseTimeout`, the caller gets
+    /// `DatabaseUnavailable` at once and the body can no longer be claimed. Once
+    /// claimed, the body runs to its end (a statement is bounded by the statement
+    /// timeout instead), so a half-done change is never abandoned here.
+    ///
+    /// The work runs as a task of its own that nothing awaits past the deadline unless it
+    /// holds a connection: a lease request the pool neither grants nor fails (PostgresNIO
+    /// honours cancellation, but the request must not depend on that) cannot hold the
+    /// request with it.
+    func withLeaseDeadline<Body, Result: Sendable>(
+        _ slot: LeaseSlot<Body>, _ work: @escaping @Sendable () async throws -> Result
     ) async throws -> Result {
-        let flag = LeaseFlag()
         let timeout = leaseTimeout
-        return try await withThrowingTaskGroup(of: Result?.self) { group in
-            group.addTask { try await work { flag.set() } }
-            group.addTask {
-                try await Task.sleep(for: timeout)
-                if !flag.isSet { throw DatabaseUnavailable(description: "no database connection within \(timeout)") }
-                return nil
-            }
-            while let next = try await group.next() {
-                if let result = next {
-                    group.cancelAll()
-                    return result
+        let logger = self.logger
+        let outcome = LeaseOutcome<Result>()
+        // Whatever happened, the slot lets go of the body before the caller's frame ends
+        // (the timer task may still hold the slot for a moment).
+        defer { _ = slot.abandon() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                // The continuation is in place before either task exists: a worker that
+                // finishes at once must find it.
+                outcome.begin(continuation)
+                let worker = Task {
+                    // Resumed only once `work` has returned: by then the body's frame is gone.
+                    do {
+                        outcome.finish(.success(try await work()))
+                    } catch {
+                        outcome.finish(.failure(error))
+                    }
                 }
+                let timer = Task {
+                    try? await Task.sleep(for: timeout)
+                    guard !Task.isCancelled, slot.abandon() else { return }
+                    logger.warning("gave up waiting for a database connection", metadata: ["after": "\(timeout)"])
+                    outcome.finish(.failure(DatabaseUnavailable(description: "no database connection within \(timeout)")))
+                }
+                outcome.attach(worker: worker, timer: timer)
             }
-            throw DatabaseUnavailable(description: "the database work ended without an answer")
+        } onCancel: {
+            outcome.cancelWork()
         }
     }
 
@@ -176,15 +196,91 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
     public let description: String
 }
 
-final class LeaseFlag: Sendable {
-    private let value = Mutex(false)
-    func set() { value.withLock { $0 = true } }
-    var isSet: Bool { value.withLock { $0 } }
+/// The caller's body, handed to whichever comes first: the leased connection
+/// (`claim`) or the deadline (`abandon`, which drops it so it cannot outlive the call it
+/// was passed to).
+final class LeaseSlot<Body>: @unchecked Sendable {
+    private enum State { case waiting(Body), claimed, abandoned }
+    private let lock = NSLock()
+    private var state: State
+
+    init(_ body: Body) { state = .waiting(body) }
+
+    /// The body, once; throws if the deadline passed first (the caller has been answered),
+    /// or if the pool handed over a connection whose socket has already closed.
+    ///
+    /// PostgresNIO 1.33 writes a query to its channel without a write promise, so a query
+    /// sent on a channel that has just closed is never answered nor failed: the request
+    /// would wait for ever. The pool can lease such a connection in the moment between
+    /// the server closing it (a PostgreSQL restart) and the pool noticing; the restart
+    /// test under load found exactly that. Refusing it here turns the hang into a 503.
+    func claim(on connection: PostgresConnection) throws -> Body {
+        guard !connection.isClosed else {
+            _ = abandon()
+            throw DatabaseUnavailable(description: "the pool leased a connection that had just closed")
+        }
+        return try lock.withLock {
+            guard case .waiting(let body) = state else {
+                throw DatabaseUnavailable(description: "the connection came after the caller gave up")
+            }
+            state = .claimed
+            return body
+        }
+    }
+
+    /// True when the body was not claimed yet and now never will be.
+    func abandon() -> Bool {
+        lock.withLock {
+            guard case .waiting = state else { return false }
+            state = .abandoned
+            return true
+        }
+    }
 }
 
-/// The caller's closure, which the task group runs to its end before returning, so it
-/// never outlives the call it was passed to (`withoutActuallyEscaping`), and is only
-/// ever run once, by one task.
-struct UncheckedSendable<Value>: @unchecked Sendable {
-    let value: Value
+/// Resumes the caller once, with the work's result or the deadline's error, and stops
+/// whichever of the two tasks is left.
+final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var continuation: CheckedContinuation<Result, any Error>?
+    private var worker: Task<Void, Never>?
+    private var timer: Task<Void, Never>?
+    private var finished = false
+    private var cancelled = false
+
+    func begin(_ continuation: CheckedContinuation<Result, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    /// The tasks, once they exist; whatever already happened to the call applies to them.
+    func attach(worker: Task<Void, Never>, timer: Task<Void, Never>) {
+        let (finished, cancelled) = lock.withLock {
+            self.worker = worker
+            self.timer = timer
+            return (self.finished, self.cancelled)
+        }
+        if finished { timer.cancel() }
+        if cancelled { worker.cancel() }
+    }
+
+    /// The first result wins; later ones are dropped.
+    func finish(_ result: Swift.Result<Result, any Error>) {
+        let (continuation, timer): (CheckedContinuation<Result, any Error>?, Task<Void, Never>?) = lock.withLock {
+            guard !finished else { return (nil, nil) }
+            finished = true
+            defer { self.continuation = nil }
+            return (self.continuation, self.timer)
+        }
+        timer?.cancel()
+        continuation?.resume(with: result)
+    }
+
+    func cancelWork() {
+        let worker = lock.withLock {
+            cancelled = true
+            return self.worker
+        }
+        worker?.cancel()
+    }
 }
+

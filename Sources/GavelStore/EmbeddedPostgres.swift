@@ -228,6 +228,15 @@ public struct EmbeddedPostgres: Sendable {
         return result
     }
 
+    /// Asks posix_spawn to close every descriptor from 3 up in the child. glibc has had
+    /// `posix_spawn_file_actions_addclosefrom_np` since 2.34; Swift's Glibc module does
+    /// not show it, so it is looked up by name (on an older libc nothing is closed).
+    public static func closeInheritedDescriptors(_ actions: inout posix_spawn_file_actions_t) {
+        typealias AddCloseFrom = @convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>, Int32) -> Int32
+        guard let symbol = dlsym(nil, "posix_spawn_file_actions_addclosefrom_np") else { return }
+        _ = unsafeBitCast(symbol, to: AddCloseFrom.self)(&actions, 3)
+    }
+
     static func runProcess(_ executable: String, _ arguments: [String], stdin: String? = nil, directory: String? = nil) throws -> ProcessResult {
         // posix_spawn and waitpid rather than Foundation's Process: pg_ctl leaves a
         // daemon behind, and Process on Linux has been seen to wait on it forever.
@@ -239,6 +248,10 @@ public struct EmbeddedPostgres: Sendable {
         posix_spawn_file_actions_addopen(&actions, 0, stdin ?? "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // Nothing else of ours may reach the child: pg_ctl leaves a postmaster behind that
+        // would keep every inherited socket open (a client connection of this process,
+        // say) for as long as PostgreSQL runs.
+        Self.closeInheritedDescriptors(&actions)
         // PostgreSQL's tools complain when the working directory is not theirs to read.
         let command = directory.map { ["/bin/sh", "-c", "cd \"$0\" && exec \"$@\"", $0, executable] + arguments }
             ?? [executable] + arguments

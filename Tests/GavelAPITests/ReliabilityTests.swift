@@ -1,3 +1,4 @@
+import AsyncHTTPClient
 import Foundation
 import GavelCore
 import GavelStore
@@ -52,29 +53,31 @@ struct ReliabilityTests {
             var instance: Int; var status: Int; var code: String; var retryAfter: Bool
             var took: Duration; var answeredAt: ContinuousClock.Instant; var bidId: String?
         }
+        // AsyncHTTPClient here, with a deadline per request: a connection the server closes
+        // while PostgreSQL is away must cost a reconnection, not a test client waiting for ever.
+        let http = HTTPClient.shared
         try await MultiInstanceTests.withInstances(2, on: location) { ports, _ in
             let started = ContinuousClock.now
             async let answers = withThrowingTaskGroup(of: [Answer].self) { group in
                 for (index, token) in tokens.enumerated() {
                     group.addTask {
-                        try await TestClient.withClient(host: "127.0.0.1", port: ports[index % ports.count]) { client in
-                            var answers: [Answer] = []
-                            var amount: Int64 = 5_900_000 + Int64(index) * 1_000
-                            while ContinuousClock.now - started < .seconds(14) {
-                                let sent = ContinuousClock.now
-                                let (status, body, retryAfter) = try await Self.bid(client, lotId: lotId, token: token, amount: amount)
-                                let code: String = if case .string(let c) = body["code"] { c } else { "" }
-                                let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
-                                let answeredAt = ContinuousClock.now
-                                answers.append(Answer(
-                                    instance: index % ports.count, status: status, code: code, retryAfter: retryAfter,
-                                    took: answeredAt - sent, answeredAt: answeredAt, bidId: bidId))
-                                if case .integer(let minimum) = body["minimumNextBid"] { amount = max(amount, minimum) }
-                                amount += 20_000
-                                try await Task.sleep(for: .milliseconds(20))
-                            }
-                            return answers
+                        var answers: [Answer] = []
+                        var amount: Int64 = 5_900_000 + Int64(index) * 1_000
+                        while ContinuousClock.now - started < .seconds(14) {
+                            let sent = ContinuousClock.now
+                            let (status, body, retryAfter) = try await Self.bid(
+                                http, port: ports[index % ports.count], lotId: lotId, token: token, amount: amount)
+                            let code: String = if case .string(let c) = body["code"] { c } else { "" }
+                            let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
+                            let answeredAt = ContinuousClock.now
+                            answers.append(Answer(
+                                instance: index % ports.count, status: status, code: code, retryAfter: retryAfter,
+                                took: answeredAt - sent, answeredAt: answeredAt, bidId: bidId))
+                            if case .integer(let minimum) = body["minimumNextBid"] { amount = max(amount, minimum) }
+                            amount += 20_000
+                            try await Task.sleep(for: .milliseconds(20))
                         }
+                        return answers
                     }
                 }
                 return try await group.reduce(into: [Answer]()) { $0 += $1 }
@@ -86,33 +89,44 @@ struct ReliabilityTests {
             let restored = ContinuousClock.now
             #expect(try cluster.tcpLocation().endpoint == location.endpoint, "the cluster came back on another port")
             let all = try await answers
-            let failures = all.filter { $0.status >= 500 && !($0.status == 503 && $0.code == "service-unavailable" && $0.retryAfter) }
+            // Status 0 is no answer at all (a failed connection or the client's 10 s deadline).
+            let unanswered = all.filter { $0.status == 0 }
+            #expect(unanswered.isEmpty, "no answer within 10 s: \(unanswered.prefix(3).map(\.code))")
+            let answered = all.filter { $0.status != 0 }
+            let failures = answered.filter { $0.status >= 500 && !($0.status == 503 && $0.code == "service-unavailable" && $0.retryAfter) }
             #expect(failures.isEmpty, "\(failures.prefix(5).map { "\($0.status) \($0.code) retry-after \($0.retryAfter)" })")
             #expect(all.contains { $0.status == 503 }, "the outage was not seen")
-            #expect(all.allSatisfy { $0.took < .seconds(5) }, "a request hung: \(all.filter { $0.took >= .seconds(5) }.map { "\($0.status) \($0.code) \($0.took)" })")
+            #expect(answered.allSatisfy { $0.took < .seconds(5) }, "a request took 5 s: \(answered.filter { $0.took >= .seconds(5) }.map { "\($0.status) \($0.code) \($0.took)" })")
             // Each instance takes bids again, without a restart, within 5 s of the return.
             for instance in ports.indices {
                 let firstBack = all.filter { $0.instance == instance && $0.status == 201 && $0.answeredAt > restored }.map(\.answeredAt).min()
                 #expect(firstBack.map { $0 - restored < .seconds(5) } == true,
                         "instance \(instance) took no bid within 5 s of PostgreSQL's return (first: \(firstBack.map { "\($0 - restored)" } ?? "none"))")
             }
-            let answered = Set(all.compactMap(\.bidId))
-            try await lot.expectReplayHolds(on: location, answered: answered, after: "the restart")
+            let acceptedIds = Set(all.compactMap(\.bidId))
+            try await lot.expectReplayHolds(on: location, answered: acceptedIds, after: "the restart")
             let tally = all.reduce(into: [String: Int]()) { $0["\($1.status) \($1.code)", default: 0] += 1 }
             let slowest = all.map(\.took).max() ?? .zero
-            print("database restart: \(all.count) answers, \(answered.count) bids accepted, slowest answer \(slowest): \(tally)")
+            print("database restart: \(all.count) answers, \(acceptedIds.count) bids accepted, slowest answer \(slowest): \(tally)")
         }
     }
 
-    /// One bid; its status, body and whether it carried Retry-After.
-    static func bid(_ client: TestClient, lotId: String, token: String, amount: Int64) async throws -> (Int, JSONValue, Bool) {
-        var headers: HTTPFields = [.authorization: "Bearer \(token)", .contentType: "application/json"]
-        headers[.connection] = "keep-alive"
-        let response = try await client.post(
-            "/v1/lots/\(lotId)/bids", headers: headers, body: ByteBuffer(string: #"{"maxAmount": \#(amount)}"#))
-        let body = response.body.map { String(buffer: $0) } ?? ""
-        let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(body.utf8))) ?? .null
-        return (Int(response.head.status.code), json, response.head.headerFields[.retryAfter] != nil)
+    /// One bid; its status (0: no answer within 10 s, or the connection failed), body and
+    /// whether it carried Retry-After.
+    static func bid(_ http: HTTPClient, port: Int, lotId: String, token: String, amount: Int64) async throws -> (Int, JSONValue, Bool) {
+        var request = HTTPClientRequest(url: "http://127.0.0.1:\(port)/v1/lots/\(lotId)/bids")
+        request.method = .POST
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Content-Type", value: "application/json")
+        request.body = .bytes(ByteBuffer(string: #"{"maxAmount": \#(amount)}"#))
+        do {
+            let response = try await http.execute(request, timeout: .seconds(10))
+            let bytes = try await response.body.collect(upTo: 1 << 20)
+            let json = (try? JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))) ?? .null
+            return (Int(response.status.code), json, response.headers.first(name: "Retry-After") != nil)
+        } catch {
+            return (0, .object(["code": .string("transport: \(error)")]), false)
+        }
     }
 
     @Test("tokens never reach the logs or the database in clear; maxima never reach the logs")

@@ -1,4 +1,5 @@
 import Foundation
+import GavelStore
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -17,6 +18,9 @@ struct ChildProcess {
         posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0)
         posix_spawn_file_actions_addopen(&actions, 1, outputPath, O_WRONLY | O_CREAT | O_TRUNC, 0o600)
         posix_spawn_file_actions_adddup2(&actions, 1, 2)
+        // The child must not hold this process's sockets (a client connection would stay
+        // open after the test closed it).
+        EmbeddedPostgres.closeInheritedDescriptors(&actions)
         let argv = ([executable] + arguments).map { strdup($0) } + [nil]
         let envp = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
         defer { (argv + envp).forEach { free($0) } }
