@@ -23,6 +23,10 @@ public struct GavelConfiguration: Sendable {
     public var bidsPerSecond: Int = 20
     /// The longest any one SQL statement may run before it is cancelled (503).
     public var statementTimeout: Duration = .seconds(5)
+    /// How long a connection may send nothing while no answer is being written before it
+    /// is closed: idle keep-alive connections, and clients that stop half-way through a
+    /// request. An event stream being written is never idle.
+    public var idleTimeout: Duration = .seconds(30)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -76,8 +80,10 @@ public func buildApplication(
             bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond))
     }
 
+    let idle = configuration.idleTimeout.components
     var app = Application(
         router: router,
+        server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(

@@ -129,6 +129,46 @@ struct SystemTests {
         }
     }
 
+    @Test("a client that goes quiet half-way through a request is disconnected after the idle timeout, nothing written; a quiet event stream stays open")
+    func idleTimeout() async throws {
+        try await withGavel(live: true, eventHeartbeat: .seconds(60), idleTimeout: .milliseconds(500)) { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            let port = try #require(gavel.port)
+            let watcher = try LotEventsTests.watch(gavel, lot.lotId, token: lot.bidders[0].token)
+            defer { watcher.close() }
+            try await watcher.wait(for: "the stream to open") { !$0.isEmpty }
+
+            let connection = try RawHTTPConnection(port: port)
+            defer { connection.closeConnection() }
+            let body = #"{"name": "Half Finance", "currency": "CNY"}"#
+            connection.send(
+                "POST /v1/consignors HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(gavel.adminToken)\r\n"
+                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + String(body.prefix(10)))
+            let started = ContinuousClock.now
+            // Returns when the server closes the connection (or after the socket's own 15 s).
+            let response = connection.receive()
+            let waited = ContinuousClock.now - started
+            #expect(waited >= .milliseconds(400) && waited < .seconds(5), "closed after \(waited)")
+            #expect(!response.hasPrefix("HTTP/1.1 2"), "\(response)")
+            let stored = try await gavel.sql { connection in
+                var count = -1
+                for try await value in try await connection.query(
+                    "SELECT count(*)::int FROM consignors WHERE name = 'Half Finance'", logger: quietLogger
+                ).decode(Int.self) { count = value }
+                return count
+            }
+            #expect(stored == 0)
+            // The stream wrote nothing for longer than the idle timeout, and is still open.
+            try await Task.sleep(for: .seconds(1))
+            #expect(!watcher.ended)
+            // (The harness's own keep-alive connection was idle too and is gone: a new one.)
+            let fresh = try RawHTTPConnection(port: port)
+            defer { fresh.closeConnection() }
+            fresh.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
+            #expect(fresh.receive().hasPrefix("HTTP/1.1 200"))
+        }
+    }
+
     @Test("metrics count requests by route and status, with latency histograms and pool use")
     func metrics() async throws {
         try await withGavel { gavel in

@@ -102,12 +102,13 @@ struct Harness: Sendable {
 /// `live` serves on a real port (for streams read from a socket).
 func withGavel<T: Sendable>(
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
-    statementTimeout: Duration = .seconds(5),
+    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     try await withMigratedDatabase { location in
         try await withGavel(
-            on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout, body)
+            on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout,
+            idleTimeout: idleTimeout, body)
     }
 }
 
@@ -115,7 +116,7 @@ func withGavel<T: Sendable>(
 func withGavel<T: Sendable>(
     on location: DatabaseLocation,
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
-    statementTimeout: Duration = .seconds(5),
+    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     let token = Mutex<String?>(nil)
@@ -123,6 +124,7 @@ func withGavel<T: Sendable>(
         host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID)
     configuration.eventHeartbeat = eventHeartbeat
     configuration.statementTimeout = statementTimeout
+    configuration.idleTimeout = idleTimeout
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
     let result = try await app.test(live ? .live : .router) { client in
         // A second instance on the same database finds its admin already made.
