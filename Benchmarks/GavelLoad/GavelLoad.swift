@@ -15,15 +15,28 @@ struct GavelLoad: AsyncParsableCommand {
 
     @Option(help: "Gavel's base URL.") var url = "http://127.0.0.1:8080"
     @Option(help: "An admin token.") var token: String
-    @Option(help: "spread (many lots) or hot (one lot).") var mode = "spread"
-    @Option(help: "Concurrent bidders.") var bidders = 16
+    @Option(help: "spread (many lots), hot (one lot), pay (the invoices in --work) or settle (the cases in --work).")
+    var mode = "spread"
+    @Option(help: "Concurrent bidders (or, for pay and settle, concurrent clients).") var bidders = 16
     @Option(help: "Lots to bid on (spread).") var lots = 1_000
     @Option(help: "Seconds of bidding.") var seconds = 10
+    @Option(help: "Requests a second for all bidders together (0: as fast as the answers come).") var rate: Double = 0
+    @Option(help: "pay: lines 'invoiceId amountDue'; settle: lines 'caseId'.") var work: String?
 
     func run() async throws {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
             connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, bidders * 2))))
         let api = LoadAPI(http: http, base: url)
+        if mode == "pay" || mode == "settle" {
+            do {
+                try await runBatch(api: api)
+            } catch {
+                try? await http.shutdown()
+                throw error
+            }
+            try? await http.shutdown()
+            return
+        }
         let lotCount = mode == "hot" ? 1 : lots
         let setupStart = ContinuousClock.now
         let (lotIds, bidderTokens) = try await Setup(api: api, admin: token).run(lots: lotCount, bidders: bidders)
@@ -33,7 +46,11 @@ struct GavelLoad: AsyncParsableCommand {
         let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
             for (index, bidderToken) in bidderTokens.enumerated() {
                 group.addTask {
-                    try await Bidder(api: api, token: bidderToken, lots: lotIds, seed: UInt64(index + 1)).run(until: deadline)
+                    // Paced bidders start spread over one interval, not in a burst.
+                    let interval: Duration? = rate > 0 ? .microseconds(Int64(Double(bidders) / rate * 1_000_000)) : nil
+                    return try await Bidder(api: api, token: bidderToken, lots: lotIds, seed: UInt64(index + 1), interval: interval,
+                                            firstAt: started + (interval ?? .zero) * (Double(index) / Double(bidders)))
+                        .run(until: deadline)
                 }
             }
             return try await group.reduce(into: [Tally]()) { $0.append($1) }
@@ -41,20 +58,70 @@ struct GavelLoad: AsyncParsableCommand {
         let elapsed = ContinuousClock.now - started
         try? await http.shutdown()
         let total = tallies.reduce(into: Tally()) { $0.merge($1) }
-        let wall = Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) / 1e18
-        let latencies = total.latencies.sorted()
-        func percentile(_ p: Double) -> Double {
-            latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))]
-        }
+        let wall = Tally.seconds(elapsed)
         let report: [String: Any] = [
             "mode": mode, "bidders": bidders, "lots": lotIds.count, "seconds": wall,
             "requests": total.requests, "accepted": total.accepted, "refused": total.refused, "errors": total.errors.count,
             "acceptedPerSecond": Double(total.accepted) / wall, "requestsPerSecond": Double(total.requests) / wall,
-            "p50ms": percentile(0.50) * 1_000, "p99ms": percentile(0.99) * 1_000,
+            "p50ms": total.percentile(0.50) * 1_000, "p99ms": total.percentile(0.99) * 1_000,
         ]
         let json = try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys])
         print(String(decoding: json, as: UTF8.self))
         if !total.errors.isEmpty {
+            FileHandle.standardError.write(Data("errors: \(total.errors.prefix(5))\n".utf8))
+            throw ExitCode.failure
+        }
+    }
+}
+
+extension GavelLoad {
+    /// Works through a list once with `bidders` concurrent clients: a payment of the whole
+    /// amount due on each invoice (which must leave it paid), or a settlement of each
+    /// case (which must be issued). Reports items/s; any other answer fails the run.
+    func runBatch(api: LoadAPI) async throws {
+        guard let work else { throw ValidationError("--work is required for \(mode)") }
+        let items = try String(contentsOfFile: work, encoding: .utf8).split(separator: "\n").map { $0.split(separator: " ").map(String.init) }
+        let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
+        let mode = self.mode
+        let token = self.token
+        let clients = bidders
+        let started = ContinuousClock.now
+        let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
+            for client in 0..<clients {
+                group.addTask {
+                    var tally = Tally()
+                    for item in stride(from: client, to: items.count, by: clients).map({ items[$0] }) {
+                        let sent = ContinuousClock.now
+                        let (status, body): (Int, JSONValue)
+                        let ok: Bool
+                        if mode == "pay" {
+                            (status, body) = try await api.call(.POST, "/v1/invoices/\(item[0])/payments", token: token, json: """
+                                {"amount": \(item[1]), "reference": "BENCH-\(item[0].prefix(8))", "receivedOn": "\(today)"}
+                                """)
+                            ok = status == 201 && body["status"] == .string("paid")
+                        } else {
+                            (status, body) = try await api.call(.POST, "/v1/cases/\(item[0])/settlement", token: token, json: "{}")
+                            ok = status == 201
+                        }
+                        tally.latencies.append(Tally.seconds(ContinuousClock.now - sent))
+                        tally.requests += 1
+                        if ok { tally.accepted += 1 } else { tally.errors.append("\(status) \(body)") }
+                    }
+                    return tally
+                }
+            }
+            return try await group.reduce(into: [Tally]()) { $0.append($1) }
+        }
+        let elapsed = ContinuousClock.now - started
+        let total = tallies.reduce(into: Tally()) { $0.merge($1) }
+        let wall = Tally.seconds(elapsed)
+        let report: [String: Any] = [
+            "mode": mode, "clients": clients, "items": items.count, "seconds": wall, "requests": total.requests,
+            "done": total.accepted, "errors": total.errors.count, "perSecond": Double(total.accepted) / wall,
+            "p50ms": total.percentile(0.50) * 1_000, "p99ms": total.percentile(0.99) * 1_000,
+        ]
+        print(String(decoding: try JSONSerialization.data(withJSONObject: report, options: [.sortedKeys]), as: UTF8.self))
+        if !total.errors.isEmpty || total.accepted != items.count {
             FileHandle.standardError.write(Data("errors: \(total.errors.prefix(5))\n".utf8))
             throw ExitCode.failure
         }
@@ -67,6 +134,16 @@ struct Tally: Sendable {
     var refused = 0
     var errors: [String] = []
     var latencies: [Double] = []
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+    }
+
+    /// The latency below which `fraction` of the requests answered, in seconds.
+    func percentile(_ fraction: Double) -> Double {
+        let sorted = latencies.sorted()
+        return sorted.isEmpty ? 0 : sorted[min(sorted.count - 1, Int(Double(sorted.count) * fraction))]
+    }
 
     mutating func merge(_ other: Tally) {
         requests += other.requests
@@ -173,29 +250,44 @@ struct Setup {
     }
 }
 
-/// One bidding program: picks a lot, bids the minimum next bid it last heard of.
+/// One bidding program: picks a lot and bids a maximum of the minimum next bid it last
+/// heard of plus 0 to 63 increments, as a dealer's program sets a ceiling rather than
+/// the bare minimum. With many bidders on one lot the quoted minimum is stale by the
+/// time the bid arrives; the headroom is what keeps such a bid valid.
 struct Bidder {
     let api: LoadAPI
     let token: String
     let lots: [(id: String, start: Int64)]
     let seed: UInt64
+    /// Time between this bidder's bids when paced; nil: the next as soon as an answer comes.
+    var interval: Duration?
+    var firstAt: ContinuousClock.Instant
 
     func run(until deadline: ContinuousClock.Instant) async throws -> Tally {
         var tally = Tally()
+        var nextAt = firstAt
         var minimum: [String: Int64] = Dictionary(uniqueKeysWithValues: lots.map { ($0.id, $0.start) })
+        var step: [String: Int64] = [:]
         var random = SystemRandomNumberGenerator()
         var retry: String?
         while ContinuousClock.now < deadline {
             // Outbid since we last looked: try the same lot again at the minimum it quoted.
             let lot = retry ?? lots.randomElement(using: &random)!.id
             retry = nil
-            let amount = minimum[lot] ?? 0
+            if let interval {
+                try await Task.sleep(until: nextAt)
+                nextAt += interval
+                guard ContinuousClock.now < deadline else { break }
+            }
+            let amount = (minimum[lot] ?? 0) + (step[lot] ?? 20_000) * Int64.random(in: 0...63, using: &random)
             let sent = ContinuousClock.now
             let (status, body) = try await api.call(.POST, "/v1/lots/\(lot)/bids", token: token, json: #"{"maxAmount": \#(amount)}"#)
-            let took = ContinuousClock.now - sent
-            tally.latencies.append(Double(took.components.seconds) + Double(took.components.attoseconds) / 1e18)
+            tally.latencies.append(Tally.seconds(ContinuousClock.now - sent))
             tally.requests += 1
             let code: String = if case .string(let c) = body["code"] { c } else { "" }
+            if case .integer(let next) = body["minimumNextBid"], case .integer(let price) = body["currentPrice"], next > price {
+                step[lot] = next - price
+            }
             switch (status, code) {
             case (201, _):
                 tally.accepted += 1
@@ -207,7 +299,7 @@ struct Bidder {
             case (422, "bid-not-higher"):
                 // This bidder leads: its own maximum is the floor now.
                 tally.refused += 1
-                if case .integer(let mine) = body["myMaxAmount"] { minimum[lot] = mine + 100_000 }
+                if case .integer(let mine) = body["myMaxAmount"] { minimum[lot] = mine + (step[lot] ?? 100_000) }
             default:
                 tally.errors.append("\(status) \(code)")
             }
