@@ -81,19 +81,22 @@ public func buildApplication(
     }
 
     let idle = configuration.idleTimeout.components
+    // Services start alongside the migrations; the closer waits for them.
+    let schemaReady = Gate()
     var app = Application(
         router: router,
         server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(
-        client, LotCloser(database: database, logger: logger),
+        client, LotCloser(database: database, logger: logger, schemaReady: schemaReady),
         LotEventListener(location: configuration.database, hub: hub, logger: logger))
     let newID = configuration.newID
     app.beforeServerStarts {
         _ = try await client.withConnection { connection in
             try await migrations.run(on: connection, logger: logger)
         }
+        schemaReady.open()
         let token = try await client.withTransaction(logger: logger) { connection in
             try await UserRepository.bootstrapAdmin(id: newID(), on: connection, logger: logger)
         }

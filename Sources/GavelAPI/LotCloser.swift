@@ -1,6 +1,7 @@
 import GavelStore
 import Logging
 import ServiceLifecycle
+import Synchronization
 
 /// The background job that closes lots whose end has passed (within about a second),
 /// expires overdue decisions and defaults invoices unpaid when due. It runs in every instance; PostgreSQL's row locks
@@ -8,10 +9,20 @@ import ServiceLifecycle
 struct LotCloser: Service {
     let database: Database
     let logger: Logger
+    /// Opened once the migrations have run: on a new database the first sweep would
+    /// otherwise meet tables that do not exist yet.
+    let schemaReady: Gate
     var interval: Duration = .milliseconds(500)
+    /// Closing transactions run at once by this instance. `SKIP LOCKED` gives each its
+    /// own lots, so when thousands end together they are closed several at a time
+    /// instead of one batch after another.
+    var closingWorkers = 4
 
     func run() async throws {
         await cancelWhenGracefulShutdown {
+            while !schemaReady.isOpen && !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(50))
+            }
             while !Task.isCancelled {
                 await sweep()
                 try? await Task.sleep(for: interval)
@@ -21,13 +32,20 @@ struct LotCloser: Service {
 
     func sweep() async {
         do {
-            // Batches keep each transaction short; a full batch means more may be due.
-            while true {
-                let closed = try await database.transaction { connection in
-                    try await LotClosing.closeDue(limit: 100, on: connection, logger: logger)
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for _ in 0..<closingWorkers {
+                    group.addTask {
+                        // Batches keep each transaction short; a full batch means more may be due.
+                        while true {
+                            let closed = try await database.transaction { connection in
+                                try await LotClosing.closeDue(limit: 100, on: connection, logger: logger)
+                            }
+                            for lot in closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
+                            if closed.count < 100 { break }
+                        }
+                    }
                 }
-                for lot in closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
-                if closed.count < 100 { break }
+                try await group.waitForAll()
             }
             _ = try await database.transaction { connection in
                 try await LotClosing.expireDecisions(limit: 100, on: connection, logger: logger)
@@ -41,4 +59,11 @@ struct LotCloser: Service {
             logger.warning("closing sweep failed", metadata: ["error": "\(String(reflecting: error))"])
         }
     }
+}
+
+/// A flag that opens once and stays open.
+final class Gate: Sendable {
+    private let state = Mutex(false)
+    func open() { state.withLock { $0 = true } }
+    var isOpen: Bool { state.withLock { $0 } }
 }
