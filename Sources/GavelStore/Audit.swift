@@ -41,19 +41,36 @@ public struct AuditEntry: Sendable, Equatable {
 public enum AuditRepository {
     /// Written in the caller's transaction, so the trail and the change commit together.
     public static func record(_ record: AuditRecord, on connection: PostgresConnection, logger: Logger) async throws {
-        let actorId: UUID?
-        let actorName: String
-        switch record.actor {
-        case .user(let id, let name): (actorId, actorName) = (id, name)
-        case .system(let name): (actorId, actorName) = (nil, "system:\(name)")
+        try await self.record([record], on: connection, logger: logger)
+    }
+
+    /// Several entries in one statement, in the order given.
+    public static func record(_ records: [AuditRecord], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !records.isEmpty else { return }
+        var actorIds: [String] = [], actorNames: [String] = [], befores: [String] = [], afters: [String] = []
+        for record in records {
+            switch record.actor {
+            case .user(let id, let name):
+                actorIds.append(id.uuidString)
+                actorNames.append(name)
+            case .system(let name):
+                actorIds.append("")
+                actorNames.append("system:\(name)")
+            }
+            // '' is not JSON, so it can stand for "no document" (no arrays of optionals in PostgresNIO).
+            befores.append(record.before.map { JSONText.encode($0) } ?? "")
+            afters.append(record.after.map { JSONText.encode($0) } ?? "")
         }
-        let before = record.before.map { JSONText.encode($0) }
-        let after = record.after.map { JSONText.encode($0) }
         try await connection.query(
             """
             INSERT INTO audit_log (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id)
-            VALUES (\(actorId), \(actorName), \(record.action), \(record.entityType), \(record.entityId),
-                    \(before)::jsonb, \(after)::jsonb, \(record.requestId))
+            SELECT NULLIF(t.actor_id, '')::uuid, t.actor_name, t.action, t.entity_type, t.entity_id,
+                   NULLIF(t.before, '')::jsonb, NULLIF(t.after, '')::jsonb, NULLIF(t.request_id, '')
+            FROM unnest(\(actorIds)::text[], \(actorNames)::text[], \(records.map(\.action))::text[],
+                        \(records.map(\.entityType))::text[], \(records.map(\.entityId))::uuid[], \(befores)::text[],
+                        \(afters)::text[], \(records.map { $0.requestId ?? "" })::text[])
+                 WITH ORDINALITY AS t (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id, n)
+            ORDER BY t.n
             """, logger: logger)
     }
 

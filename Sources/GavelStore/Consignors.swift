@@ -31,21 +31,35 @@ public enum ConsignorRepository {
             """, logger: logger)
     }
 
-    /// The consignor, row-locked when `forUpdate` so a policy change reads and writes
-    /// the same version.
     /// The consignor's policy, or the defaults for a consignor that no longer exists.
     public static func policy(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Policy {
         try await find(id: id, on: connection, logger: logger)?.policy ?? Policy.defaults
     }
 
+    /// The policy of the consignor whose lot this is, in one round trip.
+    public static func policy(ofLot lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Policy {
+        try await first(
+            connection.query(
+                """
+                SELECT c.id, c.name, c.currency, c.policy::text FROM lots l JOIN consignors c ON c.id = l.consignor_id
+                WHERE l.id = \(lotId)
+                """, logger: logger))?.policy ?? Policy.defaults
+    }
+
+    /// The consignor, row-locked when `forUpdate` so a policy change reads and writes
+    /// the same version.
     public static func find(
         id: UUID, forUpdate: Bool = false, on connection: PostgresConnection, logger: Logger
     ) async throws -> Consignor? {
-        let rows = try await connection.query(
-            forUpdate
-                ? "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id) FOR UPDATE"
-                : "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id)",
-            logger: logger)
+        try await first(
+            connection.query(
+                forUpdate
+                    ? "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id) FOR UPDATE"
+                    : "SELECT id, name, currency, policy::text FROM consignors WHERE id = \(id)",
+                logger: logger))
+    }
+
+    private static func first(_ rows: PostgresRowSequence) async throws -> Consignor? {
         for try await (id, name, currency, policyText) in rows.decode((UUID, String, String, String).self) {
             let json = try JSONText.decode(JSONValue.self, from: policyText)
             guard let policy = try? Policy.parse(json) else {

@@ -62,62 +62,128 @@ public enum InvoiceRepository {
         try await connection.rows("SELECT \(columns) FROM invoices WHERE lot_id = $1", id: lotId, logger: logger, decode).first
     }
 
-    /// Invoices the winner of a lot that has just become `sold` (the caller holds the
-    /// lot's lock): the winner's held deposit is applied, and the sale and the deposit
-    /// are posted. Payment is due `paymentDueDays` after the sale became final (the
-    /// close, or a manager's acceptance below the reserve).
-    @discardableResult
-    public static func issue(lotId: UUID, invoiceId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice {
-        let sale = try await connection.query(
+    /// A lot that has just become `sold`, as its invoice needs it.
+    public struct Sale: Sendable, Equatable {
+        public var lotId: UUID
+        public var invoiceId: UUID
+        public var caseId: UUID
+        public var winner: UUID
+        public var price: Int64
+        public var currency: String
+        public var consignorId: UUID
+    }
+
+    /// The sales of lots that are `sold` (the caller holds their locks), in the order of `lotIds`.
+    static func sales(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [Sale] {
+        let rows = try await connection.query(
             """
-            SELECT l.hammer_price, l.winner_id, l.currency::text, l.consignor_id, v.case_id
-            FROM lots l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = \(lotId)
+            SELECT l.id, l.hammer_price, l.winner_id, l.currency::text, l.consignor_id, v.case_id
+            FROM unnest(\(lotIds)::uuid[]) WITH ORDINALITY AS t (lot_id, n)
+            JOIN lots l ON l.id = t.lot_id JOIN vehicles v ON v.id = l.vehicle_id
+            ORDER BY t.n
             """, logger: logger
         ).collect { row in
-            (try row.value("hammer_price", as: Int64?.self), try row.value("winner_id", as: UUID?.self),
-             try row.value("currency", as: String.self), try row.value("consignor_id", as: UUID.self),
-             try row.value("case_id", as: UUID.self))
+            (try row.value("id", as: UUID.self), try row.value("hammer_price", as: Int64?.self),
+             try row.value("winner_id", as: UUID?.self), try row.value("currency", as: String.self),
+             try row.value("consignor_id", as: UUID.self), try row.value("case_id", as: UUID.self))
         }
-        guard let (hammer, winner, currency, consignorId, caseId) = sale.first, let price = hammer, let winner else {
-            throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price or a winner")
+        return try rows.map { lotId, hammer, winner, currency, consignorId, caseId in
+            guard let hammer, let winner else {
+                throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price or a winner")
+            }
+            return Sale(lotId: lotId, invoiceId: UUID(), caseId: caseId, winner: winner, price: hammer, currency: currency,
+                        consignorId: consignorId)
         }
-        let fees = try await ConsignorRepository.policy(of: consignorId, on: connection, logger: logger).fees
-        let deposit = try await connection.query(
+    }
+
+    /// Invoices the winner of a lot that has just become `sold` (the caller holds the
+    /// lot's lock).
+    @discardableResult
+    public static func issue(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice {
+        let sales = try await sales(lotIds: [lotId], on: connection, logger: logger)
+        guard let invoice = try await issue(sales, on: connection, logger: logger).first else {
+            throw StoredDataCorrupt(description: "lot \(lotId) vanished while being invoiced")
+        }
+        return invoice
+    }
+
+    /// Invoices the winners of lots that have just become `sold`, in a few statements
+    /// whatever their number: each winner's held deposit is applied, and the sale and
+    /// the deposit are posted. Payment is due `paymentDueDays` after the sale became
+    /// final (the close, or a manager's acceptance below the reserve).
+    public static func issue(_ sales: [Sale], on connection: PostgresConnection, logger: Logger) async throws -> [StoredInvoice] {
+        guard !sales.isEmpty else { return [] }
+        var fees: [UUID: Policy.Fees] = [:]
+        for consignorId in Set(sales.map(\.consignorId)) {
+            fees[consignorId] = try await ConsignorRepository.policy(of: consignorId, on: connection, logger: logger).fees
+        }
+        var deposits: [UUID: (id: UUID, amount: Int64)] = [:]
+        let depositRows = try await connection.query(
             """
-            SELECT id, amount FROM deposits WHERE lot_id = \(lotId) AND bidder_id = \(winner) AND status = 'held' FOR UPDATE
-            """, logger: logger
-        ).collect { row in (try row.value("id", as: UUID.self), try row.value("amount", as: Int64.self)) }.first
-        guard let terms = InvoiceTerms.forSale(price: price, deposit: deposit?.1 ?? 0, fees: fees) else {
-            throw StoredDataCorrupt(description: "lot \(lotId)'s invoice would leave the bounds of an amount")
+            SELECT d.lot_id, d.id, d.amount FROM deposits d
+            JOIN unnest(\(sales.map(\.lotId))::uuid[], \(sales.map(\.winner))::uuid[]) AS t (lot_id, bidder_id)
+              ON d.lot_id = t.lot_id AND d.bidder_id = t.bidder_id
+            WHERE d.status = 'held' FOR UPDATE OF d
+            """, logger: logger)
+        for try await (lotId, id, amount) in depositRows.decode((UUID, UUID, Int64).self) { deposits[lotId] = (id, amount) }
+
+        var invoices: [StoredInvoice] = []
+        var dueDays: [Int] = []
+        var entries: [JournalEntry] = []
+        for sale in sales {
+            let saleFees = fees[sale.consignorId] ?? Policy.defaults.fees
+            let deposit = deposits[sale.lotId]
+            guard let terms = InvoiceTerms.forSale(price: sale.price, deposit: deposit?.amount ?? 0, fees: saleFees) else {
+                throw StoredDataCorrupt(description: "lot \(sale.lotId)'s invoice would leave the bounds of an amount")
+            }
+            invoices.append(StoredInvoice(
+                id: sale.invoiceId, lotId: sale.lotId, caseId: sale.caseId, bidderId: sale.winner, depositId: deposit?.id,
+                currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Date()))
+            dueDays.append(Int(saleFees.paymentDueDays))
+            entries.append(Postings.invoiced(invoiceId: sale.invoiceId, caseId: sale.caseId, terms: terms, currency: sale.currency))
+            if let deposit {
+                entries.append(Postings.depositApplied(
+                    depositId: deposit.id, caseId: sale.caseId, amount: terms.depositApplied, currency: sale.currency))
+            }
         }
-        try await connection.query(
+        let dueRows = try await connection.query(
             """
             INSERT INTO invoices (id, lot_id, case_id, bidder_id, deposit_id, currency, price, buyer_premium, doc_fee, total,
                                   deposit_applied, amount_due, due_at)
-            VALUES (\(invoiceId), \(lotId), \(caseId), \(winner), \(deposit?.0), \(currency), \(terms.price), \(terms.buyerPremium),
-                    \(terms.docFee), \(terms.total), \(terms.depositApplied), \(terms.amountDue),
-                    now() + make_interval(days => \(Int(fees.paymentDueDays))::int))
+            SELECT t.id, t.lot_id, t.case_id, t.bidder_id, NULLIF(t.deposit_id, '')::uuid, t.currency, t.price, t.buyer_premium,
+                   t.doc_fee, t.total, t.deposit_applied, t.amount_due, now() + make_interval(days => t.due_days::int)
+            FROM unnest(\(invoices.map(\.id))::uuid[], \(invoices.map(\.lotId))::uuid[], \(invoices.map(\.caseId))::uuid[],
+                        \(invoices.map(\.bidderId))::uuid[], \(invoices.map { $0.depositId?.uuidString ?? "" })::text[],
+                        \(invoices.map(\.currency))::text[], \(invoices.map(\.terms.price))::bigint[],
+                        \(invoices.map(\.terms.buyerPremium))::bigint[], \(invoices.map(\.terms.docFee))::bigint[],
+                        \(invoices.map(\.terms.total))::bigint[], \(invoices.map(\.terms.depositApplied))::bigint[],
+                        \(invoices.map(\.terms.amountDue))::bigint[], \(dueDays)::bigint[])
+                 AS t (id, lot_id, case_id, bidder_id, deposit_id, currency, price, buyer_premium, doc_fee, total,
+                       deposit_applied, amount_due, due_days)
+            RETURNING id, due_at
             """, logger: logger)
-        try await LedgerRepository.post(
-            Postings.invoiced(invoiceId: invoiceId, caseId: caseId, terms: terms, currency: currency), on: connection, logger: logger)
-        if let (depositId, _) = deposit {
+        var dueAt: [UUID: Date] = [:]
+        for try await (id, due) in dueRows.decode((UUID, Date).self) { dueAt[id] = due }
+        try await LedgerRepository.post(entries, on: connection, logger: logger)
+        let applied = invoices.compactMap(\.depositId)
+        if !applied.isEmpty {
             try await connection.query(
-                "UPDATE deposits SET status = 'applied', updated_at = now() WHERE id = \(depositId)", logger: logger)
-            try await LedgerRepository.post(
-                Postings.depositApplied(depositId: depositId, caseId: caseId, amount: terms.depositApplied, currency: currency),
-                on: connection, logger: logger)
+                "UPDATE deposits SET status = 'applied', updated_at = now() WHERE id = ANY(\(applied)::uuid[])", logger: logger)
         }
-        guard var invoice = try await find(id: invoiceId, forUpdate: true, on: connection, logger: logger) else {
-            throw StoredDataCorrupt(description: "invoice \(invoiceId) vanished")
-        }
-        if terms.amountDue == 0 {
+        for index in invoices.indices {
+            guard let due = dueAt[invoices[index].id] else {
+                throw StoredDataCorrupt(description: "invoice \(invoices[index].id) was not stored")
+            }
+            invoices[index].dueAt = due
+            guard invoices[index].terms.amountDue == 0 else { continue }
             // The deposit covered everything: paid at once.
             try await connection.query(
-                "UPDATE invoices SET status = 'paid', paid_at = now() WHERE id = \(invoiceId)", logger: logger)
-            invoice.status = .paid
-            try await completeSale(invoice, fees: fees, on: connection, logger: logger)
+                "UPDATE invoices SET status = 'paid', paid_at = now() WHERE id = \(invoices[index].id)", logger: logger)
+            invoices[index].status = .paid
+            try await completeSale(
+                invoices[index], fees: fees[sales[index].consignorId] ?? Policy.defaults.fees, on: connection, logger: logger)
         }
-        return invoice
+        return invoices
     }
 
     /// Records a payment on an open invoice the caller holds locked.
@@ -129,51 +195,51 @@ public enum InvoiceRepository {
         case .failure(let refusal): return .failure(refusal)
         case .success(let balance): after = balance
         }
+        // The payment and the invoice's new balance in one statement.
         try await connection.query(
             """
-            INSERT INTO payments (id, invoice_id, amount, reference, received_on, recorded_by)
-            VALUES (\(payment.id), \(invoice.id), \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date, \(recordedBy))
-            """, logger: logger)
-        try await connection.query(
-            """
+            WITH payment AS (
+                INSERT INTO payments (id, invoice_id, amount, reference, received_on, recorded_by)
+                VALUES (\(payment.id), \(invoice.id), \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date,
+                        \(recordedBy))
+            )
             UPDATE invoices SET paid = \(after.paid), status = \(after.status.rawValue),
                                 paid_at = CASE WHEN \(after.status.rawValue) = 'paid' THEN now() END
             WHERE id = \(invoice.id)
             """, logger: logger)
-        try await LedgerRepository.post(
-            Postings.paymentReceived(paymentId: payment.id, caseId: invoice.caseId, amount: payment.amount, currency: invoice.currency),
-            on: connection, logger: logger)
+        let received = Postings.paymentReceived(
+            paymentId: payment.id, caseId: invoice.caseId, amount: payment.amount, currency: invoice.currency)
         var updated = invoice
         updated.paid = after.paid
         updated.status = after.status
         if after.status == .paid {
-            let consignor = try await connection.query(
-                "SELECT consignor_id FROM lots WHERE id = \(invoice.lotId)", logger: logger
-            ).collect { row in try row.value("consignor_id", as: UUID.self) }
-            let fees = try await ConsignorRepository.policy(of: consignor.first ?? UUID(), on: connection, logger: logger).fees
-            try await completeSale(updated, fees: fees, on: connection, logger: logger)
+            let fees = try await ConsignorRepository.policy(ofLot: invoice.lotId, on: connection, logger: logger).fees
+            try await completeSale(updated, fees: fees, posting: [received], on: connection, logger: logger)
+        } else {
+            try await LedgerRepository.post(received, on: connection, logger: logger)
         }
         return .success(updated)
     }
 
     /// Paid in full: the seller fee becomes a case expense and the vehicle is released.
-    static func completeSale(_ invoice: StoredInvoice, fees: Policy.Fees, on connection: PostgresConnection, logger: Logger) async throws {
+    /// `entries` are posted with the seller fee's (the payment that completed the sale).
+    static func completeSale(
+        _ invoice: StoredInvoice, fees: Policy.Fees, posting entries: [JournalEntry] = [], on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
         let fee = InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees)
-        if fee > 0 {
-            try await connection.query(
-                """
-                INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
-                VALUES (\(UUID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id))
-                """, logger: logger)
-            try await LedgerRepository.post(
-                Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: fee, currency: invoice.currency),
-                on: connection, logger: logger)
-        }
         try await connection.query(
             """
+            WITH expense AS (
+                INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
+                SELECT \(UUID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id) WHERE \(fee) > 0
+            )
             UPDATE vehicles SET status = 'sold', released_at = now()
             WHERE id = (SELECT vehicle_id FROM lots WHERE id = \(invoice.lotId))
             """, logger: logger)
+        let sellerFee = fee > 0
+            ? [Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: fee, currency: invoice.currency)] : []
+        try await LedgerRepository.post(entries + sellerFee, on: connection, logger: logger)
     }
 
     /// The buyer did not pay (the caller holds the invoice's lock and checked it is

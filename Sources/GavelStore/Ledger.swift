@@ -36,21 +36,42 @@ public enum LedgerRepository {
     /// the business change it records. A second posting of the same event fails on the
     /// unique event key; an unbalanced one is refused here and again by the database.
     public static func post(_ entry: JournalEntry, on connection: PostgresConnection, logger: Logger) async throws {
-        guard entry.isBalanced else {
+        try await post([entry], on: connection, logger: logger)
+    }
+
+    /// Posts several entries in one statement, whatever their number (the closer
+    /// posts a batch of sales at once).
+    public static func post(_ entries: [JournalEntry], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !entries.isEmpty else { return }
+        for entry in entries where !entry.isBalanced {
             throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
         }
-        let id = UUID()
+        let ids = entries.map { _ in UUID() }
+        var entryIds: [UUID] = [], lineNumbers: [Int] = [], accounts: [String] = [], debits: [Int64] = [], credits: [Int64] = []
+        for (id, entry) in zip(ids, entries) {
+            for (number, line) in entry.lines.enumerated() {
+                entryIds.append(id)
+                lineNumbers.append(number + 1)
+                accounts.append(line.account.description)
+                debits.append(line.debit)
+                credits.append(line.credit)
+            }
+        }
+        // One statement for the entries and their lines (the lines' foreign key is
+        // checked at the statement's end, after the entries are in). PostgresNIO has no
+        // arrays of optionals: a case-less entry travels as ''.
         try await connection.query(
             """
-            INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
-            VALUES (\(id), \(entry.eventKey), \(entry.kind), \(entry.caseId), \(entry.currency), \(entry.memo))
-            """, logger: logger)
-        try await connection.query(
-            """
+            WITH entries AS (
+                INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
+                SELECT t.id, t.event_key, t.kind, NULLIF(t.case_id, '')::uuid, t.currency, t.memo
+                FROM unnest(\(ids)::uuid[], \(entries.map(\.eventKey))::text[], \(entries.map(\.kind))::text[],
+                            \(entries.map { $0.caseId?.uuidString ?? "" })::text[], \(entries.map(\.currency))::text[],
+                            \(entries.map(\.memo))::text[]) AS t (id, event_key, kind, case_id, currency, memo)
+            )
             INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
-            SELECT \(id), t.line_no, t.account, t.debit, t.credit
-            FROM unnest(\(entry.lines.map { $0.account.description })::text[], \(entry.lines.map(\.debit))::bigint[],
-                        \(entry.lines.map(\.credit))::bigint[]) WITH ORDINALITY AS t (account, debit, credit, line_no)
+            SELECT * FROM unnest(\(entryIds)::uuid[], \(lineNumbers)::integer[], \(accounts)::text[], \(debits)::bigint[],
+                                 \(credits)::bigint[])
             """, logger: logger)
     }
 

@@ -50,7 +50,14 @@ public enum LotEventRepository {
 
     /// Appends an event with the lot's current public state (the caller holds its lock).
     public static func record(lotId: UUID, kind: String, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("SELECT record_lot_event(\(lotId), \(kind))", logger: logger)
+        try await record(lotIds: [lotId], kind: kind, on: connection, logger: logger)
+    }
+
+    /// The same event for several lots (the caller holds their locks), in one statement.
+    public static func record(lotIds: [UUID], kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+        guard !lotIds.isEmpty else { return }
+        try await connection.query(
+            "SELECT record_lot_event(t.lot_id, \(kind)) FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)", logger: logger)
     }
 
     /// The event a notification carries, or nil for a payload this version cannot read

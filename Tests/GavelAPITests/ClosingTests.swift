@@ -118,6 +118,132 @@ struct ClosingTests {
         }
     }
 
+    /// Ends the lots and closes them in one transaction of the test's own, so that the
+    /// application's closer cannot take any of them first (it sees the old end until commit).
+    static func closeTogether(_ gavel: Harness, _ lotIds: [UUID]) async throws -> [ClosedLot] {
+        try await gavel.sql { connection in
+            try await PostgresTransactionError.unwrapping {
+                try await connection.withTransaction(logger: quietLogger) { connection in
+                    try await connection.query(
+                        "UPDATE lots SET ends_at = clock_timestamp() WHERE id = ANY(\(lotIds)::uuid[])", logger: quietLogger)
+                    return try await LotClosing.closeDue(limit: 100, on: connection, logger: quietLogger)
+                }
+            }
+        }
+    }
+
+    @Test("one batch with every outcome closes each lot as it would alone; a lot that cannot be closed holds back no other")
+    func batchOfOutcomes() async throws {
+        try await withGavel { gavel in
+            let sold = try await OpenLot.start(gavel, bidders: 3)
+            for (index, amount) in [(0, 6_500_000), (1, 6_200_000), (2, 8_000_000), (0, 8_000_000)] {
+                #expect(try await sold.bid(index, Int64(amount)).status == .created)
+            }
+            let pending = try await OpenLot.start(gavel, bidders: 2, vin: "JH4KA7561PC008269")
+            #expect(try await pending.bid(0, 6_500_000).status == .created)
+            #expect(try await pending.bid(1, 6_200_000).status == .created)
+            let unsold = try await OpenLot.start(gavel, bidders: 1, vin: "1M8GDM9AXKP042788")
+            let ids = [sold, pending, unsold].map { UUID(uuidString: $0.lotId)! }
+
+            let closed = try await Self.closeTogether(gavel, ids)
+            let winner = UUID(uuidString: sold.bidders[2].id)!, leader = UUID(uuidString: pending.bidders[0].id)!
+            #expect(Set(closed.map(\.lotId)) == Set(ids))
+            #expect(closed.first { $0.lotId == ids[0] }?.outcome == .sold(price: 8_000_000, winner: winner))
+            #expect(closed.first { $0.lotId == ids[1] }?.outcome == .pendingApproval(price: 6_300_000, leader: leader))
+            #expect(closed.first { $0.lotId == ids[2] }?.outcome == .unsold)
+
+            let soldLot = try await gavel.request(.get, "/v1/lots/\(sold.lotId)", token: gavel.adminToken).json
+            #expect(soldLot["status"] == .string("sold"))
+            #expect(soldLot["currentPrice"] == .integer(8_000_000))
+            #expect(try await Self.deposits(gavel, sold) == [
+                sold.bidders[0].id: .string("refund-due"), sold.bidders[1].id: .string("refund-due"),
+                sold.bidders[2].id: .string("applied"),
+            ])
+            #expect(try await gavel.request(.get, "/v1/lots/\(pending.lotId)", token: gavel.adminToken).json["status"]
+                    == .string("pending-approval"))
+            #expect(try await Self.deposits(gavel, pending) == [
+                pending.bidders[0].id: .string("held"), pending.bidders[1].id: .string("refund-due"),
+            ])
+            #expect(try await gavel.request(.get, "/v1/lots/\(unsold.lotId)", token: gavel.adminToken).json["status"]
+                    == .string("unsold"))
+            #expect(try await Self.deposits(gavel, unsold) == [unsold.bidders[0].id: .string("refund-due")])
+            // The decision is due approvalHours (48 by default) after the close.
+            #expect(try await gavel.count(
+                "lots WHERE id = '\(ids[1])' AND decision_due_at = closed_at + interval '48 hours' AND hammer_price = 6300000") == 1)
+            #expect(try await gavel.count("lots WHERE id IN ('\(ids[1])', '\(ids[2])') AND closed_at IS NOT NULL") == 2)
+
+            // The sale's invoice: vector D's terms with the winner's deposit applied, posted twice.
+            let invoice = try await gavel.sql { connection in
+                try await InvoiceRepository.find(lotId: ids[0], on: connection, logger: quietLogger)
+            }
+            let terms = try #require(invoice).terms
+            #expect(invoice?.bidderId == winner)
+            #expect(invoice?.depositId != nil)
+            #expect(terms.price == 8_000_000 && terms.total == terms.price + terms.buyerPremium + terms.docFee)
+            #expect(terms.amountDue == terms.total - terms.depositApplied && terms.depositApplied > 0)
+            #expect(try await gavel.count("invoices") == 1)
+            #expect(try await gavel.count(
+                "journal_entries WHERE event_key IN ('invoice:\(invoice!.id.uuidString.lowercased())', 'deposit-applied:\(invoice!.depositId!.uuidString.lowercased())')") == 2)
+            // One closed event and one audit entry per lot, each with what it became.
+            for (id, status) in zip(ids, ["sold", "pending-approval", "unsold"]) {
+                #expect(try await gavel.count("lot_events WHERE lot_id = '\(id)' AND kind = 'closed' AND status = '\(status)'") == 1)
+                #expect(try await gavel.count(
+                    "audit_log WHERE entity_id = '\(id)' AND action = 'lot.close' AND after->>'status' = '\(status)' AND actor_name = 'system:closer'") == 1)
+            }
+
+            // Two more sales in one batch, one of which the database refuses to invoice.
+            let refused = UUID(), accepted = UUID()
+            try await gavel.sql { connection in
+                for (lotId, vin) in [(refused, "2HGES16575H591293"), (accepted, "5YJSA1E26HF176264")] {
+                    try await connection.query(
+                        """
+                        WITH vehicle AS (
+                            INSERT INTO vehicles (id, case_id, vin, make, model, year, mileage_km, has_keys, title_status, repossessed_on)
+                            SELECT gen_random_uuid(), v.case_id, \(vin), 'Honda', 'Accord', 2019, 86000, true, 'clean', '2026-10-15'
+                            FROM lots l JOIN vehicles v ON v.id = l.vehicle_id WHERE l.id = \(ids[2]) RETURNING id
+                        ), lot AS (
+                            INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at,
+                                              ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
+                                              deposit_amount, increments, created_by, current_price, leader_id, bid_count)
+                            SELECT \(lotId), vehicle.id, l.consignor_id, l.appraisal_id, 1, 'english', 'scheduled', l.currency,
+                                   now() - interval '1 hour', now() + interval '1 day', 300, 300, l.starting_price,
+                                   l.starting_price, l.deposit_amount, l.increments, l.created_by, l.starting_price, \(winner), 1
+                            FROM lots l, vehicle WHERE l.id = \(ids[2]) RETURNING id, starting_price
+                        )
+                        INSERT INTO lot_maxima (lot_id, bidder_id, amount, sequence)
+                        SELECT id, \(winner), starting_price, nextval('bid_sequence') FROM lot
+                        """, logger: quietLogger)
+                }
+                try await connection.query(
+                    """
+                    CREATE FUNCTION refuse_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE EXCEPTION 'this lot cannot be invoiced'; END $$
+                    """, logger: quietLogger)
+                try await connection.query(
+                    PostgresQuery(unsafeSQL: """
+                        CREATE TRIGGER refuse_invoice BEFORE INSERT ON invoices FOR EACH ROW
+                        WHEN (NEW.lot_id = '\(refused)') EXECUTE FUNCTION refuse_invoice()
+                        """), logger: quietLogger)
+            }
+            let second = try await Self.closeTogether(gavel, [refused, accepted])
+            #expect(second.map(\.lotId) == [accepted])
+            #expect(try await gavel.count("lots WHERE id = '\(refused)' AND status = 'scheduled'") == 1)
+            #expect(try await gavel.count("invoices WHERE lot_id = '\(accepted)'") == 1)
+            #expect(try await gavel.count("lot_events WHERE lot_id = '\(refused)' AND kind = 'closed'") == 0)
+            #expect(try await gavel.count("audit_log WHERE entity_id = '\(refused)' AND action = 'lot.close'") == 0)
+            // Once the database takes its invoice, the lot closes like any other.
+            _ = try await gavel.sql { connection in
+                try await connection.query("DROP TRIGGER refuse_invoice ON invoices", logger: quietLogger)
+            }
+            let deadline = ContinuousClock.now + .seconds(5)
+            while ContinuousClock.now < deadline, try await gavel.count("lots WHERE id = '\(refused)' AND status = 'sold'") == 0 {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try await gavel.count("invoices WHERE lot_id = '\(refused)'") == 1)
+            #expect(try await gavel.count("audit_log WHERE entity_id = '\(refused)' AND action = 'lot.close'") == 1)
+        }
+    }
+
     @Test("four closers racing over 200 lots ending at once close each exactly once")
     func closersRace() async throws {
         try await withGavel { gavel in
