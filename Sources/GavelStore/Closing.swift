@@ -98,12 +98,13 @@ public enum LotClosing {
         }
         try await connection.query(
             """
-            UPDATE lots l SET status = t.status, closed_at = clock_timestamp(), winner_id = NULLIF(t.winner, '')::uuid,
+            UPDATE lots l SET status = t.status, closed_at = c.at, winner_id = NULLIF(t.winner, '')::uuid,
                               hammer_price = NULLIF(t.price, -1), current_price = COALESCE(NULLIF(t.price, -1), l.current_price),
-                              decision_due_at = CASE WHEN t.hours >= 0
-                                                     THEN clock_timestamp() + make_interval(hours => t.hours::int) END
+                              decision_due_at = CASE WHEN t.hours >= 0 THEN c.at + make_interval(hours => t.hours::int) END
             FROM unnest(\(lotIds)::uuid[], \(statuses)::text[], \(winners)::text[], \(prices)::bigint[], \(hours)::bigint[])
-                 AS t (lot_id, status, winner, price, hours)
+                 AS t (lot_id, status, winner, price, hours),
+                 -- One reading of the clock for both: the decision is due exactly approvalHours after the close.
+                 LATERAL (SELECT clock_timestamp() AS at) c
             WHERE l.id = t.lot_id
             """, logger: logger)
         // Everyone but the winner (or the leader awaiting a decision) is owed their deposit back.
