@@ -27,6 +27,10 @@ public struct GavelConfiguration: Sendable {
     /// is closed: idle keep-alive connections, and clients that stop half-way through a
     /// request. An event stream being written is never idle.
     public var idleTimeout: Duration = .seconds(30)
+    /// How long an instance may answer from memory whose token a request carries
+    /// (a change in the database is announced and forgotten at once; this bounds the
+    /// rest). Zero looks every token up.
+    public var callerCacheLifetime: Duration = .seconds(10)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -72,12 +76,13 @@ public func buildApplication(
     router.add(middleware: ProblemMiddleware(routes: { routesBox.table.withLock { $0 } }))
 
     let hub = LotEventHub()
+    let callers = CallerCache(lifetime: configuration.callerCacheLifetime, metrics: metrics)
     routesBox.table.withLock { table in
         table = registerRoutes(
             on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
             newID: configuration.newID,
             events: LotEventsController(database: database, hub: hub, heartbeat: configuration.eventHeartbeat),
-            bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond))
+            bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
     }
 
     let idle = configuration.idleTimeout.components
@@ -91,6 +96,10 @@ public func buildApplication(
     app.addServices(
         client, LotCloser(database: database, logger: logger, schemaReady: schemaReady),
         LotEventListener(location: configuration.database, hub: hub, logger: logger))
+    // A service that returns would stop the application: none when the cache is off.
+    if configuration.callerCacheLifetime > .zero {
+        app.addServices(CallerChangeListener(location: configuration.database, cache: callers, logger: logger))
+    }
     let newID = configuration.newID
     app.beforeServerStarts {
         _ = try await client.withConnection { connection in
@@ -113,9 +122,9 @@ final class RouteTableBox: Sendable {
 
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
-    newID: @escaping @Sendable () -> UUID, events: LotEventsController, bidLimiter: BidRateLimiter
+    newID: @escaping @Sendable () -> UUID, events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache
 ) -> RouteTable {
-    var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database))
+    var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
     routes.addRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
         users: UsersController(database: database, newID: newID),
@@ -144,6 +153,6 @@ public func registeredEndpoints() -> [Endpoint] {
         on: Router(context: GavelRequestContext.self), database: database,
         metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() },
         events: LotEventsController(database: database, hub: LotEventHub(), heartbeat: .seconds(15)),
-        bidLimiter: BidRateLimiter(perSecond: 20)
+        bidLimiter: BidRateLimiter(perSecond: 20), callers: CallerCache(lifetime: .zero)
     ).endpoints
 }

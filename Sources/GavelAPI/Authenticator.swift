@@ -5,6 +5,7 @@ import Logging
 /// Turns `Authorization: Bearer <token>` into a caller, by the token's SHA-256.
 struct Authenticator: Sendable {
     let database: Database
+    let cache: CallerCache
 
     func caller(for request: Request, context: GavelRequestContext) async throws -> Caller {
         guard let header = request.headers[.authorization] else {
@@ -18,10 +19,13 @@ struct Authenticator: Sendable {
         // Real tokens are 43 characters of base64url; anything far off is not looked up.
         guard (16...256).contains(token.count) else { throw Problem.unauthorized("unknown token") }
         let digest = APIToken.sha256Hex(token)
+        if let user = cache.user(for: digest) { return Caller(user: user) }
+        let generation = cache.begin()
         let logger = context.logger
         guard let user = try await database.withConnection({ connection in
             try await UserRepository.find(tokenSHA256: digest, on: connection, logger: logger)
         }) else { throw Problem.unauthorized("unknown token") }
+        if let generation { cache.remember(user, for: digest, since: generation) }
         return Caller(user: user)
     }
 }

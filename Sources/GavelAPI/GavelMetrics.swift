@@ -5,6 +5,9 @@ import Prometheus
 public struct GavelMetrics: Sendable {
     public let registry: PrometheusCollectorRegistry
     private let poolInUse: Gauge
+    private let callersListening: Gauge
+    private let callersFromMemory: Counter
+    private let callersFromDatabase: Counter
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -17,7 +20,19 @@ public struct GavelMetrics: Sendable {
         self.poolInUse = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "gavel", subsystem: "db_pool", metricName: "connections_in_use", unitName: "",
             helpText: "PostgreSQL connections currently leased by Gavel"))
+        self.callersListening = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "gavel", subsystem: "caller_cache", metricName: "listening", unitName: "",
+            helpText: "Whether this instance hears of changed tokens and users (1), and so may answer whose token it is from memory, or not (0)"))
+        let lookups = MetricNameDescriptor(
+            namespace: "gavel", subsystem: "caller_cache", metricName: "lookups", unitName: "total",
+            helpText: "Tokens of requests resolved to their user, from memory or from the database")
+        self.callersFromMemory = registry.makeCounter(descriptor: lookups, labels: [("source", "memory")])
+        self.callersFromDatabase = registry.makeCounter(descriptor: lookups, labels: [("source", "database")])
     }
+
+    func callerCache(listening: Bool) { callersListening.set(to: listening ? 1 : 0) }
+
+    func callerLookup(fromMemory: Bool) { (fromMemory ? callersFromMemory : callersFromDatabase).increment() }
 
     func record(route: String, method: String, status: Int, duration: Duration) {
         let labels = [("route", route), ("method", method), ("status", String(status))]

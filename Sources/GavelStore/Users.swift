@@ -56,6 +56,10 @@ public enum UserRepository {
         return token
     }
 
+    /// The channel SQL/0009 notifies when a token or a user changes: a token's digest,
+    /// or '' for "anything may have changed".
+    public static let changeChannel = "callers_changed"
+
     public static func find(tokenSHA256: String, on connection: PostgresConnection, logger: Logger) async throws -> User? {
         let rows = try await connection.query(
             """

@@ -29,6 +29,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let seconds = environment["GAVEL_STATEMENT_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
                 configuration.statementTimeout = .milliseconds(Int(seconds * 1_000))
             }
+            if let seconds = environment["GAVEL_CALLER_CACHE_SECONDS"].flatMap(Double.init), seconds >= 0 {
+                configuration.callerCacheLifetime = .milliseconds(Int(seconds * 1_000))
+            }
             if let seconds = environment["GAVEL_IDLE_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
                 configuration.idleTimeout = .milliseconds(Int(seconds * 1_000))
             }

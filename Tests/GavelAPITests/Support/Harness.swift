@@ -102,13 +102,13 @@ struct Harness: Sendable {
 /// `live` serves on a real port (for streams read from a socket).
 func withGavel<T: Sendable>(
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
-    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30),
+    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30), callerCacheLifetime: Duration = .seconds(10),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     try await withMigratedDatabase { location in
         try await withGavel(
             on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout,
-            idleTimeout: idleTimeout, body)
+            idleTimeout: idleTimeout, callerCacheLifetime: callerCacheLifetime, body)
     }
 }
 
@@ -116,7 +116,7 @@ func withGavel<T: Sendable>(
 func withGavel<T: Sendable>(
     on location: DatabaseLocation,
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
-    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30),
+    statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30), callerCacheLifetime: Duration = .seconds(10),
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     let token = Mutex<String?>(nil)
@@ -125,6 +125,7 @@ func withGavel<T: Sendable>(
     configuration.eventHeartbeat = eventHeartbeat
     configuration.statementTimeout = statementTimeout
     configuration.idleTimeout = idleTimeout
+    configuration.callerCacheLifetime = callerCacheLifetime
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
     let result = try await app.test(live ? .live : .router) { client in
         // A second instance on the same database finds its admin already made.
