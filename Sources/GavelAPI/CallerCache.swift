@@ -1,6 +1,5 @@
 import GavelStore
 import Logging
-import PostgresNIO
 import ServiceLifecycle
 import Synchronization
 
@@ -92,28 +91,11 @@ struct CallerChangeListener: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await PostgresConnection.with(location, logger: logger) { connection in
-                        try await connection.listen(on: UserRepository.changeChannel) { notifications in
-                            // A query on the same connection returns only after LISTEN took effect.
-                            try await connection.query("SELECT 1", logger: logger)
-                            cache.setListening(true)
-                            for try await notification in notifications {
-                                cache.forget(notification.payload.isEmpty ? nil : notification.payload)
-                            }
-                        }
-                    }
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning("token change listener lost its connection", metadata: ["error": "\(String(reflecting: error))"])
-                    }
-                }
-                cache.setListening(false)
-                try? await Task.sleep(for: .seconds(1))
-            }
-        }
+        await listenUntilShutdown(
+            on: UserRepository.changeChannel, at: location, logger: logger,
+            listening: { cache.setListening(true) },
+            notified: { payload in cache.forget(payload.isEmpty ? nil : payload) },
+            lost: { cache.setListening(false) })
         cache.setListening(false)
     }
 }

@@ -76,32 +76,44 @@ struct LotEventListener: Service {
     let logger: Logger
 
     func run() async throws {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do {
-                    try await PostgresConnection.with(location, logger: logger) { connection in
-                        try await connection.listen(on: LotEventRepository.channel) { notifications in
-                            // A query on the same connection returns only after LISTEN took
-                            // effect; from here nothing committed can be missed.
-                            try await connection.query("SELECT 1", logger: logger)
-                            hub.resyncAll()
-                            for try await notification in notifications {
-                                if let event = LotEventRepository.decodeNotification(notification.payload) {
-                                    hub.publish(event)
-                                } else {
-                                    hub.resyncAll()
-                                }
-                            }
-                        }
-                    }
-                } catch {
-                    if !Task.isCancelled {
-                        logger.warning("lot event listener lost its connection", metadata: ["error": "\(String(reflecting: error))"])
+        await listenUntilShutdown(
+            on: LotEventRepository.channel, at: location, logger: logger,
+            // Whatever was published while not listening is read from the table.
+            listening: { hub.resyncAll() },
+            notified: { payload in
+                if let event = LotEventRepository.decodeNotification(payload) { hub.publish(event) } else { hub.resyncAll() }
+            },
+            lost: {})
+        hub.finishAll()
+    }
+}
+
+/// LISTENs on `channel` on a connection of its own until graceful shutdown, connecting
+/// again a second after losing it. `listening` runs each time LISTEN has taken effect
+/// (nothing committed from then on can be missed), `notified` for each payload, `lost`
+/// each time the connection is gone.
+func listenUntilShutdown(
+    on channel: String, at location: DatabaseLocation, logger: Logger, listening: @escaping @Sendable () -> Void,
+    notified: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable () -> Void
+) async {
+    await cancelWhenGracefulShutdown {
+        while !Task.isCancelled {
+            do {
+                try await PostgresConnection.with(location, logger: logger) { connection in
+                    try await connection.listen(on: channel) { notifications in
+                        // A query on the same connection returns only after LISTEN took effect.
+                        try await connection.query("SELECT 1", logger: logger)
+                        listening()
+                        for try await notification in notifications { notified(notification.payload) }
                     }
                 }
-                try? await Task.sleep(for: .seconds(1))
+            } catch {
+                if !Task.isCancelled {
+                    logger.warning("lost the connection listening on \(channel)", metadata: ["error": "\(String(reflecting: error))"])
+                }
             }
+            lost()
+            try? await Task.sleep(for: .seconds(1))
         }
-        hub.finishAll()
     }
 }
