@@ -34,9 +34,5 @@ extension Optional where Wrapped == UUID {
 }
 
 extension Date {
-    var json: JSONValue {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return .string(formatter.string(from: self))
-    }
+    var json: JSONValue { .string(rfc3339) }
 }

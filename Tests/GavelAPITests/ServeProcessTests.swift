@@ -118,6 +118,15 @@ struct ServeProcessTests {
             let parsed = try JSONSerialization.jsonObject(with: Data(requestLine.utf8)) as? [String: Any]
             #expect(parsed?["request_id"] as? String == "log-probe-7")
             #expect(parsed?["status"] as? String == "200")
+            #expect(parsed?["path"] as? String == "/v1/audit")
+            // Every line is a JSON object with an RFC 3339 UTC time, its keys in order.
+            for line in lines {
+                let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any], "\(line)")
+                let ts = try #require(object["ts"] as? String)
+                #expect(ts.wholeMatch(of: /\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ/) != nil, "\(ts)")
+                let keys = line.matches(of: /"([a-z_.]+)":/).map { String($0.output.1) }
+                #expect(keys == keys.sorted(), "\(line)")
+            }
             // The token is printed once at first start, outside the log stream, and in no log line.
             #expect(!lines.contains { $0.contains(token) })
         }
