@@ -52,6 +52,8 @@ final class LotEventHub: Sendable {
         watch.continuation.finish()
     }
 
+    func isWatched(_ lotId: UUID) -> Bool { state.withLock { $0.watchers[lotId] != nil } }
+
     func publish(_ event: LotEvent) {
         for watcher in state.withLock({ Array(($0.watchers[event.lotId] ?? [:]).values) }) { watcher.yield(.event(event)) }
     }
@@ -81,6 +83,8 @@ struct LotEventListener: Service {
             // Whatever was published while not listening is read from the table.
             listening: { hub.resyncAll() },
             notified: { payload in
+                // Nobody here watches that lot: a watcher that starts later reads the table.
+                if let lotId = LotEventRepository.lotId(inNotification: payload), !hub.isWatched(lotId) { return }
                 if let event = LotEventRepository.decodeNotification(payload) { hub.publish(event) } else { hub.resyncAll() }
             },
             lost: {})

@@ -60,6 +60,17 @@ public enum LotEventRepository {
             "SELECT record_lot_event(t.lot_id, \(kind)) FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)", logger: logger)
     }
 
+    /// The lot a notification is about, read from the front of the payload without
+    /// decoding it (an instance hears every bid on every lot and most have no watcher
+    /// here); nil when the payload does not start as `record_lot_event` writes it.
+    public static func lotId(inNotification payload: String) -> UUID? {
+        let prefix = #"{"lotId" : ""#
+        guard payload.hasPrefix(prefix) else { return nil }
+        let start = payload.utf8.index(payload.utf8.startIndex, offsetBy: prefix.utf8.count)
+        guard let end = payload.utf8.index(start, offsetBy: 36, limitedBy: payload.utf8.endIndex) else { return nil }
+        return UUID(uuidString: String(decoding: payload.utf8[start..<end], as: UTF8.self))
+    }
+
     /// The event a notification carries, or nil for a payload this version cannot read
     /// (the watcher then reads the gap from the table).
     public static func decodeNotification(_ payload: String) -> LotEvent? {

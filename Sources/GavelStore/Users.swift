@@ -35,7 +35,15 @@ public enum APIToken {
 
     /// Lower-case hex of a digest, the form every SHA-256 is stored in.
     public static func hex(_ digest: some Sequence<UInt8>) -> String {
-        digest.map { String(format: "%02x", $0) }.joined()
+        // Not String(format:): every request hashes its token, and the formatter showed
+        // in the bid-load profile.
+        let digits = Array("0123456789abcdef".utf8)
+        var text: [UInt8] = []
+        for byte in digest {
+            text.append(digits[Int(byte >> 4)])
+            text.append(digits[Int(byte & 0x0F)])
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 }
 

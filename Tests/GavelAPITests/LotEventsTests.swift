@@ -194,6 +194,26 @@ struct LotEventsTests {
         }
     }
 
+    @Test("an instance reads the lot of a real notification without decoding it, and decodes the same lot")
+    func notificationLot() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            let payload = try await gavel.sql { connection in
+                try await connection.listen(on: LotEventRepository.channel) { notifications in
+                    try await connection.query("SELECT 1", logger: quietLogger)
+                    #expect(try await lot.bid(0, 6_500_000).status == .created)
+                    for try await notification in notifications { return notification.payload }
+                    return ""
+                }
+            }
+            let lotId = UUID(uuidString: lot.lotId)!
+            #expect(LotEventRepository.lotId(inNotification: payload) == lotId, "\(payload)")
+            #expect(LotEventRepository.decodeNotification(payload)?.lotId == lotId)
+            #expect(LotEventRepository.lotId(inNotification: #"{"seq" : 1}"#) == nil)
+            #expect(LotEventRepository.lotId(inNotification: #"{"lotId" : "short"}"#) == nil)
+        }
+    }
+
     @Test("refusals: no token 401, unknown lot 404, another consignor's manager 404, bad Last-Event-ID 400")
     func refusals() async throws {
         try await withGavel { gavel in
