@@ -36,16 +36,6 @@ public enum ConsignorRepository {
         try await find(id: id, on: connection, logger: logger)?.policy ?? Policy.defaults
     }
 
-    /// The policy of the consignor whose lot this is, in one round trip.
-    public static func policy(ofLot lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Policy {
-        try await first(
-            connection.query(
-                """
-                SELECT c.id, c.name, c.currency, c.policy::text FROM lots l JOIN consignors c ON c.id = l.consignor_id
-                WHERE l.id = \(lotId)
-                """, logger: logger))?.policy ?? Policy.defaults
-    }
-
     /// The consignor, row-locked when `forUpdate` so a policy change reads and writes
     /// the same version.
     public static func find(
@@ -61,13 +51,17 @@ public enum ConsignorRepository {
 
     private static func first(_ rows: PostgresRowSequence) async throws -> Consignor? {
         for try await (id, name, currency, policyText) in rows.decode((UUID, String, String, String).self) {
-            let json = try JSONText.decode(JSONValue.self, from: policyText)
-            guard let policy = try? Policy.parse(json) else {
-                throw StoredDataCorrupt(description: "stored policy of consignor \(id) no longer validates")
-            }
-            return Consignor(id: id, name: name, currency: currency, policy: policy)
+            return Consignor(id: id, name: name, currency: currency, policy: try storedPolicy(policyText, of: id))
         }
         return nil
+    }
+
+    /// A policy as stored (`policy::text`), checked again on the way out.
+    static func storedPolicy(_ text: String, of id: UUID) throws -> Policy {
+        guard let json = try? JSONText.decode(JSONValue.self, from: text), let policy = try? Policy.parse(json) else {
+            throw StoredDataCorrupt(description: "stored policy of consignor \(id) no longer validates")
+        }
+        return policy
     }
 
     public static func updatePolicy(

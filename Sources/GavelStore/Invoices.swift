@@ -58,6 +58,28 @@ public enum InvoiceRepository {
         ).first
     }
 
+    /// What a payment needs, in one round trip: the invoice, locked; its consignor's fees
+    /// (for the seller fee when the payment completes the sale); the database's clock
+    /// (a payment is not received in the future).
+    public static func findForPayment(
+        id: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (invoice: StoredInvoice, fees: Policy.Fees, now: Date)? {
+        try await connection.rows(
+            """
+            SELECT i.*, c.id AS consignor_id, c.policy::text AS policy, now() AS database_now
+            FROM (SELECT \(columns) FROM invoices WHERE id = $1 FOR UPDATE) i
+            JOIN lots l ON l.id = i.lot_id LEFT JOIN consignors c ON c.id = l.consignor_id
+            """, id: id, logger: logger
+        ) { row in
+            let policy: Policy = if let text = try row.value("policy", as: String?.self) {
+                try ConsignorRepository.storedPolicy(text, of: try row.value("consignor_id", as: UUID.self))
+            } else {
+                Policy.defaults
+            }
+            return (invoice: try decode(row), fees: policy.fees, now: try row.value("database_now", as: Date.self))
+        }.first
+    }
+
     public static func find(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice? {
         try await connection.rows("SELECT \(columns) FROM invoices WHERE lot_id = $1", id: lotId, logger: logger, decode).first
     }
@@ -186,9 +208,11 @@ public enum InvoiceRepository {
         return invoices
     }
 
-    /// Records a payment on an open invoice the caller holds locked.
+    /// Records a payment on an open invoice the caller holds locked; `fees` are its
+    /// consignor's (the seller fee, when the payment completes the sale).
     public static func recordPayment(
-        _ payment: Payment, on invoice: StoredInvoice, recordedBy: UUID, on connection: PostgresConnection, logger: Logger
+        _ payment: Payment, on invoice: StoredInvoice, fees: Policy.Fees, recordedBy: UUID, on connection: PostgresConnection,
+        logger: Logger
     ) async throws -> Result<StoredInvoice, InvoiceBalance.PaymentRefusal> {
         let after: InvoiceBalance
         switch invoice.balance.paying(payment.amount) {
@@ -213,7 +237,6 @@ public enum InvoiceRepository {
         updated.paid = after.paid
         updated.status = after.status
         if after.status == .paid {
-            let fees = try await ConsignorRepository.policy(ofLot: invoice.lotId, on: connection, logger: logger).fees
             try await completeSale(updated, fees: fees, posting: [received], on: connection, logger: logger)
         } else {
             try await LedgerRepository.post(received, on: connection, logger: logger)

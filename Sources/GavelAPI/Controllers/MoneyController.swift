@@ -33,13 +33,15 @@ struct MoneyController: Sendable {
         let receipt = try MoneyInput.receipt(body)
         let payment = Payment(id: newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let invoice = try await InvoiceRepository.find(id: invoiceId, forUpdate: true, on: connection, logger: context.logger) else {
+            guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
+                id: invoiceId, on: connection, logger: context.logger)
+            else {
                 throw Problem.notFound("no invoice \(invoiceId.uuidString.lowercased())")
             }
             try MoneyInput.ensureCurrency(body, is: invoice.currency)
-            try await MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", connection: connection, logger: context.logger)
+            try MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
             switch try await InvoiceRepository.recordPayment(
-                payment, on: invoice, recordedBy: caller.user.id, on: connection, logger: context.logger)
+                payment, on: invoice, fees: fees, recordedBy: caller.user.id, on: connection, logger: context.logger)
             {
             case .failure(.notOpen(let status)):
                 throw Problem.conflict("the invoice is \(status.rawValue); it takes no more payments", code: "invoice-not-open")
@@ -198,7 +200,11 @@ enum MoneyInput {
 
     /// Money is received and spent in the past: a date after the database's today is a typo.
     static func ensureNotFuture(_ date: CalendarDate, field: String, connection: PostgresConnection, logger: Logger) async throws {
-        let today = Scope.day(of: try await LotRepository.now(on: connection, logger: logger))
+        try ensureNotFuture(date, field: field, today: Scope.day(of: try await LotRepository.now(on: connection, logger: logger)))
+    }
+
+    /// `today` by the database's clock.
+    static func ensureNotFuture(_ date: CalendarDate, field: String, today: CalendarDate) throws {
         guard date <= today else { throw ValidationFailure([FieldError(field: field, message: "must not be in the future")]) }
     }
 
