@@ -199,11 +199,10 @@ public enum InvoiceRepository {
             invoices[index].dueAt = due
             guard invoices[index].terms.amountDue == 0 else { continue }
             // The deposit covered everything: paid at once.
-            try await connection.query(
-                "UPDATE invoices SET status = 'paid', paid_at = now() WHERE id = \(invoices[index].id)", logger: logger)
             invoices[index].status = .paid
-            try await completeSale(
-                invoices[index], fees: fees[sales[index].consignorId] ?? Policy.defaults.fees, on: connection, logger: logger)
+            try await writeBalance(
+                invoices[index], payment: nil, fees: fees[sales[index].consignorId] ?? Policy.defaults.fees, on: connection,
+                logger: logger)
         }
         return invoices
     }
@@ -219,50 +218,50 @@ public enum InvoiceRepository {
         case .failure(let refusal): return .failure(refusal)
         case .success(let balance): after = balance
         }
-        // The payment and the invoice's new balance in one statement.
+        var updated = invoice
+        updated.paid = after.paid
+        updated.status = after.status
+        try await writeBalance(updated, payment: (payment, recordedBy), fees: fees, on: connection, logger: logger)
+        return .success(updated)
+    }
+
+    /// Writes an invoice's new balance in one statement, with the payment that made it
+    /// (if any) and, once it is paid in full, the sale's completion: the seller fee as a
+    /// case expense and the vehicle released. Then posts the payment and the seller fee.
+    static func writeBalance(
+        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, fees: Policy.Fees, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let completes = invoice.status == .paid
+        let fee = completes ? InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees) : 0
+        let received = payment?.0
         try await connection.query(
             """
             WITH payment AS (
                 INSERT INTO payments (id, invoice_id, amount, reference, received_on, recorded_by)
-                VALUES (\(payment.id), \(invoice.id), \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date,
-                        \(recordedBy))
-            )
-            UPDATE invoices SET paid = \(after.paid), status = \(after.status.rawValue),
-                                paid_at = CASE WHEN \(after.status.rawValue) = 'paid' THEN now() END
-            WHERE id = \(invoice.id)
-            """, logger: logger)
-        let received = Postings.paymentReceived(
-            paymentId: payment.id, caseId: invoice.caseId, amount: payment.amount, currency: invoice.currency)
-        var updated = invoice
-        updated.paid = after.paid
-        updated.status = after.status
-        if after.status == .paid {
-            try await completeSale(updated, fees: fees, posting: [received], on: connection, logger: logger)
-        } else {
-            try await LedgerRepository.post(received, on: connection, logger: logger)
-        }
-        return .success(updated)
-    }
-
-    /// Paid in full: the seller fee becomes a case expense and the vehicle is released.
-    /// `entries` are posted with the seller fee's (the payment that completed the sale).
-    static func completeSale(
-        _ invoice: StoredInvoice, fees: Policy.Fees, posting entries: [JournalEntry] = [], on connection: PostgresConnection,
-        logger: Logger
-    ) async throws {
-        let fee = InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees)
-        try await connection.query(
-            """
-            WITH expense AS (
+                SELECT \(received?.id), \(invoice.id), \(received?.amount), \(received?.reference),
+                       \(received?.receivedOn.description)::date, \(payment?.recordedBy)
+                WHERE \(received?.id)::uuid IS NOT NULL
+            ), expense AS (
                 INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
                 SELECT \(UUID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id) WHERE \(fee) > 0
+            ), vehicle AS (
+                UPDATE vehicles SET status = 'sold', released_at = now()
+                WHERE \(completes) AND id = (SELECT vehicle_id FROM lots WHERE id = \(invoice.lotId))
             )
-            UPDATE vehicles SET status = 'sold', released_at = now()
-            WHERE id = (SELECT vehicle_id FROM lots WHERE id = \(invoice.lotId))
+            UPDATE invoices SET paid = \(invoice.paid), status = \(invoice.status.rawValue),
+                                paid_at = CASE WHEN \(completes) THEN now() END
+            WHERE id = \(invoice.id)
             """, logger: logger)
-        let sellerFee = fee > 0
-            ? [Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: fee, currency: invoice.currency)] : []
-        try await LedgerRepository.post(entries + sellerFee, on: connection, logger: logger)
+        var entries: [JournalEntry] = []
+        if let received {
+            entries.append(Postings.paymentReceived(
+                paymentId: received.id, caseId: invoice.caseId, amount: received.amount, currency: invoice.currency))
+        }
+        if fee > 0 {
+            entries.append(Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: fee, currency: invoice.currency))
+        }
+        try await LedgerRepository.post(entries, on: connection, logger: logger)
     }
 
     /// The buyer did not pay (the caller holds the invoice's lock and checked it is

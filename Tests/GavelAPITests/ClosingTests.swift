@@ -244,6 +244,41 @@ struct ClosingTests {
         }
     }
 
+    @Test("a deposit that covers the whole invoice pays it at the close: seller fee booked, vehicle released")
+    func depositCoversInvoice() async throws {
+        try await withGavel { gavel in
+            let template = try await OpenLot.start(gavel, bidders: 1)
+            let winner = UUID(uuidString: template.bidders[0].id)!
+            try await gavel.sql { connection in
+                try await LotFactory.cloneLots(
+                    on: connection, from: UUID(uuidString: template.lotId)!, count: 1, endingIn: 3_600, soldTo: winner,
+                    depositors: [winner], reference: "COVERS-ALL")
+                // The API keeps a deposit at or below the starting price, so this only happens by hand.
+                try await connection.query("UPDATE deposits SET amount = 90000000 WHERE reference = 'COVERS-ALL'", logger: quietLogger)
+            }
+            let lotId = try await gavel.sql { connection in
+                let rows = try await connection.query(
+                    PostgresQuery(unsafeSQL: "SELECT lot_id FROM deposits WHERE reference = 'COVERS-ALL'"), logger: quietLogger)
+                for try await id in rows.decode(UUID.self) { return id }
+                throw TestSetupError("no lot was cloned")
+            }
+            let closed = try await Self.closeTogether(gavel, [lotId])
+            #expect(closed.map(\.lotId) == [lotId])
+            let invoice = try #require(try await gavel.sql { connection in
+                try await InvoiceRepository.find(lotId: lotId, on: connection, logger: quietLogger)
+            })
+            #expect(invoice.status == .paid)
+            #expect(invoice.terms.amountDue == 0 && invoice.terms.depositApplied == invoice.terms.total)
+            #expect(try await gavel.count("invoices WHERE lot_id = '\(lotId)' AND paid_at IS NOT NULL") == 1)
+            #expect(try await gavel.count("expenses WHERE invoice_id = '\(invoice.id)' AND kind = 'seller-fee'") == 1)
+            #expect(try await gavel.count("payments WHERE invoice_id = '\(invoice.id)'") == 0)
+            #expect(try await gavel.count(
+                "vehicles v JOIN lots l ON l.vehicle_id = v.id WHERE l.id = '\(lotId)' AND v.status = 'sold' AND v.released_at IS NOT NULL") == 1)
+            #expect(try await gavel.count(
+                "journal_entries WHERE event_key = 'seller-fee:\(invoice.id.uuidString.lowercased())'") == 1)
+        }
+    }
+
     @Test("four closers racing over 200 lots ending at once close each exactly once")
     func closersRace() async throws {
         try await withGavel { gavel in
