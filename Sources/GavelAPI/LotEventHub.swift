@@ -96,28 +96,89 @@ struct LotEventListener: Service {
 /// again a second after losing it. `listening` runs each time LISTEN has taken effect
 /// (nothing committed from then on can be missed), `notified` for each payload, `lost`
 /// each time the connection is gone.
+///
+/// Nothing here waits on a connection that may never answer. PostgresNIO 1.33 writes
+/// LISTEN (like any query) without a write promise, so on a connection that closes in
+/// that instant (a PostgreSQL restart) it is never answered nor failed: the restart test
+/// once saw an instance that could not stop after SIGTERM that way. So an attempt whose
+/// LISTEN is not confirmed within `setupTimeout` is left behind and a new one made, and
+/// shutdown returns at once instead of waiting for the attempt to end.
 func listenUntilShutdown(
-    on channel: String, at location: DatabaseLocation, logger: Logger, listening: @escaping @Sendable () -> Void,
-    notified: @escaping @Sendable (String) -> Void, lost: @escaping @Sendable () -> Void
+    on channel: String, at location: DatabaseLocation, logger: Logger, setupTimeout: Duration = .seconds(5),
+    listening: @escaping @Sendable () -> Void, notified: @escaping @Sendable (String) -> Void,
+    lost: @escaping @Sendable () -> Void
 ) async {
-    await cancelWhenGracefulShutdown {
+    let (stopped, stop) = AsyncStream<Void>.makeStream()
+    let loop = Task {
         while !Task.isCancelled {
-            do {
-                try await PostgresConnection.with(location, logger: logger) { connection in
-                    try await connection.listen(on: channel) { notifications in
-                        // A query on the same connection returns only after LISTEN took effect.
-                        try await connection.query("SELECT 1", logger: logger)
-                        listening()
-                        for try await notification in notifications { notified(notification.payload) }
-                    }
-                }
-            } catch {
-                if !Task.isCancelled {
-                    logger.warning("lost the connection listening on \(channel)", metadata: ["error": "\(String(reflecting: error))"])
-                }
-            }
+            await listenOnce(
+                on: channel, at: location, logger: logger, setupTimeout: setupTimeout, listening: listening, notified: notified)
             lost()
             try? await Task.sleep(for: .seconds(1))
         }
+        stop.finish()
     }
+    await withTaskCancellationHandler {
+        await withGracefulShutdownHandler {
+            for await _ in stopped {}
+        } onGracefulShutdown: {
+            loop.cancel()
+            stop.finish()
+        }
+    } onCancel: {
+        loop.cancel()
+        stop.finish()
+    }
+}
+
+/// One connection's worth of listening: returns when the connection is lost, when the
+/// caller is cancelled, or when LISTEN was not confirmed in time (the attempt is then
+/// cancelled and left to end by itself, if it ever does).
+private func listenOnce(
+    on channel: String, at location: DatabaseLocation, logger: Logger, setupTimeout: Duration,
+    listening: @escaping @Sendable () -> Void, notified: @escaping @Sendable (String) -> Void
+) async {
+    enum Step: Sendable { case confirmed, ended, deadline }
+    let (steps, step) = AsyncStream<Step>.makeStream()
+    let attempt = Task {
+        do {
+            try await PostgresConnection.with(location, logger: logger) { connection in
+                try await connection.listen(on: channel) { notifications in
+                    // A query on the same connection returns only after LISTEN took effect.
+                    try await connection.query("SELECT 1", logger: logger)
+                    step.yield(.confirmed)
+                    listening()
+                    for try await notification in notifications { notified(notification.payload) }
+                }
+            }
+        } catch {
+            if !Task.isCancelled {
+                logger.warning("lost the connection listening on \(channel)", metadata: ["error": "\(String(reflecting: error))"])
+            }
+        }
+        step.yield(.ended)
+    }
+    let deadline = Task {
+        try? await Task.sleep(for: setupTimeout)
+        step.yield(.deadline)
+    }
+    await withTaskCancellationHandler {
+        var confirmed = false
+        for await event in steps {
+            switch event {
+            case .confirmed: confirmed = true
+            case .ended: return
+            case .deadline:
+                if confirmed { continue }
+                logger.warning("LISTEN on \(channel) was not confirmed in time; connecting again", metadata: ["after": "\(setupTimeout)"])
+                attempt.cancel()
+                return
+            }
+        }
+    } onCancel: {
+        attempt.cancel()
+        step.finish()
+    }
+    deadline.cancel()
+    step.finish()
 }

@@ -132,6 +132,38 @@ struct ServeProcessTests {
         }
     }
 
+    @Test("LISTEN or a connection never answered: the listeners give up on them, and SIGTERM still stops at once", arguments: [true, false])
+    func unansweringDatabase(onlyListen: Bool) async throws {
+        try await SystemTests.withProxiedDatabase { proxy, proxied in
+            let (child, port) = try await Self.launch(proxied) { $0.contains("listening") }
+            // Wait until both listeners hear (the caller cache says so).
+            let deadline = ContinuousClock.now + .seconds(10)
+            while ContinuousClock.now < deadline, !(try Self.metrics(port).contains("\ngavel_caller_cache_listening 1")) {
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            #expect(try Self.metrics(port).contains("\ngavel_caller_cache_listening 1"))
+            // Every connection is dropped; then either each new one stalls once its client
+            // sends LISTEN (PostgresNIO then waits for ever), or no new one is answered at all.
+            if onlyListen { proxy.stallOnListen.withLock { $0 = true } } else { proxy.stalled.withLock { $0 = true } }
+            await proxy.cut()
+            proxy.restore()
+            try await Task.sleep(for: .seconds(8))
+            #expect(child.output.contains("was not confirmed in time"), "no listener gave up on an unanswered connection")
+            #expect(try Self.metrics(port).contains("\ngavel_caller_cache_listening 0"))
+            child.signal(SIGTERM)
+            let code = try await child.wait(timeout: .seconds(10))
+            if code == nil { child.signal(SIGKILL) }
+            #expect(code == 0, "did not stop within 10 s of SIGTERM:\n\(child.output.suffix(1_500))")
+        }
+    }
+
+    static func metrics(_ port: Int) throws -> String {
+        let connection = try RawHTTPConnection(port: port)
+        defer { connection.closeConnection() }
+        connection.send("GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        return connection.receive()
+    }
+
     @Test("a second serve on a database with an admin prints no new token")
     func adminOnce() async throws {
         try await withMigratedDatabase { location in

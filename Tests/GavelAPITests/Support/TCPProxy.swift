@@ -3,10 +3,14 @@ import NIOPosix
 import Synchronization
 
 /// A loopback TCP relay in front of PostgreSQL that a test can cut (closing every
-/// connection and refusing new ones) and restore, to play a database outage.
+/// connection and refusing new ones) and restore, to play a database outage; or stall
+/// (connections are taken, nothing is relayed), to play a server that never answers;
+/// or stall each connection from the moment its client sends LISTEN.
 final class TCPProxy: Sendable {
     private let targetPort: Int
     private let state = Mutex<(enabled: Bool, channels: [any Channel])>((true, []))
+    let stalled = Mutex(false)
+    let stallOnListen = Mutex(false)
     private let server = Mutex<(any Channel)?>(nil)
 
     init(targetPort: Int) {
@@ -24,8 +28,9 @@ final class TCPProxy: Sendable {
                     .connect(host: "127.0.0.1", port: targetPort)
                     .flatMap { outbound in
                         self.state.withLock { $0.channels += [inbound, outbound] }
-                        let toTarget = Relay(peer: outbound)
-                        let toClient = Relay(peer: inbound)
+                        let pair = PairStall()
+                        let toTarget = Relay(peer: outbound, proxy: self, pairStalled: pair, fromClient: true)
+                        let toClient = Relay(peer: inbound, proxy: self, pairStalled: pair, fromClient: false)
                         // The inbound channel starts reading only once this initializer is done,
                         // so nothing the client sends can arrive before the relay is in place.
                         return inbound.pipeline.addHandler(toTarget)
@@ -60,11 +65,25 @@ final class TCPProxy: Sendable {
 private final class Relay: ChannelInboundHandler, Sendable {
     typealias InboundIn = ByteBuffer
     let peer: any Channel
+    let proxy: TCPProxy
+    /// Set once this connection stalls (both directions share it).
+    let pairStalled: PairStall
+    let fromClient: Bool
 
-    init(peer: any Channel) { self.peer = peer }
+    init(peer: any Channel, proxy: TCPProxy, pairStalled: PairStall, fromClient: Bool) {
+        self.peer = peer
+        self.proxy = proxy
+        self.pairStalled = pairStalled
+        self.fromClient = fromClient
+    }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        peer.writeAndFlush(Self.unwrapInboundIn(data), promise: nil)
+        let bytes = Self.unwrapInboundIn(data)
+        if fromClient, proxy.stallOnListen.withLock({ $0 }), String(buffer: bytes).contains("LISTEN") {
+            pairStalled.flag.withLock { $0 = true }
+        }
+        guard !proxy.stalled.withLock({ $0 }), !pairStalled.flag.withLock({ $0 }) else { return }
+        peer.writeAndFlush(bytes, promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -75,4 +94,8 @@ private final class Relay: ChannelInboundHandler, Sendable {
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
     }
+}
+
+private final class PairStall: Sendable {
+    let flag = Mutex(false)
 }
