@@ -99,10 +99,11 @@ struct LotEventListener: Service {
 ///
 /// Nothing here waits on a connection that may never answer. PostgresNIO 1.33 writes
 /// LISTEN (like any query) without a write promise, so on a connection that closes in
-/// that instant (a PostgreSQL restart) it is never answered nor failed: the restart test
-/// once saw an instance that could not stop after SIGTERM that way. So an attempt whose
-/// LISTEN is not confirmed within `setupTimeout` is left behind and a new one made, and
-/// shutdown returns at once instead of waiting for the attempt to end.
+/// that instant (a PostgreSQL restart) it can stay unanswered for ever; the restart test
+/// once saw an instance that could not stop after SIGTERM, cause not proven
+/// (Docs/reliability.md). So an attempt whose LISTEN is not confirmed within
+/// `setupTimeout` is left behind and a new one made, and shutdown returns at once
+/// instead of waiting for the attempt to end.
 func listenUntilShutdown(
     on channel: String, at location: DatabaseLocation, logger: Logger, setupTimeout: Duration = .seconds(5),
     listening: @escaping @Sendable () -> Void, notified: @escaping @Sendable (String) -> Void,

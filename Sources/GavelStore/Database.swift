@@ -291,7 +291,7 @@ final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
 
 /// Lease deadlines on one ticking task per pool, instead of a sleeping task per lease:
 /// every request leases at least once, and a timer task per lease (created, then
-/// cancelled a millisecond later) was about 4 % of Gavel's CPU under bid load
+/// cancelled a millisecond later) was about 3 % of Gavel's CPU under bid load
 /// (`Benchmarks/profile`). A deadline fires up to one tick late; the task ticks only
 /// while deadlines are pending.
 final class LeaseClock: Sendable {
