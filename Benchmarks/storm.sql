@@ -25,11 +25,11 @@ FROM storm_ids i;
 
 INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
                   extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
-                  created_by, current_price, leader_id, bid_count)
+                  created_by, current_price, leader_id, bid_count, fees)
 SELECT i.lot_id, i.vehicle_id, s.consignor_id, s.appraisal_id, 1, 'english', 'scheduled', s.currency,
        now() - interval '1 hour', clock_timestamp() + make_interval(secs => :seconds), 300, 300,
        s.starting_price, s.starting_price, s.deposit_amount, s.increments, s.created_by,
-       s.starting_price, s.leader_id, 1
+       s.starting_price, s.leader_id, 1, s.fees
 FROM storm_ids i, storm_source s;
 
 INSERT INTO lot_maxima (lot_id, bidder_id, amount, sequence)

@@ -31,6 +31,15 @@ public struct GavelConfiguration: Sendable {
     /// (a change in the database is announced and forgotten at once; this bounds the
     /// rest). Zero looks every token up.
     public var callerCacheLifetime: Duration = .seconds(10)
+    /// How long the first answer to a POST with an Idempotency-Key is kept for retries.
+    public var idempotencyLifetime: Duration = .seconds(86_400)
+    /// Lot event streams one token may hold open at once, and this instance in all;
+    /// past either, 429 `rate-limited`.
+    public var eventStreamsPerCaller = 20
+    public var eventStreamsPerInstance = 2_000
+    /// The longest a request body may take to arrive, however steadily it trickles in
+    /// (the idle timeout only catches a client that stops altogether): 408 past it.
+    public var bodyTimeout: Duration = .seconds(30)
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -67,13 +76,16 @@ public func buildApplication(
         configuration: configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout),
         backgroundLogger: logger)
     let metrics = GavelMetrics()
-    let database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
+    var database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
+    database.idempotencyLifetime = configuration.idempotencyLifetime
 
     let router = Router(context: GavelRequestContext.self)
     let routesBox = RouteTableBox()
     router.add(middleware: RequestIDMiddleware())
+    router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
     router.add(middleware: ProblemMiddleware(routes: { routesBox.table.withLock { $0 } }))
+    router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.bodyTimeout))
 
     let hub = LotEventHub()
     let callers = CallerCache(lifetime: configuration.callerCacheLifetime, metrics: metrics)
@@ -81,7 +93,11 @@ public func buildApplication(
         table = registerRoutes(
             on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
             newID: configuration.newID,
-            events: LotEventsController(database: database, hub: hub, heartbeat: configuration.eventHeartbeat),
+            events: LotEventsController(
+                database: database, hub: hub, heartbeat: configuration.eventHeartbeat,
+                limiter: EventStreamLimiter(
+                    perCaller: configuration.eventStreamsPerCaller, perInstance: configuration.eventStreamsPerInstance,
+                    changed: { metrics.eventStreams(changedBy: $0) })),
             bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
     }
 
@@ -94,7 +110,7 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(
-        client, LotCloser(database: database, logger: logger, schemaReady: schemaReady),
+        client, LotCloser(database: database, logger: logger, schemaReady: schemaReady, metrics: metrics),
         LotEventListener(location: configuration.database, hub: hub, logger: logger))
     // A service that returns would stop the application: none when the cache is off.
     if configuration.callerCacheLifetime > .zero {
@@ -152,7 +168,9 @@ public func registeredEndpoints() -> [Endpoint] {
     return registerRoutes(
         on: Router(context: GavelRequestContext.self), database: database,
         metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() },
-        events: LotEventsController(database: database, hub: LotEventHub(), heartbeat: .seconds(15)),
+        events: LotEventsController(
+            database: database, hub: LotEventHub(), heartbeat: .seconds(15),
+            limiter: EventStreamLimiter(perCaller: 1, perInstance: 1)),
         bidLimiter: BidRateLimiter(perSecond: 20), callers: CallerCache(lifetime: .zero)
     ).endpoints
 }

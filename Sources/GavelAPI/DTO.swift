@@ -15,6 +15,17 @@ enum DTO {
         return .object(members)
     }
 
+    /// The answer to POST /v1/users, and what its replay shows: the same, with the token
+    /// withheld (it is shown once, and a stored answer must never hold it).
+    static func createdUser(_ user: User, token: String) -> (answer: JSONValue, replay: JSONValue) {
+        guard case .object(var members) = DTO.user(user, token: token) else { preconditionFailure("a user is an object") }
+        members["tokenWithheld"] = .bool(false)
+        let answer = JSONValue.object(members)
+        members["token"] = .null
+        members["tokenWithheld"] = .bool(true)
+        return (answer, .object(members))
+    }
+
     static func consignor(_ consignor: Consignor) -> JSONValue {
         .object([
             "id": consignor.id.json,
@@ -132,6 +143,8 @@ extension DTO {
             "bidCount": .integer(lot.bidCount),
             "reserveMet": .bool(!sealed && auction.reserveMet),
             "minimumNextBid": .integer(auction.minimumNextBid),
+            // Frozen at creation: what the winner's invoice will charge (domain rules section 4).
+            "fees": lot.fees.json,
         ]
         if let vehicle { members["vehicle"] = DTO.vehicle(vehicle) }
         if caller.role.isStaff {

@@ -13,8 +13,16 @@ enum ErrorMapping {
             return problem
         case let failure as ValidationFailure:
             return .validation(failure.errors)
+        case let failure as InvoiceOutOfRange:
+            return .validation([FieldError(
+                field: "hammerPrice",
+                message: "the invoice of lot \(failure.lotId.uuidString.lowercased()) would pass \(Money.maximum) minor units",
+                code: "amount-out-of-range")])
         case is NIOTooManyBytesError:
             return .payloadTooLarge()
+        case is ClientDisconnected:
+            return Problem(.clientClosedRequest, code: "client-disconnected", title: "Client Closed Request",
+                           detail: "the client closed the connection before the request was read")
         case let error as HTTPError where error.status == .notFound:
             let allowed = routes.allowedMethods(forPath: request.uri.path)
             return allowed.isEmpty

@@ -8,6 +8,9 @@ public struct GavelMetrics: Sendable {
     private let callersListening: Gauge
     private let callersFromMemory: Counter
     private let callersFromDatabase: Counter
+    private let lotsSetAside: Counter
+    private let clientDisconnects: Counter
+    private let eventStreamsOpen: Gauge
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -28,6 +31,23 @@ public struct GavelMetrics: Sendable {
             helpText: "Tokens of requests resolved to their user, from memory or from the database")
         self.callersFromMemory = registry.makeCounter(descriptor: lookups, labels: [("source", "memory")])
         self.callersFromDatabase = registry.makeCounter(descriptor: lookups, labels: [("source", "database")])
+        self.lotsSetAside = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "gavel", subsystem: "closer", metricName: "lots_set_aside", unitName: "total",
+            helpText: "Lots the closer could not close and set aside as close-failed (each counted once)"))
+        self.clientDisconnects = registry.makeCounter(descriptor: MetricNameDescriptor(
+            namespace: "gavel", subsystem: "http", metricName: "client_disconnects", unitName: "total",
+            helpText: "Requests the client gave up on before they were answered (not server errors)"))
+        self.eventStreamsOpen = registry.makeGauge(descriptor: MetricNameDescriptor(
+            namespace: "gavel", subsystem: "events", metricName: "streams_open", unitName: "",
+            helpText: "Lot event streams this instance is serving"))
+    }
+
+    func lotSetAside() { lotsSetAside.increment() }
+
+    func clientDisconnected() { clientDisconnects.increment() }
+
+    func eventStreams(changedBy delta: Int) {
+        if delta > 0 { eventStreamsOpen.increment(by: Double(delta)) } else { eventStreamsOpen.decrement(by: Double(-delta)) }
     }
 
     func callerCache(listening: Bool) { callersListening.set(to: listening ? 1 : 0) }

@@ -7,10 +7,14 @@ import HTTPTypes
 struct JSONResponse: Sendable {
     var status: HTTPResponse.Status
     var body: String
+    /// What a replay of this answer (same Idempotency-Key) is sent instead, when the
+    /// answer holds a secret that is shown once: the stored answer must not hold it.
+    var replayBody: String?
 
-    init(_ status: HTTPResponse.Status, _ value: JSONValue) {
+    init(_ status: HTTPResponse.Status, _ value: JSONValue, replay: JSONValue? = nil) {
         self.status = status
         self.body = JSONWriter.string(value)
+        self.replayBody = replay.map(JSONWriter.string)
     }
 
     init(status: HTTPResponse.Status, body: String) {

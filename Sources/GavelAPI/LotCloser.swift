@@ -12,6 +12,7 @@ struct LotCloser: Service {
     /// Opened once the migrations have run: on a new database the first sweep would
     /// otherwise meet tables that do not exist yet.
     let schemaReady: Gate
+    var metrics: GavelMetrics? = nil
     var interval: Duration = .milliseconds(500)
     /// Closing transactions run at once by this instance. `SKIP LOCKED` gives each its
     /// own lots, so when thousands end together they are closed several at a time
@@ -37,11 +38,16 @@ struct LotCloser: Service {
                     group.addTask {
                         // Batches keep each transaction short; a full batch means more may be due.
                         while true {
-                            let closed = try await database.transaction { connection in
+                            let batch = try await database.transaction { connection in
                                 try await LotClosing.closeDue(limit: 100, on: connection, logger: logger)
                             }
-                            for lot in closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
-                            if closed.count < 100 { break }
+                            for lot in batch.closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
+                            // Logged and counted once: a lot set aside leaves the queue for good.
+                            for lot in batch.setAside {
+                                logger.error("lot set aside: it cannot be closed", metadata: ["lot": "\(lot.lotId)", "reason": "\(lot.reason)"])
+                                metrics?.lotSetAside()
+                            }
+                            if batch.taken < 100 { break }
                         }
                     }
                 }
@@ -52,6 +58,11 @@ struct LotCloser: Service {
             }
             let defaulted = try await database.transaction { connection in
                 try await InvoiceRepository.defaultOverdue(limit: 100, on: connection, logger: logger)
+            }
+            // Stored answers of Idempotency-Key past their lifetime (D24).
+            _ = try await database.transaction { connection in
+                try await IdempotencyRepository.expire(
+                    lifetime: database.idempotencyLifetime, limit: 1_000, on: connection, logger: logger)
             }
             for invoice in defaulted { logger.info("invoice defaulted: unpaid when due", metadata: ["invoice": "\(invoice)"]) }
         } catch {

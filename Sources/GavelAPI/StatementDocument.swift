@@ -1,4 +1,3 @@
-import CSV
 import Foundation
 import GavelCore
 import GavelStore
@@ -70,14 +69,7 @@ enum StatementDocument {
         return rows
     }
 
-    static func csv(_ body: JSONValue) throws -> String {
-        let stream = OutputStream(toMemory: ())
-        let writer = try CSVWriter(stream: stream)
-        for row in rows(body) { try writer.write(row: row) }
-        writer.stream.close()
-        guard let data = stream.property(forKey: .dataWrittenToMemoryStreamKey) as? Data else { return "" }
-        return String(decoding: data, as: UTF8.self) + "\n"
-    }
+    static func csv(_ body: JSONValue) throws -> String { try CSVDocument.render(rows(body)) }
 
     /// The printable page. Mustache escapes every `{{field}}`, so a name such as
     /// `<script>` prints as text.
@@ -88,8 +80,8 @@ enum StatementDocument {
         let context: [String: Any] = [
             "lender": text(body["lender"]), "loanNumber": text(body["loanNumber"]),
             "borrower": text(body["borrower"]?["name"]), "settlementDate": text(body["settlementDate"]),
-            "guarantors": (body["guarantors"]?.elements ?? []).map { ["name": text($0["name"])] },
-            "hasGuarantors": !(body["guarantors"]?.elements ?? []).isEmpty,
+            "liability": liability(borrower: text(body["borrower"]?["name"]),
+                                   guarantors: (body["guarantors"]?.elements ?? []).map { text($0["name"]) }),
             "vehicles": (body["vehicles"]?.elements ?? []).map { vehicle -> [String: Any] in
                 ["vin": text(vehicle["vin"]), "description": text(vehicle["description"]),
                  "saleDate": text(vehicle["saleDate"]).isEmpty ? "-" : text(vehicle["saleDate"]),
@@ -105,6 +97,15 @@ enum StatementDocument {
             "surplus": money(body["surplus"]), "deficiency": money(body["deficiency"]),
         ]
         return template.render(context)
+    }
+
+    /// Who answers for the deficiency, as one sentence: "A is liable", or "A and the
+    /// guarantors B and C are jointly liable".
+    static func liability(borrower: String, guarantors: [String]) -> String {
+        guard let last = guarantors.last else { return "\(borrower) is liable for the deficiency." }
+        let names = guarantors.count == 1 ? last : guarantors.dropLast().joined(separator: ", ") + " and " + last
+        let noun = guarantors.count == 1 ? "the guarantor" : "the guarantors"
+        return "\(borrower) and \(noun) \(names) are jointly liable for the deficiency."
     }
 
     // The template is a constant that parses; a failure here is a programming error
@@ -134,8 +135,7 @@ enum StatementDocument {
         {{/allocation}}{{#juniors}}<tr><td>junior lienholder: {{name}}</td><td class="amount">{{amount}}</td></tr>
         {{/juniors}}</table>
         {{#isDeficiency}}<h2>Deficiency: {{deficiency}}</h2>
-        <p>{{borrower}}{{#hasGuarantors}} and the guarantors {{#guarantors}}{{name}}; {{/guarantors}}{{/hasGuarantors}}
-        are jointly liable for the deficiency.</p>{{/isDeficiency}}
+        <p>{{liability}}</p>{{/isDeficiency}}
         {{^isDeficiency}}<h2>Surplus: {{surplus}}</h2><p>The surplus is payable to {{borrower}}.</p>{{/isDeficiency}}
         </body></html>
         """)

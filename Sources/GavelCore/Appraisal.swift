@@ -52,10 +52,14 @@ public struct Appraisal: Equatable, Sendable {
     /// Reads a new appraisal and values it. A body with `marketValue` is a manual
     /// valuation, which needs `liquidationValue` and a `reason`.
     public static func parse(
-        _ body: FieldReader, id: UUID, vehicle: Vehicle, authorId: UUID, policy: Policy.Valuation
+        _ body: FieldReader, id: UUID, vehicle: Vehicle, authorId: UUID, policy: Policy.Valuation, today: CalendarDate
     ) throws(ValidationFailure) -> Appraisal {
         var errors: [FieldError] = []
-        let valuationDate = body.date("valuationDate", errors: &errors)
+        var valuationDate = body.date("valuationDate", errors: &errors)
+        if let date = valuationDate, date > today {
+            errors.append(FieldError(field: "valuationDate", message: "must not be in the future (today is \(today))"))
+            valuationDate = nil
+        }
         let grade = body.grade("conditionGrade", errors: &errors)
         if body.has("marketValue") {
             let market = body.amount("marketValue", errors: &errors)
@@ -118,6 +122,13 @@ public struct Appraisal: Equatable, Sendable {
             FieldError(field: "comparables",
                        message: "\(counted) comparable sale(s) count (sold on or before the valuation date and within the policy's age limit); \(required) are needed",
                        code: "insufficient-comparables")
+        case .adjustedValueOutOfRange(let index):
+            FieldError(field: "comparables[\(index)]",
+                       message: "rejected: its price adjusted to this vehicle passes \(Money.inputMaximum) minor units",
+                       code: "amount-out-of-range")
+        case .damagesOutOfRange:
+            FieldError(field: "damages", message: "the repair costs together pass \(Money.inputMaximum) minor units",
+                       code: "amount-out-of-range")
         case .overflow:
             FieldError(field: "comparables", message: "the amounts are too large to value", code: "amount-out-of-range")
         }
@@ -148,7 +159,7 @@ extension Appraisal {
         -> ([Valuation.Damage], [Valuation.AdjustedComparable])
     {
         var errors: [FieldError] = []
-        let reader = FieldReader(["damages": damages, "comparables": comparables])
+        let reader = FieldReader.stored(["damages": damages, "comparables": comparables])
         let parsedDamages = reader.objects("damages", errors: &errors)?.compactMap { parseDamage($0, errors: &errors) } ?? []
         let parsedComparables = reader.objects("comparables", errors: &errors)?.compactMap { entry -> Valuation.AdjustedComparable? in
             guard let comparable = parseComparable(entry, errors: &errors) else { return nil }

@@ -5,20 +5,49 @@ import Foundation
 public struct FieldReader: Sendable {
     public let path: String
     public let members: [String: JSONValue]
+    /// The largest amount `amount` takes: `Money.inputMaximum` for what a caller sends
+    /// (domain rules section 1), `Money.maximum` for rows Gavel wrote itself.
+    public let amountLimit: Int64
+    /// The dates `date` takes: for a request, 1980-01-01 to a year from today; nil
+    /// (any) for rows Gavel wrote itself.
+    public let dateRange: ClosedRange<CalendarDate>?
 
-    public init(_ members: [String: JSONValue], path: String = "") {
+    public init(
+        _ members: [String: JSONValue], path: String = "", amountLimit: Int64 = Money.inputMaximum,
+        dateRange: ClosedRange<CalendarDate>? = nil
+    ) {
         self.members = members
         self.path = path
+        self.amountLimit = amountLimit
+        self.dateRange = dateRange
+    }
+
+    /// The dates a caller may send (domain rules section 1).
+    public static func requestDates(today: CalendarDate) -> ClosedRange<CalendarDate> {
+        earliestDate...today.adding(days: 365)
+    }
+
+    /// A reader of what Gavel itself stored: amounts up to `Money.maximum`.
+    public static func stored(_ members: [String: JSONValue]) -> FieldReader {
+        FieldReader(members, amountLimit: Money.maximum)
     }
 
     /// A reader for a whole request body, which must be a JSON object.
-    public static func body(_ value: JSONValue, errors: inout [FieldError]) -> FieldReader? {
+    public static func body(_ value: JSONValue, today: CalendarDate, errors: inout [FieldError]) -> FieldReader? {
         guard case .object(let members) = value else {
             errors.append(FieldError(field: "", message: "the body must be a JSON object, not \(value.typeName)"))
             return nil
         }
-        return FieldReader(members)
+        return FieldReader(members, dateRange: requestDates(today: today))
     }
+
+    /// A reader of a nested object, with this one's bounds.
+    func nested(_ members: [String: JSONValue], at path: String) -> FieldReader {
+        FieldReader(members, path: path, amountLimit: amountLimit, dateRange: dateRange)
+    }
+
+    /// The earliest date a caller may send.
+    public static let earliestDate = CalendarDate(year: 1980, month: 1, day: 1)!
 
     public func fieldPath(_ key: String) -> String { path.isEmpty ? key : "\(path).\(key)" }
 
@@ -46,7 +75,13 @@ public struct FieldReader: Sendable {
         _ value: JSONValue, at field: String, in range: ClosedRange<Int64>, errors: inout [FieldError]
     ) -> Int64? {
         guard case .integer(let number) = value else {
-            errors.append(FieldError(field: field, message: "must be an integer, not \(value.typeName)"))
+            // A whole number too large for Int64 arrives as a double: it is out of range,
+            // not "not an integer".
+            if case .number(let double) = value, double.rounded() == double {
+                errors.append(FieldError(field: field, message: "must be between \(range.lowerBound) and \(range.upperBound)"))
+            } else {
+                errors.append(FieldError(field: field, message: "must be an integer, not \(value.typeName)"))
+            }
             return nil
         }
         guard range.contains(number) else {
@@ -56,25 +91,41 @@ public struct FieldReader: Sendable {
         return number
     }
 
-    /// An amount of money in minor units; out of 0...10^13 is `amount-out-of-range`.
-    public func amount(_ key: String, required: Bool = true, errors: inout [FieldError]) -> Int64? {
+    /// An amount of money in minor units; outside 0...`maximum` (by default this
+    /// reader's `amountLimit`) is `amount-out-of-range`.
+    public func amount(_ key: String, maximum: Int64? = nil, required: Bool = true, errors: inout [FieldError]) -> Int64? {
         guard let value = present(key, required: required, errors: &errors) else { return nil }
-        return Self.amount(value, at: fieldPath(key), errors: &errors)
+        return Self.amount(value, at: fieldPath(key), maximum: maximum ?? amountLimit, errors: &errors)
     }
 
-    public static func amount(_ value: JSONValue, at field: String, errors: inout [FieldError]) -> Int64? {
+    public static func amount(
+        _ value: JSONValue, at field: String, maximum: Int64 = Money.inputMaximum, errors: inout [FieldError]
+    ) -> Int64? {
+        let outOfRange = FieldError(
+            field: field, message: "must be between 0 and \(maximum) minor units", code: "amount-out-of-range")
         guard case .integer(let number) = value else {
-            errors.append(FieldError(
-                field: field, message: "must be an integer number of minor units, not \(value.typeName)"))
+            // A whole number beyond Int64 (10^20) is read as a double: too large, not "not an integer".
+            if case .number(let double) = value, double.rounded() == double {
+                errors.append(outOfRange)
+            } else {
+                errors.append(FieldError(
+                    field: field, message: "must be an integer number of minor units, not \(value.typeName)"))
+            }
             return nil
         }
-        guard Money.isInRange(number) else {
-            errors.append(FieldError(
-                field: field, message: "must be between 0 and \(Money.maximum) minor units",
-                code: "amount-out-of-range"))
+        guard (0...maximum).contains(number) else {
+            errors.append(outOfRange)
             return nil
         }
         return number
+    }
+
+    /// Several amounts whose sum is a total of a case (liens, credits): each within the
+    /// input bound, and together within `Money.maximum`.
+    public static func ensureTotal(_ amounts: [Int64], field: String, errors: inout [FieldError]) {
+        guard Money.total(amounts) == nil else { return }
+        errors.append(FieldError(
+            field: field, message: "together must not pass \(Money.maximum) minor units", code: "amount-out-of-range"))
     }
 
     public func string(
@@ -90,8 +141,10 @@ public struct FieldReader: Sendable {
             errors.append(FieldError(field: fieldPath(key), message: "must not be blank"))
             return nil
         }
-        guard trimmed.count <= maxLength else {
-            errors.append(FieldError(field: fieldPath(key), message: "must be at most \(maxLength) characters"))
+        // Counted as PostgreSQL counts (code points): 200 family emoji are 1 000 of them.
+        guard trimmed.unicodeScalars.count <= maxLength else {
+            errors.append(FieldError(
+                field: fieldPath(key), message: "must be at most \(maxLength) characters (Unicode code points)"))
             return nil
         }
         guard !trimmed.unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) else {
@@ -137,7 +190,7 @@ public struct FieldReader: Sendable {
             errors.append(FieldError(field: fieldPath(key), message: "must be an object, not \(value.typeName)"))
             return nil
         }
-        return FieldReader(members, path: fieldPath(key))
+        return nested(members, at: fieldPath(key))
     }
 
     public func array(_ key: String, required: Bool = true, errors: inout [FieldError]) -> [JSONValue]? {
@@ -161,7 +214,7 @@ public struct FieldReader: Sendable {
                 failed = true
                 continue
             }
-            readers.append(FieldReader(members, path: at))
+            readers.append(nested(members, at: at))
         }
         return failed ? nil : readers
     }
@@ -170,6 +223,11 @@ public struct FieldReader: Sendable {
         guard let value = present(key, required: required, errors: &errors) else { return nil }
         guard case .string(let text) = value, let date = CalendarDate(iso: text) else {
             errors.append(FieldError(field: fieldPath(key), message: "must be a date YYYY-MM-DD"))
+            return nil
+        }
+        if let dateRange, !dateRange.contains(date) {
+            errors.append(FieldError(
+                field: fieldPath(key), message: "must be between \(dateRange.lowerBound) and \(dateRange.upperBound)"))
             return nil
         }
         return date

@@ -67,14 +67,18 @@ public struct LoanCase: Equatable, Sendable {
     public var status: String
 
     /// Reads a new case from a request body; every problem is listed.
-    public static func parse(_ body: FieldReader, id: UUID) throws(ValidationFailure) -> LoanCase {
+    public static func parse(_ body: FieldReader, id: UUID, today: CalendarDate) throws(ValidationFailure) -> LoanCase {
         var errors: [FieldError] = []
         let consignorId = body.uuid("consignorId", errors: &errors)
         let loanNumber = body.string("loanNumber", maxLength: 100, errors: &errors)
         let borrower = body.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
         let guarantors = body.objects("guarantors", required: false, errors: &errors)?
             .compactMap { $0.string("name", errors: &errors) } ?? []
-        let balances = body.object("balances", errors: &errors).flatMap { parseBalances($0, errors: &errors) }
+        var balances = body.object("balances", errors: &errors).flatMap { parseBalances($0, errors: &errors) }
+        if let asOf = balances?.asOf, asOf > today {
+            errors.append(FieldError(field: "balances.asOf", message: "must not be in the future (today is \(today))"))
+            balances = nil
+        }
         let lienholders = body.objects("lienholders", required: false, errors: &errors)?
             .compactMap { parseLienholder($0, errors: &errors) } ?? []
         let priorities = lienholders.map(\.priority)
@@ -82,6 +86,9 @@ public struct LoanCase: Equatable, Sendable {
             errors.append(FieldError(field: "lienholders", message: "each lienholder needs its own priority"))
         }
         let credits = body.objects("credits", required: false, errors: &errors)?.compactMap { parseCredit($0, errors: &errors) } ?? []
+        // Each lien and credit is bounded; so are their sums, which the settlement adds up.
+        FieldReader.ensureTotal(lienholders.map(\.amount), field: "lienholders", errors: &errors)
+        FieldReader.ensureTotal(credits.map(\.amount), field: "credits", errors: &errors)
         guard errors.isEmpty, let consignorId, let loanNumber, let borrower, let balances else {
             throw ValidationFailure(errors)
         }
@@ -102,7 +109,7 @@ public struct LoanCase: Equatable, Sendable {
         let principal = reader.amount("principal", errors: &errors)
         let interest = reader.amount("interest", errors: &errors)
         let fees = reader.amount("fees", errors: &errors)
-        let perDiem = reader.amount("perDiemInterest", errors: &errors)
+        let perDiem = reader.amount("perDiemInterest", maximum: Money.perDiemMaximum, errors: &errors)
         let asOf = reader.date("asOf", errors: &errors)
         guard let principal, let interest, let fees, let perDiem, let asOf else { return nil }
         return Balances(principal: principal, interest: interest, fees: fees, perDiemInterest: perDiem, asOf: asOf)
@@ -162,7 +169,7 @@ extension LoanCase {
         balances: Balances, lienholders: JSONValue, credits: JSONValue, status: String
     ) throws(ValidationFailure) -> LoanCase {
         var errors: [FieldError] = []
-        let reader = FieldReader(["borrower": borrower, "guarantors": guarantors, "lienholders": lienholders, "credits": credits])
+        let reader = FieldReader.stored(["borrower": borrower, "guarantors": guarantors, "lienholders": lienholders, "credits": credits])
         let borrower = reader.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
         let guarantors = reader.objects("guarantors", errors: &errors)?.compactMap { $0.string("name", errors: &errors) } ?? []
         let lienholders = reader.objects("lienholders", errors: &errors)?.compactMap { parseLienholder($0, errors: &errors) } ?? []

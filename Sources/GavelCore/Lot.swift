@@ -10,6 +10,9 @@ public struct Lot: Equatable, Sendable {
     /// database's clock.
     public enum Status: String, Sendable, CaseIterable {
         case scheduled, open, closed, sold, unsold, pendingApproval = "pending-approval", defaulted, cancelled
+        /// The closer could not close it (its sale would break a bound, or its row no
+        /// longer reads): set aside for an operator instead of being retried for ever.
+        case closeFailed = "close-failed"
     }
 
     public var id: UUID
@@ -28,6 +31,9 @@ public struct Lot: Equatable, Sendable {
     public var prices: RoundPricing.Prices
     public var increments: [Policy.Increment]
     public var overrideReason: String?
+    /// The fees of its sale, frozen when the lot is created (domain rules section 4): a
+    /// later policy change never alters a running lot's invoice.
+    public var fees: Policy.Fees = Policy.defaults.fees
     /// Public bidding state, kept on the lot's row.
     public var currentPrice: Int64? = nil
     public var leaderId: UUID? = nil

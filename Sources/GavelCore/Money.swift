@@ -4,8 +4,29 @@
 public enum Money {
     public static let maximum: Int64 = 10_000_000_000_000
     public static let range: ClosedRange<Int64> = 0...maximum
+    /// The most any single amount a caller sends may be (a bid, a price, an expense, a
+    /// payment, a balance, a lien): low enough that nothing derived from such inputs (an
+    /// invoice total, a sum of expenses) can pass `maximum`.
+    public static let inputMaximum: Int64 = 1_000_000_000_000
+    /// The most a policy's fixed fee may be (`docFee`, `buyerPremiumMin`, `buyerPremiumMax`).
+    public static let feeMaximum: Int64 = 10_000_000_000
+    /// The most a case's daily interest may be.
+    public static let perDiemMaximum: Int64 = 1_000_000_000
 
     public static func isInRange(_ amount: Int64) -> Bool { range.contains(amount) }
+
+    /// The sum of amounts, or nil when it passes `maximum` (or any amount is negative)
+    /// on the way: never a trap.
+    public static func total<S: Sequence>(_ amounts: S) -> Int64? where S.Element == Int64 {
+        var sum: Int64 = 0
+        for amount in amounts {
+            guard amount >= 0 else { return nil }
+            let (next, overflow) = sum.addingReportingOverflow(amount)
+            guard !overflow, next <= maximum else { return nil }
+            sum = next
+        }
+        return sum
+    }
 
     /// `mulBp(x, bp) = (x * bp + 5000) / 10000`, half-up for x >= 0.
     /// Returns nil when the intermediate product overflows `Int64`.

@@ -90,6 +90,36 @@ public struct Policy: Equatable, Sendable {
 
 // MARK: - JSON form (the contract's policy shape)
 
+extension Policy.Fees {
+    /// The policy's `fees` member; also what a lot keeps of them, frozen at its creation.
+    public var json: JSONValue {
+        .object([
+            "buyerPremiumBp": .integer(buyerPremiumBp),
+            "buyerPremiumMin": .integer(buyerPremiumMin),
+            "buyerPremiumMax": .integer(buyerPremiumMax),
+            "docFee": .integer(docFee),
+            "sellerFeeBp": .integer(sellerFeeBp),
+            "paymentDueDays": .integer(paymentDueDays),
+        ])
+    }
+
+    /// Fees as `json` wrote them (a lot's frozen copy).
+    public static func stored(_ value: JSONValue) throws(ValidationFailure) -> Policy.Fees {
+        guard case .object(let members) = value else { throw ValidationFailure([FieldError(field: "fees", message: "must be an object")]) }
+        let reader = FieldReader.stored(members)
+        var errors: [FieldError] = []
+        var fees = Policy.Fees()
+        fees.buyerPremiumBp = reader.integer("buyerPremiumBp", in: 0...10_000, errors: &errors) ?? 0
+        fees.buyerPremiumMin = reader.amount("buyerPremiumMin", errors: &errors) ?? 0
+        fees.buyerPremiumMax = reader.amount("buyerPremiumMax", errors: &errors) ?? 0
+        fees.docFee = reader.amount("docFee", errors: &errors) ?? 0
+        fees.sellerFeeBp = reader.integer("sellerFeeBp", in: 0...10_000, errors: &errors) ?? 0
+        fees.paymentDueDays = reader.integer("paymentDueDays", in: 1...90, errors: &errors) ?? 0
+        guard errors.isEmpty else { throw ValidationFailure(errors) }
+        return fees
+    }
+}
+
 extension Policy {
     public var json: JSONValue {
         .object([
@@ -118,14 +148,7 @@ extension Policy {
                 "extensionSeconds": .integer(bidding.extensionSeconds),
                 "approvalHours": .integer(bidding.approvalHours),
             ]),
-            "fees": .object([
-                "buyerPremiumBp": .integer(fees.buyerPremiumBp),
-                "buyerPremiumMin": .integer(fees.buyerPremiumMin),
-                "buyerPremiumMax": .integer(fees.buyerPremiumMax),
-                "docFee": .integer(fees.docFee),
-                "sellerFeeBp": .integer(fees.sellerFeeBp),
-                "paymentDueDays": .integer(fees.paymentDueDays),
-            ]),
+            "fees": fees.json,
             "settlement": .object([
                 "allocationOrder": .array(settlement.allocationOrder.map { .string($0.rawValue) }),
             ]),
@@ -200,9 +223,9 @@ extension Policy {
         if let v = root.object("fees", errors: &errors) {
             var p = policy.fees
             p.buyerPremiumBp = v.integer("buyerPremiumBp", in: 0...10_000, errors: &errors) ?? p.buyerPremiumBp
-            p.buyerPremiumMin = v.amount("buyerPremiumMin", errors: &errors) ?? p.buyerPremiumMin
-            p.buyerPremiumMax = v.amount("buyerPremiumMax", errors: &errors) ?? p.buyerPremiumMax
-            p.docFee = v.amount("docFee", errors: &errors) ?? p.docFee
+            p.buyerPremiumMin = v.amount("buyerPremiumMin", maximum: Money.feeMaximum, errors: &errors) ?? p.buyerPremiumMin
+            p.buyerPremiumMax = v.amount("buyerPremiumMax", maximum: Money.feeMaximum, errors: &errors) ?? p.buyerPremiumMax
+            p.docFee = v.amount("docFee", maximum: Money.feeMaximum, errors: &errors) ?? p.docFee
             p.sellerFeeBp = v.integer("sellerFeeBp", in: 0...10_000, errors: &errors) ?? p.sellerFeeBp
             p.paymentDueDays = v.integer("paymentDueDays", in: 1...90, errors: &errors) ?? p.paymentDueDays
             if p.buyerPremiumMin > p.buyerPremiumMax {
@@ -304,7 +327,7 @@ extension Policy {
             }
             let band = FieldReader(members, path: at)
             let below = band.has("below") ? band.amount("below", errors: &errors) : nil
-            let step = band.integer("step", in: 1...Money.maximum, errors: &errors)
+            let step = band.integer("step", in: 1...Money.inputMaximum, errors: &errors)
             if band.has("below") && below == nil || step == nil { failed = true; continue }
             bands.append(.init(below: below, step: step!))
         }

@@ -73,7 +73,12 @@ public enum Valuation {
         /// The adjusted price of this comparable is below zero.
         case negativeAdjustedValue(index: Int)
         case insufficientComparables(counted: Int, required: Int64)
-        /// An intermediate value left the range of `Int64`.
+        /// The price of this comparable adjusted to the vehicle passes the bound of a price.
+        case adjustedValueOutOfRange(index: Int)
+        /// The repair costs together pass the bound of an amount a caller may send.
+        case damagesOutOfRange
+        /// An intermediate value left the range of `Int64`, or the market value passes
+        /// the bound of a price.
         case overflow
     }
 
@@ -103,11 +108,12 @@ public enum Valuation {
         var damageTotal: Int64 = 0
         for damage in input.damages {
             let (sum, overflow) = damageTotal.addingReportingOverflow(damage.repairCost)
-            guard !overflow else { throw .overflow }
+            guard !overflow, sum <= Money.inputMaximum else { throw .damagesOutOfRange }
             damageTotal = sum
         }
         guard let conditioned = Money.mulBp(baseValue, conditionBp) else { throw .overflow }
         let marketValue = max(0, conditioned - damageTotal)
+        guard marketValue <= Money.inputMaximum else { throw .overflow }
         guard let liquidationValue = Money.mulBp(marketValue, policy.liquidationBp) else { throw .overflow }
         return Result(
             comparables: adjusted, baseValue: baseValue, conditionBp: conditionBp, damageTotal: damageTotal,
@@ -127,6 +133,8 @@ public enum Valuation {
         let (price, o6) = depreciated.addingReportingOverflow(mileageAdjustment)
         guard !(o4 || o5 || o6) else { throw .overflow }
         guard price >= 0 else { throw .negativeAdjustedValue(index: index) }
+        // A value is a price, and prices are bounded like every input (section 1).
+        guard price <= Money.inputMaximum else { throw .adjustedValueOutOfRange(index: index) }
         return price
     }
 

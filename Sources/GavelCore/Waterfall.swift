@@ -107,8 +107,13 @@ public enum Waterfall {
     public enum Failure: Error, Equatable, Sendable {
         /// The settlement date is before the balances' as-of date.
         case settlementBeforeAsOf
-        /// An amount on the way would leave the bounds of section 1.
-        case outOfRange
+        /// An amount on the way would leave the bounds of section 1; which one.
+        case outOfRange(Total)
+    }
+
+    /// The totals of a settlement that section 1 bounds.
+    public enum Total: String, Sendable, Equatable {
+        case interest, expenses, credits, proceeds, deficiency, surplus
     }
 
     /// Interest accrues per diem from the balances' as-of date to the settlement date.
@@ -116,10 +121,9 @@ public enum Waterfall {
         let days = balances.asOf.days(until: date)
         guard days >= 0 else { return .failure(.settlementBeforeAsOf) }
         let (accrued, overflow) = balances.perDiemInterest.multipliedReportingOverflow(by: Int64(days))
-        let interest = balances.interest + accrued
-        guard !overflow, Money.isInRange(accrued), Money.isInRange(interest),
-              Money.isInRange(balances.fees + interest + balances.principal)
-        else { return .failure(.outOfRange) }
+        guard !overflow, Money.isInRange(accrued), let interest = Money.total([balances.interest, accrued]),
+              Money.total([balances.fees, interest, balances.principal]) != nil
+        else { return .failure(.outOfRange(.interest)) }
         return .success(Obligation(fees: balances.fees, interest: interest, principal: balances.principal))
     }
 
@@ -129,10 +133,9 @@ public enum Waterfall {
         case .failure(let failure): return .failure(failure)
         case .success(let value): obligation = value
         }
-        let expensesTotal = input.expenses.reduce(Int64(0)) { $0 + $1.amount }
-        let creditsTotal = input.credits.reduce(Int64(0)) { $0 + $1.amount }
-        let proceeds = input.hammer + input.forfeitedDeposits
-        guard [expensesTotal, creditsTotal, proceeds].allSatisfy(Money.isInRange) else { return .failure(.outOfRange) }
+        guard let expensesTotal = Money.total(input.expenses.map(\.amount)) else { return .failure(.outOfRange(.expenses)) }
+        guard let creditsTotal = Money.total(input.credits.map(\.amount)) else { return .failure(.outOfRange(.credits)) }
+        guard let proceeds = Money.total([input.hammer, input.forfeitedDeposits]) else { return .failure(.outOfRange(.proceeds)) }
 
         var remaining = proceeds
         func take(_ owed: Int64) -> Int64 {
@@ -159,6 +162,9 @@ public enum Waterfall {
         let creditsToSurplus = creditsTotal - creditsToDeficiency
         let deficiency = unpaid - creditsToDeficiency
         let surplus = remaining + creditsToSurplus
+        // Expenses and the obligation are each bounded, but what stays unpaid of both may not be.
+        guard Money.isInRange(deficiency) else { return .failure(.outOfRange(.deficiency)) }
+        guard Money.isInRange(surplus) else { return .failure(.outOfRange(.surplus)) }
         allocation.append((.surplus, surplus))
 
         let afterProceeds = obligation.total - proceeds

@@ -99,6 +99,14 @@ public struct BidHistoryEntry: Sendable, Equatable {
 }
 
 public enum BidRepository {
+    /// Whether the bidder defaulted on this vehicle before (and so may not bid on it).
+    public static func isBarred(bidderId: UUID, vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        for try await barred in try await connection.query(
+            "SELECT EXISTS (SELECT 1 FROM bidder_bars WHERE bidder_id = \(bidderId) AND vehicle_id = \(vehicleId))", logger: logger
+        ).decode(Bool.self) { return barred }
+        return false
+    }
+
     /// Decides and records one bid with one statement: `place_bid` (SQL/0005) locks the
     /// lot, reads the clock after the lock, checks deposit and bars, applies the engine's
     /// rules, writes the bid, the maximum, the lot and its events. Run outside a

@@ -46,8 +46,13 @@ public enum CaseRepository {
         }
     }
 
-    public static func find(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredCase? {
-        try await connection.rows("SELECT \(columns) FROM cases WHERE id = $1", id: id, logger: logger, decode).first
+    /// `forChange`: the row is share-locked, so that a change to the case (a vehicle, an
+    /// expense) and its settlement (which locks the row for update) happen one after
+    /// the other, and the change sees the status the settlement left.
+    public static func find(id: UUID, forChange: Bool = false, on connection: PostgresConnection, logger: Logger) async throws -> StoredCase? {
+        try await connection.rows(
+            "SELECT \(columns) FROM cases WHERE id = $1" + (forChange ? " FOR SHARE" : ""), id: id, logger: logger, decode
+        ).first
     }
 
     /// Cases in creation order after `afterSeq`, optionally of one consignor.

@@ -9,6 +9,20 @@ public struct ClosedLot: Sendable, Equatable {
     public var outcome: Auction.Outcome
 }
 
+/// A lot the closer could not close and set aside as `close-failed`, with why.
+public struct SetAsideLot: Sendable, Equatable {
+    public var lotId: UUID
+    public var reason: String
+}
+
+/// What one closing batch did.
+public struct ClosingBatch: Sendable {
+    public var closed: [ClosedLot] = []
+    public var setAside: [SetAsideLot] = []
+    /// Lots taken from the queue (closed or set aside): a full batch means more may be due.
+    public var taken: Int { closed.count + setAside.count }
+}
+
 public enum LotClosing {
     /// Closes up to `limit` lots whose end has passed, in the caller's transaction.
     /// `FOR UPDATE SKIP LOCKED` lets several instances close at once without taking
@@ -16,49 +30,107 @@ public enum LotClosing {
     ///
     /// The batch is closed with a few set-based statements (when ten thousand lots end
     /// in the same second, statements per lot are what the closer spends its time on).
-    /// Should the batch fail, each lot is closed again on its own behind a savepoint:
-    /// one lot that cannot be closed must not hold back the rest.
-    public static func closeDue(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [ClosedLot] {
+    /// Should the batch fail, each lot is closed again on its own behind a savepoint.
+    /// A lot that fails on its own for a reason that will not pass (its sale breaks a
+    /// bound, its row no longer reads) is set aside as `close-failed`: retried, it would
+    /// fail for ever and, at the head of the queue, hold back every lot behind it.
+    public static func closeDue(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> ClosingBatch {
         var bindings = PostgresBindings()
         bindings.append(limit)
         let rows = try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(LotRepository.columns) FROM lots WHERE status = 'scheduled' AND ends_at <= clock_timestamp()
-                    ORDER BY ends_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                    ORDER BY close_attempts, ends_at LIMIT $1 FOR UPDATE SKIP LOCKED
                     """, binds: bindings),
             logger: logger
         ).collect { row in (try row.value("id", as: UUID.self), Result { try LotRepository.decode(row).0 }) }
+        var batch = ClosingBatch()
         var due: [Lot] = []
         for (lotId, decoded) in rows {
             switch decoded {
             case .success(let lot): due.append(lot)
             case .failure(let error):
-                logger.error("cannot close lot", metadata: ["lot": "\(lotId)", "error": "\(String(reflecting: error))"])
+                batch.setAside.append(try await setAside(lotId: lotId, because: error, on: connection, logger: logger))
             }
         }
-        guard !due.isEmpty else { return [] }
+        guard !due.isEmpty else { return batch }
         try await connection.query("SAVEPOINT close_batch", logger: logger)
         do {
-            let closed = try await close(due, on: connection, logger: logger)
+            batch.closed = try await close(due, on: connection, logger: logger)
             try await connection.query("RELEASE SAVEPOINT close_batch", logger: logger)
-            return closed
+            return batch
         } catch {
             try await connection.query("ROLLBACK TO SAVEPOINT close_batch", logger: logger)
             logger.warning("closing lot by lot after a batch failed", metadata: ["error": "\(String(reflecting: error))"])
         }
-        var closed: [ClosedLot] = []
         for lot in due {
             try await connection.query("SAVEPOINT close_lot", logger: logger)
             do {
-                closed += try await close([lot], on: connection, logger: logger)
+                batch.closed += try await close([lot], on: connection, logger: logger)
                 try await connection.query("RELEASE SAVEPOINT close_lot", logger: logger)
             } catch {
                 try await connection.query("ROLLBACK TO SAVEPOINT close_lot", logger: logger)
-                logger.error("cannot close lot", metadata: ["lot": "\(lot.id)", "error": "\(String(reflecting: error))"])
+                if let setAside = try await failed(lotId: lot.id, because: error, on: connection, logger: logger) {
+                    batch.setAside.append(setAside)
+                }
             }
         }
-        return closed
+        return batch
+    }
+
+    /// How often a lot may fail to close for a reason that might pass before it is set aside.
+    static let closeAttempts = 3
+
+    /// A lot failed to close on its own. One that can never close is set aside now;
+    /// another is retried by later sweeps (behind the lots that never failed, so it
+    /// holds none back) until it has failed `closeAttempts` times.
+    static func failed(lotId: UUID, because error: any Error, on connection: PostgresConnection, logger: Logger) async throws -> SetAsideLot? {
+        var attempts = 0
+        if !isPermanent(error) {
+            for try await count in try await connection.query(
+                "UPDATE lots SET close_attempts = close_attempts + 1 WHERE id = \(lotId) RETURNING close_attempts", logger: logger
+            ).decode(Int.self) { attempts = count }
+            guard attempts >= closeAttempts else {
+                logger.warning("cannot close lot yet", metadata: [
+                    "lot": "\(lotId)", "attempt": "\(attempts)", "error": "\(String(reflecting: error))"])
+                return nil
+            }
+        }
+        return try await setAside(lotId: lotId, because: error, on: connection, logger: logger)
+    }
+
+    /// Errors that closing the same lot again would meet again.
+    static func isPermanent(_ error: any Error) -> Bool {
+        switch error {
+        case is InvoiceOutOfRange, is StoredDataCorrupt, is ValidationFailure: return true
+        // Class 22 (data exception: out of range, invalid text) and 23 (a constraint refused a row).
+        case let error as PSQLError: return error.sqlState.map { $0.hasPrefix("22") || $0.hasPrefix("23") } ?? false
+        default: return false
+        }
+    }
+
+    /// Takes a lot out of the closer's queue for good, with the reason kept on the row, in
+    /// the audit trail and on the lot's event stream.
+    static func setAside(lotId: UUID, because error: any Error, on connection: PostgresConnection, logger: Logger) async throws -> SetAsideLot {
+        let reason = switch error {
+        case let error as InvoiceOutOfRange:
+            "its invoice would pass \(Money.maximum) minor units (lot \(error.lotId.uuidString.lowercased()))"
+        case let error as PSQLError:
+            "the database refused its close (SQLSTATE \(error.sqlState ?? "?")): \(error.serverInfo?[.message] ?? "")"
+        default:
+            String(describing: error)
+        }
+        try await connection.query(
+            "UPDATE lots SET status = 'close-failed', close_failure = \(reason) WHERE id = \(lotId) AND status = 'scheduled'",
+            logger: logger)
+        try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
+        try await AuditRepository.record(
+            AuditRecord(actor: .system("closer"), action: "lot.close-failed", entityType: "lot", entityId: lotId,
+                        before: .object(["status": .string("scheduled")]),
+                        after: .object(["status": .string("close-failed"), "reason": .string(reason)]), requestId: nil),
+            on: connection, logger: logger)
+        return SetAsideLot(lotId: lotId, reason: reason)
     }
 
     /// Closes lots the caller holds locked, each by `Auction` over its two highest maxima.

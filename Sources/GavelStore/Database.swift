@@ -15,6 +15,9 @@ public struct Database: Sendable {
     let leaseTimeout: Duration
     /// The one clock every lease deadline of this pool runs on.
     let leaseClock = LeaseClock()
+    /// How long the first answer to a POST with an Idempotency-Key is kept for its
+    /// retries; after that the key may be used afresh.
+    public var idempotencyLifetime: Duration = .seconds(86_400)
 
     public init(
         client: PostgresClient, logger: Logger, leaseTimeout: Duration = .seconds(3),
@@ -29,37 +32,35 @@ public struct Database: Sendable {
     /// Runs `body` in one transaction: committed when it returns, rolled back when it throws.
     public func transaction<Result: Sendable>(
         logger: Logger? = nil,
-        _ body: (PostgresConnection) async throws -> Result
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
         let client = self.client
         let logger = logger ?? self.logger
-        return try await withoutActuallyEscaping(body) { body in
-            let slot = LeaseSlot(body)
-            return try await withLeaseDeadline(slot) {
-                try await PostgresTransactionError.unwrapping {
-                    // The slot is claimed before BEGIN, which is the first write on the connection.
-                    try await client.withConnection { connection in
-                        let body = try slot.claim(on: connection)
-                        return try await connection.withTransaction(logger: logger) { try await body($0) }
-                    }
+        let slot = LeaseSlot(body)
+        return try await withLeaseDeadline(slot) {
+            try await PostgresTransactionError.unwrapping {
+                // The slot is claimed before BEGIN, which is the first write on the connection.
+                try await client.withConnection { connection in
+                    let body = try slot.claim(on: connection)
+                    return try await connection.withTransaction(logger: logger) { try await body($0) }
                 }
             }
         }
     }
 
-    public func withConnection<Result: Sendable>(_ body: (PostgresConnection) async throws -> Result) async throws -> Result {
+    public func withConnection<Result: Sendable>(
+        _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
         let client = self.client
-        return try await withoutActuallyEscaping(body) { body in
-            let slot = LeaseSlot(body)
-            return try await withLeaseDeadline(slot) {
-                try await client.withConnection { connection in
-                    let body = try slot.claim(on: connection)
-                    return try await body(connection)
-                }
+        let slot = LeaseSlot(body)
+        return try await withLeaseDeadline(slot) {
+            try await client.withConnection { connection in
+                let body = try slot.claim(on: connection)
+                return try await body(connection)
             }
         }
     }
@@ -68,7 +69,13 @@ public struct Database: Sendable {
     /// `slot`; if no connection came within `leaseTimeout`, the caller gets
     /// `DatabaseUnavailable` at once and the body can no longer be claimed. Once
     /// claimed, the body runs to its end (a statement is bounded by the statement
-    /// timeout instead), so a half-done change is never abandoned here.
+    /// timeout instead), so a half-done change is never abandoned here, with one
+    /// exception: when the body's connection closes under it, the caller gets
+    /// `DatabaseUnavailable` at once. Nothing it started can commit any more, and
+    /// PostgresNIO 1.33 neither answers nor fails a query written to a channel that has
+    /// just closed, so the body may never return (D17: the stalled closer and the
+    /// shutdown that never finished). The body is escaping for this reason: it may
+    /// outlive the call, stuck, on a dead connection.
     ///
     /// The work runs as a task of its own that nothing awaits past the deadline unless it
     /// holds a connection: a lease request the pool neither grants nor fails (PostgresNIO
@@ -80,8 +87,24 @@ public struct Database: Sendable {
         let timeout = leaseTimeout
         let logger = self.logger
         let outcome = LeaseOutcome<Result>(clock: leaseClock)
-        // Whatever happened, the slot lets go of the body before the caller's frame ends
-        // (the timer task may still hold the slot for a moment).
+        let clock = leaseClock
+        // At the deadline: no connection yet, the caller is answered. A body running on a
+        // connection that has closed under it cannot commit any more and may never return
+        // (a lost query): the caller is answered too. A body still running on a live
+        // connection is looked at again every second (the clock already ticks; a watch on
+        // the connection itself would pile up a callback per lease on a pooled connection).
+        @Sendable func check() {
+            if slot.abandon() {
+                logger.warning("gave up waiting for a database connection", metadata: ["after": "\(timeout)"])
+                outcome.finish(.failure(DatabaseUnavailable(description: "no database connection within \(timeout)")))
+            } else if slot.connectionClosed {
+                if outcome.finish(.failure(DatabaseUnavailable(description: "the database connection closed during the request"))) {
+                    logger.warning("the database connection closed under a request")
+                }
+            } else {
+                outcome.rearm(clock.schedule(at: .now + .seconds(1), check))
+            }
+        }
         defer { _ = slot.abandon() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
@@ -89,19 +112,13 @@ public struct Database: Sendable {
                 // finishes at once must find it.
                 outcome.begin(continuation)
                 let worker = Task {
-                    // Resumed only once `work` has returned: by then the body's frame is gone.
                     do {
                         outcome.finish(.success(try await work()))
                     } catch {
                         outcome.finish(.failure(error))
                     }
                 }
-                let deadline = leaseClock.schedule(at: .now + timeout) {
-                    guard slot.abandon() else { return }
-                    logger.warning("gave up waiting for a database connection", metadata: ["after": "\(timeout)"])
-                    outcome.finish(.failure(DatabaseUnavailable(description: "no database connection within \(timeout)")))
-                }
-                outcome.attach(worker: worker, deadline: deadline)
+                outcome.attach(worker: worker, deadline: clock.schedule(at: .now + timeout, check))
             }
         } onCancel: {
             outcome.cancelWork()
@@ -198,14 +215,18 @@ public struct DatabaseUnavailable: Error, CustomStringConvertible {
 }
 
 /// The caller's body, handed to whichever comes first: the leased connection
-/// (`claim`) or the deadline (`abandon`, which drops it so it cannot outlive the call it
-/// was passed to).
-final class LeaseSlot<Body>: @unchecked Sendable {
+/// (`claim`) or the deadline (`abandon`, after which it never runs: the caller has been
+/// answered).
+final class LeaseSlot<Body: Sendable>: @unchecked Sendable {
     private enum State { case waiting(Body), claimed, abandoned }
     private let lock = NSLock()
     private var state: State
+    private var connection: PostgresConnection?
 
     init(_ body: Body) { state = .waiting(body) }
+
+    /// Whether the body was claimed on a connection that has since closed.
+    var connectionClosed: Bool { lock.withLock { connection }?.isClosed ?? false }
 
     /// The body, once; throws if the deadline passed first (the caller has been answered),
     /// or if the pool handed over a connection whose socket has already closed.
@@ -214,7 +235,8 @@ final class LeaseSlot<Body>: @unchecked Sendable {
     /// sent on a channel that has just closed is never answered nor failed: the request
     /// would wait for ever. The pool can lease such a connection in the moment between
     /// the server closing it (a PostgreSQL restart) and the pool noticing; the restart
-    /// test under load found exactly that. Refusing it here turns the hang into a 503.
+    /// test under load found exactly that. Refusing it here turns the hang into a 503;
+    /// a close while the body runs is caught by the deadline's checks.
     func claim(on connection: PostgresConnection) throws -> Body {
         guard !connection.isClosed else {
             _ = abandon()
@@ -225,6 +247,7 @@ final class LeaseSlot<Body>: @unchecked Sendable {
                 throw DatabaseUnavailable(description: "the connection came after the caller gave up")
             }
             state = .claimed
+            self.connection = connection
             return body
         }
     }
@@ -268,16 +291,27 @@ final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
         if cancelled { worker.cancel() }
     }
 
-    /// The first result wins; later ones are dropped.
-    func finish(_ result: Swift.Result<Result, any Error>) {
-        let (continuation, deadline): (CheckedContinuation<Result, any Error>?, LeaseClock.Ticket?) = lock.withLock {
-            guard !finished else { return (nil, nil) }
+    /// The first result wins (true); later ones are dropped (false).
+    @discardableResult
+    func finish(_ result: Swift.Result<Result, any Error>) -> Bool {
+        let (won, continuation, deadline): (Bool, CheckedContinuation<Result, any Error>?, LeaseClock.Ticket?) = lock.withLock {
+            guard !finished else { return (false, nil, nil) }
             finished = true
             defer { self.continuation = nil }
-            return (self.continuation, self.deadline)
+            return (true, self.continuation, self.deadline)
         }
         if let deadline { clock.cancel(deadline) }
         continuation?.resume(with: result)
+        return won
+    }
+
+    /// The next check of a body still running; dropped if the call has finished meanwhile.
+    func rearm(_ deadline: LeaseClock.Ticket) {
+        let finished = lock.withLock {
+            self.deadline = deadline
+            return self.finished
+        }
+        if finished { clock.cancel(deadline) }
     }
 
     func cancelWork() {

@@ -38,4 +38,12 @@ public enum ExpenseRepository {
                     \(expense.vendor), \(expense.reference), \(recordedBy))
             """, logger: logger)
     }
+
+    /// The sum of a case's recorded expenses (the seller fee included).
+    public static func total(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
+        for try await total in try await connection.query(
+            "SELECT COALESCE(sum(amount), 0)::bigint FROM expenses WHERE case_id = \(caseId)", logger: logger
+        ).decode(Int64.self) { return total }
+        return 0
+    }
 }

@@ -19,17 +19,19 @@ public enum IdempotencyClaim: Sendable, Equatable {
 /// once, such as a new user's API token.
 public enum IdempotencyRepository {
     public static func claim(
-        userId: UUID, key: String, requestSHA256: String, on connection: PostgresConnection, logger: Logger
+        userId: UUID, key: String, requestSHA256: String, lifetime: Duration, on connection: PostgresConnection, logger: Logger
     ) async throws -> IdempotencyClaim {
         let keyHash = APIToken.sha256Hex(key)
         // A concurrent request with the same key blocks on the primary key until this
         // transaction ends, then sees the stored answer (or claims the key if this one
-        // rolled back).
+        // rolled back). A stored answer older than `lifetime` is gone: the key starts afresh.
         let inserted = try await connection.query(
             """
             INSERT INTO idempotency_keys (user_id, key, request_sha256)
             VALUES (\(userId), \(keyHash), \(requestSHA256))
-            ON CONFLICT (user_id, key) DO NOTHING
+            ON CONFLICT (user_id, key) DO UPDATE
+                SET request_sha256 = EXCLUDED.request_sha256, response_status = NULL, response_body = NULL, created_at = now()
+                WHERE idempotency_keys.created_at < now() - make_interval(secs => \(seconds(lifetime)))
             RETURNING 1
             """, logger: logger)
         for try await _ in inserted { return .proceed }
@@ -47,6 +49,24 @@ public enum IdempotencyRepository {
         // A committed claim always carries its sealed answer; reaching here means the row
         // was altered by hand. Refusing is safer than acting twice.
         return .reusedWithDifferentRequest
+    }
+
+    /// Forgets up to `limit` stored answers older than `lifetime`.
+    @discardableResult
+    public static func expire(lifetime: Duration, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var count = 0
+        for try await _ in try await connection.query(
+            """
+            DELETE FROM idempotency_keys WHERE ctid = ANY(ARRAY(
+                SELECT ctid FROM idempotency_keys WHERE created_at < now() - make_interval(secs => \(seconds(lifetime)))
+                LIMIT \(limit) FOR UPDATE SKIP LOCKED))
+            RETURNING 1
+            """, logger: logger) { count += 1 }
+        return count
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
     }
 
     public static func remember(

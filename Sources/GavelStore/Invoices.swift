@@ -32,6 +32,13 @@ public struct Payment: Sendable, Equatable {
     }
 }
 
+/// A sale whose invoice would pass the bound of an amount (domain rules section 1):
+/// only a lot made or changed outside the API can come to this, since every input is
+/// bounded so that no invoice can.
+public struct InvoiceOutOfRange: Error, Sendable {
+    public var lotId: UUID
+}
+
 public enum InvoiceRepository {
     static let columns = """
         id, lot_id, case_id, bidder_id, deposit_id, currency::text AS currency, price, buyer_premium, doc_fee, total,
@@ -58,7 +65,7 @@ public enum InvoiceRepository {
         ).first
     }
 
-    /// What a payment needs, in one round trip: the invoice, locked; its consignor's fees
+    /// What a payment needs, in one round trip: the invoice, locked; its lot's frozen fees
     /// (for the seller fee when the payment completes the sale); the database's clock
     /// (a payment is not received in the future).
     public static func findForPayment(
@@ -66,17 +73,18 @@ public enum InvoiceRepository {
     ) async throws -> (invoice: StoredInvoice, fees: Policy.Fees, now: Date)? {
         try await connection.rows(
             """
-            SELECT i.*, c.id AS consignor_id, c.policy::text AS policy, now() AS database_now
+            SELECT i.*, l.fees::text AS lot_fees, now() AS database_now
             FROM (SELECT \(columns) FROM invoices WHERE id = $1 FOR UPDATE) i
-            JOIN lots l ON l.id = i.lot_id LEFT JOIN consignors c ON c.id = l.consignor_id
+            JOIN lots l ON l.id = i.lot_id
             """, id: id, logger: logger
         ) { row in
-            let policy: Policy = if let text = try row.value("policy", as: String?.self) {
-                try ConsignorRepository.storedPolicy(text, of: try row.value("consignor_id", as: UUID.self))
-            } else {
-                Policy.defaults
+            let fees: Policy.Fees
+            do {
+                fees = try Policy.Fees.stored(try row.json("lot_fees"))
+            } catch {
+                throw StoredDataCorrupt(description: "the fees of the lot of invoice \(id) no longer parse")
             }
-            return (invoice: try decode(row), fees: policy.fees, now: try row.value("database_now", as: Date.self))
+            return (invoice: try decode(row), fees: fees, now: try row.value("database_now", as: Date.self))
         }.first
     }
 
@@ -92,14 +100,15 @@ public enum InvoiceRepository {
         public var winner: UUID
         public var price: Int64
         public var currency: String
-        public var consignorId: UUID
+        /// The lot's fees, frozen when it was created.
+        public var fees: Policy.Fees
     }
 
     /// The sales of lots that are `sold` (the caller holds their locks), in the order of `lotIds`.
     static func sales(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [Sale] {
         let rows = try await connection.query(
             """
-            SELECT l.id, l.hammer_price, l.winner_id, l.currency::text, l.consignor_id, v.case_id
+            SELECT l.id, l.hammer_price, l.winner_id, l.currency::text, l.fees::text AS fees, v.case_id
             FROM unnest(\(lotIds)::uuid[]) WITH ORDINALITY AS t (lot_id, n)
             JOIN lots l ON l.id = t.lot_id JOIN vehicles v ON v.id = l.vehicle_id
             ORDER BY t.n
@@ -107,14 +116,14 @@ public enum InvoiceRepository {
         ).collect { row in
             (try row.value("id", as: UUID.self), try row.value("hammer_price", as: Int64?.self),
              try row.value("winner_id", as: UUID?.self), try row.value("currency", as: String.self),
-             try row.value("consignor_id", as: UUID.self), try row.value("case_id", as: UUID.self))
+             try? Policy.Fees.stored(try row.json("fees")), try row.value("case_id", as: UUID.self))
         }
-        return try rows.map { lotId, hammer, winner, currency, consignorId, caseId in
-            guard let hammer, let winner else {
-                throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price or a winner")
+        return try rows.map { lotId, hammer, winner, currency, fees, caseId in
+            guard let hammer, let winner, let fees else {
+                throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price, a winner or readable fees")
             }
             return Sale(lotId: lotId, invoiceId: UUID(), caseId: caseId, winner: winner, price: hammer, currency: currency,
-                        consignorId: consignorId)
+                        fees: fees)
         }
     }
 
@@ -135,10 +144,6 @@ public enum InvoiceRepository {
     /// final (the close, or a manager's acceptance below the reserve).
     public static func issue(_ sales: [Sale], on connection: PostgresConnection, logger: Logger) async throws -> [StoredInvoice] {
         guard !sales.isEmpty else { return [] }
-        var fees: [UUID: Policy.Fees] = [:]
-        for consignorId in Set(sales.map(\.consignorId)) {
-            fees[consignorId] = try await ConsignorRepository.policy(of: consignorId, on: connection, logger: logger).fees
-        }
         var deposits: [UUID: (id: UUID, amount: Int64)] = [:]
         let depositRows = try await connection.query(
             """
@@ -153,15 +158,14 @@ public enum InvoiceRepository {
         var dueDays: [Int] = []
         var entries: [JournalEntry] = []
         for sale in sales {
-            let saleFees = fees[sale.consignorId] ?? Policy.defaults.fees
             let deposit = deposits[sale.lotId]
-            guard let terms = InvoiceTerms.forSale(price: sale.price, deposit: deposit?.amount ?? 0, fees: saleFees) else {
-                throw StoredDataCorrupt(description: "lot \(sale.lotId)'s invoice would leave the bounds of an amount")
+            guard let terms = InvoiceTerms.forSale(price: sale.price, deposit: deposit?.amount ?? 0, fees: sale.fees) else {
+                throw InvoiceOutOfRange(lotId: sale.lotId)
             }
             invoices.append(StoredInvoice(
                 id: sale.invoiceId, lotId: sale.lotId, caseId: sale.caseId, bidderId: sale.winner, depositId: deposit?.id,
                 currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Date()))
-            dueDays.append(Int(saleFees.paymentDueDays))
+            dueDays.append(Int(sale.fees.paymentDueDays))
             entries.append(Postings.invoiced(invoiceId: sale.invoiceId, caseId: sale.caseId, terms: terms, currency: sale.currency))
             if let deposit {
                 entries.append(Postings.depositApplied(
@@ -201,7 +205,7 @@ public enum InvoiceRepository {
             // The deposit covered everything: paid at once.
             invoices[index].status = .paid
             try await writeBalance(
-                invoices[index], payment: nil, fees: fees[sales[index].consignorId] ?? Policy.defaults.fees, on: connection,
+                invoices[index], payment: nil, fees: sales[index].fees, on: connection,
                 logger: logger)
         }
         return invoices

@@ -19,11 +19,12 @@ public enum LotRepository {
             """
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format, status, currency,
                               starts_at, ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
-                              deposit_amount, increments, override_reason, created_by)
+                              deposit_amount, increments, override_reason, created_by, fees)
             VALUES (\(lot.id), \(lot.vehicleId), \(lot.consignorId), \(lot.appraisalId), \(lot.previousLotId),
                     \(Int(lot.round)), \(lot.format.rawValue), 'scheduled', \(lot.currency), \(lot.startsAt), \(lot.endsAt),
                     \(Int(lot.extensionWindowSeconds)), \(Int(lot.extensionSeconds)), \(lot.prices.start),
-                    \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy))
+                    \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy),
+                    \(JSONText.encode(lot.fees.json))::jsonb)
             """, logger: logger)
     }
 
@@ -31,13 +32,14 @@ public enum LotRepository {
         id, seq, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format,
         lot_effective_status(status, starts_at) AS status, currency, starts_at, ends_at, extension_window_seconds,
         extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason,
-        current_price, leader_id, bid_count
+        current_price, leader_id, bid_count, fees::text AS fees
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
         guard let format = Lot.Format(rawValue: try row.value("format")),
               let status = Lot.Status(rawValue: try row.value("status")),
-              let increments = try? Policy.parseIncrements(json: try row.json("increments"))
+              let increments = try? Policy.parseIncrements(json: try row.json("increments")),
+              let fees = try? Policy.Fees.stored(try row.json("fees"))
         else { throw StoredDataCorrupt(description: "lot row no longer parses") }
         var lot = Lot(
             id: try row.value("id"), vehicleId: try row.value("vehicle_id"), consignorId: try row.value("consignor_id"),
@@ -49,6 +51,7 @@ public enum LotRepository {
             prices: RoundPricing.Prices(
                 start: try row.value("starting_price"), reserve: try row.value("reserve"), deposit: try row.value("deposit_amount")),
             increments: increments, overrideReason: try row.value("override_reason"))
+        lot.fees = fees
         lot.currentPrice = try row.value("current_price")
         lot.leaderId = try row.value("leader_id")
         lot.bidCount = Int64(try row.value("bid_count", as: Int.self))

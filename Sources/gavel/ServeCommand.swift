@@ -5,6 +5,7 @@ import GavelStore
 import Hummingbird
 import Logging
 import PostgresNIO
+import ServiceLifecycle
 
 struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -16,6 +17,12 @@ struct ServeCommand: AsyncParsableCommand {
 
     @Option(help: "Port to listen on (env GAVEL_PORT).")
     var port: Int = Int(ProcessInfo.processInfo.environment["GAVEL_PORT"] ?? "") ?? 8080
+
+    /// How long a graceful shutdown may take before it is escalated to cancellation.
+    var shutdownGrace: Duration {
+        let seconds = ProcessInfo.processInfo.environment["GAVEL_SHUTDOWN_SECONDS"].flatMap(Double.init) ?? 8
+        return .milliseconds(Int(max(1, seconds) * 1_000))
+    }
 
     func run() async throws {
         LogSetup.bootstrap()
@@ -35,6 +42,18 @@ struct ServeCommand: AsyncParsableCommand {
             if let seconds = environment["GAVEL_IDLE_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
                 configuration.idleTimeout = .milliseconds(Int(seconds * 1_000))
             }
+            if let seconds = environment["GAVEL_BODY_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
+                configuration.bodyTimeout = .milliseconds(Int(seconds * 1_000))
+            }
+            if let hours = environment["GAVEL_IDEMPOTENCY_HOURS"].flatMap(Double.init), hours > 0 {
+                configuration.idempotencyLifetime = .seconds(Int(hours * 3_600))
+            }
+            if let limit = environment["GAVEL_STREAMS_PER_CALLER"].flatMap(Int.init), limit > 0 {
+                configuration.eventStreamsPerCaller = limit
+            }
+            if let limit = environment["GAVEL_STREAMS_PER_INSTANCE"].flatMap(Int.init), limit > 0 {
+                configuration.eventStreamsPerInstance = limit
+            }
             let app = try buildApplication(
                 configuration,
                 onAdminToken: { token in
@@ -42,14 +61,20 @@ struct ServeCommand: AsyncParsableCommand {
 
                         First start: created user "admin" with role admin.
                         Admin token (shown once, keep it): \(token)
-                        Try: curl -H 'Authorization: Bearer \(token)' http://\(host):\(port)/v1/audit
+                        Try: TOKEN=<the token above>; curl -H "Authorization: Bearer $TOKEN" http://\(host):\(port)/v1/audit
 
                         """)
                     // Shown once: make sure it reaches a pipe or file now, not at exit.
                     fflush(nil)
                 })
-            // SIGTERM or SIGINT: stop accepting, finish requests in flight, then return.
-            try await app.runService()
+            // SIGTERM or SIGINT: stop accepting, finish requests in flight, then return. A
+            // shutdown that has not finished after `shutdownGrace` (a service waiting on a
+            // database that does not answer) is escalated to cancellation, so the process
+            // always ends (D24).
+            var group = ServiceGroupConfiguration(services: [app], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+            group.maximumGracefulShutdownDuration = shutdownGrace
+            group.maximumCancellationDuration = .seconds(5)
+            try await ServiceGroup(configuration: group).run()
         } catch {
             try? startedCluster?.stop()
             throw error

@@ -28,9 +28,10 @@ struct BidDecisionTests {
             )
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
                               extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
-                              created_by)
+                              created_by, fees)
             SELECT \(lotId), made.id, s.consignor_id, s.appraisal_id, 1, \(format.rawValue), 'scheduled', s.currency,
-                   \(startsAt), \(endsAt), \(window), \(`extension`), \(start), \(reserve), 0, \(incrementsJSON)::jsonb, s.created_by
+                   \(startsAt), \(endsAt), \(window), \(`extension`), \(start), \(reserve), 0, \(incrementsJSON)::jsonb, s.created_by,
+                   s.fees
             FROM made, source s
             """, logger: quietLogger)
         return lotId

@@ -17,6 +17,21 @@ struct ClosingTests {
         throw TestSetupError("lot \(lotId) was not closed within \(limit)")
     }
 
+    /// Makes the database refuse the invoice of one lot (trigger `refuse_invoice`, an
+    /// error that is not a data error: SQLSTATE P0001), until the trigger is dropped.
+    static func refuseInvoice(of lotId: UUID, on connection: PostgresConnection) async throws {
+        try await connection.query(
+            """
+            CREATE FUNCTION refuse_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN RAISE EXCEPTION 'this lot cannot be invoiced'; END $$
+            """, logger: quietLogger)
+        try await connection.query(
+            PostgresQuery(unsafeSQL: """
+                CREATE TRIGGER refuse_invoice BEFORE INSERT ON invoices FOR EACH ROW
+                WHEN (NEW.lot_id = '\(lotId)') EXECUTE FUNCTION refuse_invoice()
+                """), logger: quietLogger)
+    }
+
     static func deposits(_ gavel: Harness, _ lot: OpenLot) async throws -> [String: JSONValue] {
         let list = try await gavel.request(.get, "/v1/deposits?lotId=\(lot.lotId)", token: lot.finance.token).json
         var byBidder: [String: JSONValue] = [:]
@@ -126,7 +141,7 @@ struct ClosingTests {
                 try await connection.withTransaction(logger: quietLogger) { connection in
                     try await connection.query(
                         "UPDATE lots SET ends_at = clock_timestamp() WHERE id = ANY(\(lotIds)::uuid[])", logger: quietLogger)
-                    return try await LotClosing.closeDue(limit: 100, on: connection, logger: quietLogger)
+                    return try await LotClosing.closeDue(limit: 100, on: connection, logger: quietLogger).closed
                 }
             }
         }
@@ -204,26 +219,18 @@ struct ClosingTests {
                         ), lot AS (
                             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at,
                                               ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
-                                              deposit_amount, increments, created_by, current_price, leader_id, bid_count)
+                                              deposit_amount, increments, created_by, current_price, leader_id, bid_count, fees)
                             SELECT \(lotId), vehicle.id, l.consignor_id, l.appraisal_id, 1, 'english', 'scheduled', l.currency,
                                    now() - interval '1 hour', now() + interval '1 day', 300, 300, l.starting_price,
-                                   l.starting_price, l.deposit_amount, l.increments, l.created_by, l.starting_price, \(winner), 1
+                                   l.starting_price, l.deposit_amount, l.increments, l.created_by, l.starting_price, \(winner), 1,
+                                   l.fees
                             FROM lots l, vehicle WHERE l.id = \(ids[2]) RETURNING id, starting_price
                         )
                         INSERT INTO lot_maxima (lot_id, bidder_id, amount, sequence)
                         SELECT id, \(winner), starting_price, nextval('bid_sequence') FROM lot
                         """, logger: quietLogger)
                 }
-                try await connection.query(
-                    """
-                    CREATE FUNCTION refuse_invoice() RETURNS trigger LANGUAGE plpgsql AS $$
-                    BEGIN RAISE EXCEPTION 'this lot cannot be invoiced'; END $$
-                    """, logger: quietLogger)
-                try await connection.query(
-                    PostgresQuery(unsafeSQL: """
-                        CREATE TRIGGER refuse_invoice BEFORE INSERT ON invoices FOR EACH ROW
-                        WHEN (NEW.lot_id = '\(refused)') EXECUTE FUNCTION refuse_invoice()
-                        """), logger: quietLogger)
+                try await Self.refuseInvoice(of: refused, on: connection)
             }
             let second = try await Self.closeTogether(gavel, [refused, accepted])
             #expect(second.map(\.lotId) == [accepted])
@@ -299,7 +306,7 @@ struct ClosingTests {
                             while true {
                                 let closed = try await PostgresTransactionError.unwrapping {
                                     try await connection.withTransaction(logger: quietLogger) { connection in
-                                        try await LotClosing.closeDue(limit: 25, on: connection, logger: quietLogger)
+                                        try await LotClosing.closeDue(limit: 25, on: connection, logger: quietLogger).closed
                                     }
                                 }
                                 total += closed.count

@@ -281,7 +281,10 @@ struct MoneyTests {
             let deposit = try await gavel.request(
                 .post, "/v1/lots/\(nextLot)/deposits", token: sold.open.finance.token,
                 json: #"{"bidderId": "\#(sold.winner.id)", "amount": \#(depositAmount), "reference": "AGAIN"}"#)
-            #expect(deposit.status == .created, "\(deposit.text)")
+            // A barred bidder's money is not taken for the vehicle it defaulted on (issue 13).
+            #expect(deposit.status == .forbidden, "\(deposit.text)")
+            #expect(try deposit.problemCode == "bidder-barred")
+            #expect(try await gavel.count("deposits WHERE reference = 'AGAIN'") == 0)
             let barred = try await gavel.request(
                 .post, "/v1/lots/\(nextLot)/bids", token: sold.winner.token, json: #"{"maxAmount": 9000000}"#)
             #expect(try barred.problemCode == "bidder-barred")

@@ -107,14 +107,19 @@ struct ValuationTests {
             comparables: comparables, valuationDate: date("2026-11-01"))
         do {
             let result = try Valuation.appraise(input, policy: Policy.defaults.valuation)
+            // A value is a price: bounded like every price a caller sends (section 1).
+            #expect(result.marketValue <= Money.inputMaximum)
+            #expect(result.comparables.compactMap(\.adjustedPrice).allSatisfy { $0 <= Money.inputMaximum })
+            #expect(result.damageTotal <= Money.inputMaximum)
             #expect(result.marketValue >= 0)
             #expect(result.liquidationValue <= result.marketValue)
             #expect(result.liquidationValue >= 0)
         } catch {
             // Refusals are values, never traps; each names its comparable.
             switch error {
-            case .factorNotPositive(let index), .negativeAdjustedValue(let index): #expect(index < comparables.count)
-            case .insufficientComparables, .overflow: break
+            case .factorNotPositive(let index), .negativeAdjustedValue(let index), .adjustedValueOutOfRange(let index):
+                #expect(index < comparables.count)
+            case .insufficientComparables, .overflow, .damagesOutOfRange: break
             }
         }
     }

@@ -38,6 +38,11 @@ struct BiddingController: Sendable {
             var isBidder = false
             for try await role in bidderRole.decode(String.self) { isBidder = role == Role.bidder.rawValue }
             guard isBidder else { throw ValidationFailure([FieldError(field: "bidderId", message: "no bidder has this ID")]) }
+            // A bidder who defaulted on this vehicle may not bid on it again: its money is not taken either.
+            if try await BidRepository.isBarred(bidderId: bidderId, vehicleId: lot.vehicleId, on: connection, logger: context.logger) {
+                throw Problem(.forbidden, code: "bidder-barred", title: "Bidder Barred",
+                              detail: "this bidder defaulted on this vehicle before and may not bid on it; no deposit is taken")
+            }
             let deposit = Deposit(
                 id: id, lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, status: "held", currency: lot.currency)
             do {
@@ -64,9 +69,10 @@ struct BiddingController: Sendable {
             if let asked = bidderId, asked != caller.user.id { return JSONResponse(.ok, DTO.page([], nextCursor: nil)).response }
             bidderId = caller.user.id
         }
+        let bidder = bidderId
         let answer = try await database.withConnection { connection -> JSONValue in
             let rows = try await DepositRepository.list(
-                lotId: lotId, bidderId: bidderId, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
+                lotId: lotId, bidderId: bidder, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
             return DTO.page(rows.map { DTO.deposit($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))
         }
         return JSONResponse(.ok, answer).response
@@ -95,7 +101,14 @@ struct BiddingController: Sendable {
             let placed: PlacedBid
             switch outcome {
             case .success(let value): placed = value
-            case .failure(let refusal): throw Self.problem(for: refusal, lotId: lotId)
+            case .failure(let refusal):
+                // A lot a bidder may not see yet (or any more) does not exist for it: the same
+                // 404 as a lot that does not exist, not a 409 that says it does.
+                if case .rejected(.lotNotOpen) = refusal,
+                   let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) {
+                    try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
+                }
+                throw Self.problem(for: refusal, lotId: lotId)
             }
             let sealed = placed.format == .sealed
             return JSONResponse(.created, .object([

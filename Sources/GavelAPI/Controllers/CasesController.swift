@@ -11,7 +11,7 @@ struct CasesController: Sendable {
     /// POST /v1/cases: a defaulted loan. A manager opens cases for its own consignor only.
     func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let (body, bytes) = try await JSONBody.object(request)
-        let loanCase = try LoanCase.parse(body, id: newID())
+        let loanCase = try LoanCase.parse(body, id: newID(), today: Scope.day(of: Date()))
         if caller.role == .manager && caller.user.consignorId != loanCase.consignorId {
             throw Problem.forbidden("a manager opens cases for its own consignor only")
         }
@@ -57,9 +57,10 @@ struct CasesController: Sendable {
             }
             consignorId = caller.user.consignorId
         }
+        let consignor = consignorId
         let answer = try await database.withConnection { connection -> JSONValue in
             let rows = try await CaseRepository.list(
-                consignorId: consignorId, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
+                consignorId: consignor, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
             let items = rows.map { DTO.loanCase($0.loanCase, currency: $0.currency, vehicles: nil) }
             return DTO.page(items, nextCursor: page.nextCursor(lastSequence: rows.last?.seq, count: rows.count))
         }
@@ -73,10 +74,11 @@ struct CasesController: Sendable {
         let requestID = context.requestID
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: context.logger) else {
+            guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+            try Scope.ensureTakesChanges(stored)
             let today = Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger))
             let vehicle = try Vehicle.parse(body, id: id, caseId: caseId, today: today)
             do {

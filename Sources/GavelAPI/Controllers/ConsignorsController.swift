@@ -14,8 +14,8 @@ struct ConsignorsController: Sendable {
         var errors: [FieldError] = []
         let name = body.string("name", errors: &errors)
         let currency = body.string("currency", maxLength: 3, required: false, errors: &errors) ?? "CNY"
-        if currency.count != 3 || !currency.unicodeScalars.allSatisfy({ ("A"..."Z").contains($0) }) {
-            errors.append(FieldError(field: "currency", message: "must be an ISO 4217 code such as CNY or USD"))
+        if !Currency.isKnown(currency) {
+            errors.append(FieldError(field: "currency", message: "must be an ISO 4217 currency code such as CNY or USD"))
         }
         var policy = Policy.defaults
         if let patch = body.members["policy"], patch != .null {

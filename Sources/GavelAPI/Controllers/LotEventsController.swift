@@ -17,6 +17,7 @@ struct LotEventsController: Sendable {
     let database: Database
     let hub: LotEventHub
     let heartbeat: Duration
+    let limiter: EventStreamLimiter
 
     static let finalStatuses: Set<String> = ["sold", "unsold", "defaulted", "cancelled"]
 
@@ -33,6 +34,17 @@ struct LotEventsController: Sendable {
             let count = try await LotEventRepository.count(lotId: lotId, on: connection, logger: context.logger)
             return (lot, max(0, count - 1))
         }
+        let slot: EventStreamLimiter.Slot
+        switch limiter.admit(caller.user.id) {
+        case .success(let admitted): slot = admitted
+        case .failure(let refusal):
+            let detail = switch refusal {
+            case .caller(let limit): "at most \(limit) event streams at once per user; close one first"
+            case .instance(let limit): "this instance serves \(limit) event streams already; retry shortly"
+            }
+            throw Problem(.tooManyRequests, code: "rate-limited", title: "Too Many Requests", detail: detail,
+                          headers: [.retryAfter: "5"])
+        }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         // Proxies such as nginx would otherwise hold events back in a buffer.
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
@@ -42,6 +54,8 @@ struct LotEventsController: Sendable {
         let logger = context.logger
         let sealed = lot.format == .sealed
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
+            // The slot is held until the stream ends (and released with this closure if it never runs).
+            defer { withExtendedLifetime(slot) {} }
             let watch = hub.watch(lotId: lotId)
             let beats = Task {
                 while !Task.isCancelled {
@@ -60,8 +74,9 @@ struct LotEventsController: Sendable {
             // Reads what this watcher has not seen from the table; true once the lot's
             // final event went out.
             func catchUp(_ writer: inout any ResponseBodyWriter) async throws {
+                let after = sent
                 let events = try await database.withConnection { connection in
-                    try await LotEventRepository.after(lotId: lotId, seq: sent, on: connection, logger: logger)
+                    try await LotEventRepository.after(lotId: lotId, seq: after, on: connection, logger: logger)
                 }
                 for event in events where !ended { try await send(event, &writer) }
             }

@@ -61,10 +61,10 @@ struct LotsController: Sendable {
     ) async throws -> JSONResponse {
         let logger = context.logger
         // The vehicle's row lock makes new lots of one vehicle happen one at a time.
+        // A missing vehicle and another consignor's answer alike (404), so that neither
+        // reveals which IDs exist.
         guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, forUpdate: true, on: connection, logger: logger) else {
-            throw relisting == nil
-                ? ValidationFailure([FieldError(field: "vehicleId", message: "no vehicle has this ID")])
-                : Problem.notFound("no vehicle for this lot")
+            throw Problem.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
         }
         if relisting == nil {
             try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(vehicleId.uuidString.lowercased())")
@@ -97,12 +97,13 @@ struct LotsController: Sendable {
                 throw failure
             }
         }
-        let lot = Lot(
+        var lot = Lot(
             id: id, vehicleId: vehicleId, consignorId: consignorId, appraisalId: appraisal.id, previousLotId: previous?.id,
             round: plan.round, format: schedule.format, status: schedule.startsAt <= now ? .open : .scheduled,
             currency: consignor.currency, startsAt: schedule.startsAt, endsAt: schedule.endsAt,
             extensionWindowSeconds: plan.extensionWindowSeconds, extensionSeconds: plan.extensionSeconds,
             prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)
+        lot.fees = consignor.policy.fees
         do {
             try await LotRepository.insert(lot, createdBy: caller.user.id, on: connection, logger: logger)
         } catch let error as PSQLError where error.isUniqueViolation {
@@ -144,9 +145,10 @@ struct LotsController: Sendable {
         case .bidder: .bidders
         default: .everything
         }
+        let wanted = status
         let answer = try await database.withConnection { connection -> JSONValue in
             let rows = try await LotRepository.list(
-                visibility: visibility, status: status, consignorId: consignorId, afterSeq: page.after, limit: page.limit,
+                visibility: visibility, status: wanted, consignorId: consignorId, afterSeq: page.after, limit: page.limit,
                 on: connection, logger: context.logger)
             return DTO.page(
                 rows.map { DTO.lot($0.0, vehicle: nil, for: caller) },

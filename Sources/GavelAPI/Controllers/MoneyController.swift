@@ -75,7 +75,7 @@ struct MoneyController: Sendable {
             }
             let now = try await LotRepository.now(on: connection, logger: context.logger)
             guard now >= invoice.dueAt else {
-                throw Problem.conflict("the invoice is not due until \(invoice.dueAt.json)", code: "invoice-not-due")
+                throw Problem.conflict("the invoice is not due until \(invoice.dueAt.rfc3339)", code: "invoice-not-due")
             }
             let updated = try await InvoiceRepository.markDefaulted(invoice, on: connection, logger: context.logger)
             try await AuditRepository.record(
@@ -134,12 +134,21 @@ struct MoneyController: Sendable {
         guard errors.isEmpty, let kind, let amount, let incurredOn else { throw ValidationFailure(errors) }
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: context.logger) else {
+            guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+            try Scope.ensureTakesChanges(stored)
             try MoneyInput.ensureCurrency(body, is: stored.currency)
             try await MoneyInput.ensureNotFuture(incurredOn, field: "incurredOn", connection: connection, logger: context.logger)
+            // The case's expenses are a total the settlement adds up: bounded like any amount.
+            let recorded = try await ExpenseRepository.total(caseId: caseId, on: connection, logger: context.logger)
+            guard amount <= Money.maximum - recorded else {
+                throw ValidationFailure([FieldError(
+                    field: "amount",
+                    message: "the case's expenses would pass \(Money.maximum) minor units (\(recorded) recorded so far)",
+                    code: "amount-out-of-range")])
+            }
             let expense = Expense(
                 id: id, caseId: caseId, kind: kind.rawValue, amount: amount, incurredOn: incurredOn, vendor: vendor,
                 reference: reference, currency: stored.currency)
@@ -158,8 +167,8 @@ struct MoneyController: Sendable {
     /// GET /v1/ledger/trial-balance?currency=
     func trialBalance(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let currency = request.uri.queryParameters["currency"].map(String.init)
-        if let currency, currency.count != 3 || !currency.allSatisfy({ $0.isASCII && $0.isUppercase }) {
-            throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 code such as CNY")])
+        if let currency, !Currency.isKnown(currency) {
+            throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 currency code such as CNY")])
         }
         let rows = try await database.withConnection { connection in
             try await LedgerRepository.trialBalance(currency: currency, on: connection, logger: context.logger)

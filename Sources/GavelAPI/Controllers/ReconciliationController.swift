@@ -15,8 +15,8 @@ struct ReconciliationController: Sendable {
 
     func upload(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let currency = request.uri.queryParameters["currency"].map(String.init) ?? "CNY"
-        guard currency.count == 3, currency.allSatisfy({ $0.isASCII && $0.isUppercase }) else {
-            throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 code such as CNY")])
+        guard Currency.isKnown(currency) else {
+            throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 currency code such as CNY")])
         }
         let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
@@ -124,8 +124,12 @@ enum BankStatementCSV {
             case .success: problems.append("amount must not be 0.00")
             case .failure(let failure): problems.append("amount \(failure.errors.map(\.message).joined(separator: "; "))")
             }
-            for (index, name) in [(2, "reference"), (3, "counterparty")] where row[index].count > 200 {
-                problems.append("\(name) must be at most 200 characters")
+            // Measured as PostgreSQL measures text (code points), which also refuses NUL.
+            for (index, name) in [(2, "reference"), (3, "counterparty")] {
+                if row[index].unicodeScalars.count > 200 { problems.append("\(name) must be at most 200 characters") }
+                if row[index].unicodeScalars.contains(where: { $0.properties.generalCategory == .control }) {
+                    problems.append("\(name) must not contain control characters")
+                }
             }
             guard problems.isEmpty, let date, let amount else {
                 errors.append(FieldError(field: "line \(lineNumber)", message: problems.joined(separator: "; ")))

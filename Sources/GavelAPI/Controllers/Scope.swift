@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+import GavelStore
 
 /// Consignor scoping: a manager acts only for its own consignor. Reading another's
 /// records answers 404, so the answer does not reveal that they exist.
@@ -7,6 +8,15 @@ enum Scope {
     static func ensureVisible(consignorId: UUID, to caller: Caller, what: String) throws {
         if caller.role == .manager && caller.user.consignorId != consignorId {
             throw Problem.notFound("no \(what)")
+        }
+    }
+
+    /// A settled case takes no more vehicles or expenses (domain rules section 10): they
+    /// could never be disposed of or cleared. Read the case with `forChange` first.
+    static func ensureTakesChanges(_ stored: StoredCase) throws {
+        guard stored.loanCase.status == "open" else {
+            throw Problem.conflict(
+                "the case is \(stored.loanCase.status); it takes no more vehicles, expenses or lots", code: "case-settled")
         }
     }
 

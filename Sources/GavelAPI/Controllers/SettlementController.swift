@@ -63,9 +63,8 @@ struct SettlementController: Sendable {
             case .failure(.settlementBeforeAsOf):
                 throw ValidationFailure([FieldError(
                     field: "settlementDate", message: "must not be before the balances' date, \(loan.balances.asOf)")])
-            case .failure(.outOfRange):
-                throw ValidationFailure([FieldError(
-                    field: "settlementDate", message: "the interest to this date leaves the bounds of an amount", code: "amount-out-of-range")])
+            case .failure(.outOfRange(let total)):
+                throw ValidationFailure([Self.outOfRange(total)])
             }
             let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
             if let previous {
@@ -94,6 +93,20 @@ struct SettlementController: Sendable {
                 on: connection, logger: logger)
             return JSONResponse(.created, json)
         }
+    }
+
+    /// The field to blame when a total of the statement would pass `Money.maximum`: the
+    /// request's own (the date, for interest), else the case's records that add up to it.
+    static func outOfRange(_ total: Waterfall.Total) -> FieldError {
+        let message = switch total {
+        case .interest: "the obligation with its interest to this date passes \(Money.maximum) minor units"
+        case .expenses: "the case's expenses together pass \(Money.maximum) minor units"
+        case .credits: "the case's credits together pass \(Money.maximum) minor units"
+        case .proceeds: "the case's proceeds together pass \(Money.maximum) minor units"
+        case .deficiency: "the deficiency (expenses and obligation left unpaid) would pass \(Money.maximum) minor units"
+        case .surplus: "the surplus (proceeds left and credits) would pass \(Money.maximum) minor units"
+        }
+        return FieldError(field: total == .interest ? "settlementDate" : total.rawValue, message: message, code: "amount-out-of-range")
     }
 
     /// GET /v1/cases/{id}/settlement: JSON, or CSV (`Accept: text/csv`), or a printable
@@ -131,8 +144,8 @@ struct SettlementController: Sendable {
     /// A page of records in the order they were made.
     private func list<T>(
         _ request: Request, context: GavelRequestContext,
-        _ read: @Sendable (Int64, Int, PostgresConnection, Logger) async throws -> [(T, Int64)],
-        _ present: @escaping (T) -> JSONValue
+        _ read: @escaping @Sendable (Int64, Int, PostgresConnection, Logger) async throws -> [(T, Int64)],
+        _ present: @escaping @Sendable (T) -> JSONValue
     ) async throws -> Response {
         let page = try Page.from(request)
         let answer = try await database.withConnection { connection -> JSONValue in

@@ -32,7 +32,8 @@ struct UsersController: Sendable {
                 AuditRecord(actor: caller.auditActor, action: "user.create", entityType: "user", entityId: user.id,
                             before: nil, after: DTO.user(user, token: nil), requestId: requestID),
                 on: connection, logger: context.logger)
-            return JSONResponse(.created, DTO.user(user, token: token))
+            let created = DTO.createdUser(user, token: token)
+            return JSONResponse(.created, created.answer, replay: created.replay)
         }
     }
 }

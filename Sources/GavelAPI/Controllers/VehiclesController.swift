@@ -46,8 +46,9 @@ struct VehiclesController: Sendable {
             guard let consignor = try await ConsignorRepository.find(id: consignorId, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no consignor for this vehicle")
             }
+            let today = Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger))
             let appraisal = try Appraisal.parse(
-                body, id: id, vehicle: vehicle, authorId: caller.user.id, policy: consignor.policy.valuation)
+                body, id: id, vehicle: vehicle, authorId: caller.user.id, policy: consignor.policy.valuation, today: today)
             try await AppraisalRepository.insert(appraisal, on: connection, logger: context.logger)
             let answer = DTO.appraisal(appraisal)
             try await AuditRepository.record(
@@ -74,14 +75,15 @@ struct AppraisalsController: Sendable {
 
     private func decide(_ request: Request, context: GavelRequestContext, caller: Caller, approve: Bool) async throws -> Response {
         let id = try context.parameters.uuid("id")
-        var reason: String?
+        var given: String?
         if !approve {
             let (body, _) = try await JSONBody.object(request)
             var errors: [FieldError] = []
-            reason = body.string("reason", maxLength: 1_000, errors: &errors)
+            given = body.string("reason", maxLength: 1_000, errors: &errors)
             if !errors.isEmpty { throw ValidationFailure(errors) }
         }
         let requestID = context.requestID
+        let reason = given
         return try await database.transaction(logger: context.logger) { connection in
             guard let found = try await AppraisalRepository.find(id: id, on: connection, logger: context.logger),
                   let (_, consignorId) = try await VehicleRepository.find(

@@ -103,12 +103,13 @@ struct Harness: Sendable {
 func withGavel<T: Sendable>(
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
     statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30), callerCacheLifetime: Duration = .seconds(10),
+    configure: @Sendable (inout GavelConfiguration) -> Void = { _ in },
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     try await withMigratedDatabase { location in
         try await withGavel(
             on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout,
-            idleTimeout: idleTimeout, callerCacheLifetime: callerCacheLifetime, body)
+            idleTimeout: idleTimeout, callerCacheLifetime: callerCacheLifetime, configure: configure, body)
     }
 }
 
@@ -117,6 +118,7 @@ func withGavel<T: Sendable>(
     on location: DatabaseLocation,
     newID: @escaping @Sendable () -> UUID = { UUID() }, live: Bool = false, eventHeartbeat: Duration = .seconds(15),
     statementTimeout: Duration = .seconds(5), idleTimeout: Duration = .seconds(30), callerCacheLifetime: Duration = .seconds(10),
+    configure: @Sendable (inout GavelConfiguration) -> Void = { _ in },
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     let token = Mutex<String?>(nil)
@@ -126,6 +128,7 @@ func withGavel<T: Sendable>(
     configuration.statementTimeout = statementTimeout
     configuration.idleTimeout = idleTimeout
     configuration.callerCacheLifetime = callerCacheLifetime
+    configure(&configuration)
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
     let result = try await app.test(live ? .live : .router) { client in
         // A second instance on the same database finds its admin already made.

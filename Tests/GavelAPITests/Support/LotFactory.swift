@@ -25,13 +25,13 @@ enum LotFactory {
             lots_made AS (
                 INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
                                   extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
-                                  created_by, current_price, leader_id, bid_count)
+                                  created_by, current_price, leader_id, bid_count, fees)
                 SELECT gen_random_uuid(), made.id, s.consignor_id, s.appraisal_id, 1, 'english', 'scheduled', s.currency,
                        now() - interval '1 hour', clock_timestamp() + make_interval(secs => \(endingIn)), 300, 300,
                        s.starting_price, CASE WHEN \(leader)::uuid IS NULL THEN s.reserve ELSE s.starting_price END,
                        s.deposit_amount, s.increments, s.created_by,
                        CASE WHEN \(leader)::uuid IS NULL THEN s.current_price ELSE s.starting_price END,
-                       COALESCE(\(leader)::uuid, s.leader_id), 1
+                       COALESCE(\(leader)::uuid, s.leader_id), 1, s.fees
                 FROM made, source s
                 RETURNING id, starting_price, deposit_amount, created_by
             ),
