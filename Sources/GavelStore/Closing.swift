@@ -80,7 +80,7 @@ public enum LotClosing {
     }
 
     /// How often a lot may fail to close for a reason that might pass before it is set aside.
-    static let closeAttempts = 3
+    static let closeAttempts = 5
 
     /// A lot failed to close on its own. One that can never close is set aside now;
     /// another is retried by later sweeps (behind the lots that never failed, so it
