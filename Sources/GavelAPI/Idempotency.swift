@@ -10,8 +10,8 @@ import PostgresNIO
 /// key and body replay the first answer and change nothing; the same key with another
 /// body is 422 `idempotency-key-reused`. Only successful answers are stored: a refused
 /// request changed nothing, so retrying it is safe. The request is its method, path,
-/// query and body; a stored answer expires after `answerLifetime` (then the key may be
-/// used afresh), and never holds a secret shown once (`JSONResponse.replayBody`).
+/// query and body; a stored answer expires after `Database.idempotencyLifetime` (then
+/// the key may be used afresh), and never holds a secret shown once (`JSONResponse.replayBody`).
 enum Idempotency {
     /// `atomicStatement`: `work` runs a single statement that is atomic by itself (a
     /// server-side function), so without a key it runs outside BEGIN/COMMIT and costs one

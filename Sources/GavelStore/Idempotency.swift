@@ -15,8 +15,9 @@ public enum IdempotencyClaim: Sendable, Equatable {
 
 /// Stored first answers for Idempotency-Key. The key itself is kept only as a SHA-256,
 /// and the answer is sealed (AES-GCM) with a key derived from the Idempotency-Key, so a
-/// database dump holds neither; this matters because some answers carry a secret shown
-/// once, such as a new user's API token.
+/// dump does not show answers in clear. That is no protection for a secret (a key such
+/// as `user-7` is guessed): a secret shown once, such as a new user's API token, is
+/// withheld from what is stored (`JSONResponse.replayBody`, D24).
 public enum IdempotencyRepository {
     public static func claim(
         userId: UUID, key: String, requestSHA256: String, lifetime: Duration, on connection: PostgresConnection, logger: Logger
