@@ -73,7 +73,7 @@ extension DTO {
             "balances": loanCase.balances.json,
             "lienholders": LoanCase.lienholdersJSON(loanCase.lienholders),
             "credits": LoanCase.creditsJSON(loanCase.credits),
-            "status": .string(loanCase.status),
+            "status": .string(loanCase.status.rawValue),
         ]
         if let vehicles { members["vehicles"] = .array(vehicles.map(vehicle)) }
         return .object(members)
@@ -166,7 +166,7 @@ extension DTO {
         .object([
             "id": deposit.id.json, "lotId": deposit.lotId.json, "bidderId": deposit.bidderId.json,
             "amount": .integer(deposit.amount), "currency": .string(deposit.currency),
-            "reference": .string(deposit.reference), "status": .string(deposit.status),
+            "reference": .string(deposit.reference), "status": .string(deposit.status.rawValue),
         ])
     }
 }
@@ -187,7 +187,7 @@ extension DTO {
 
     static func expense(_ expense: Expense) -> JSONValue {
         .object([
-            "id": expense.id.json, "caseId": expense.caseId.json, "kind": .string(expense.kind),
+            "id": expense.id.json, "caseId": expense.caseId.json, "kind": .string(expense.kind.rawValue),
             "amount": .integer(expense.amount), "currency": .string(expense.currency),
             "incurredOn": .string(expense.incurredOn.description),
             "vendor": expense.vendor.map(JSONValue.string) ?? .null,

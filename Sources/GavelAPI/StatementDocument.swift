@@ -18,7 +18,7 @@ enum StatementDocument {
             "guarantors": .array(loan.guarantors.map { .object(["name": .string($0)]) }),
             "vehicles": .array(vehicles.map { vehicle in
                 .object([
-                    "vin": .string(vehicle.vin), "description": .string(vehicle.description), "status": .string(vehicle.status),
+                    "vin": .string(vehicle.vin), "description": .string(vehicle.description), "status": .string(vehicle.status.rawValue),
                     "saleDate": vehicle.saleDate.map { .string($0.description) } ?? .null,
                     "price": vehicle.price.map(JSONValue.integer) ?? .null,
                 ])

@@ -7,7 +7,7 @@ public struct Appraisal: Equatable, Sendable {
         case draft, approved, rejected, superseded
     }
 
-    public enum Method: String, Sendable {
+    public enum Method: String, Sendable, CaseIterable {
         case comparables, manual
     }
 

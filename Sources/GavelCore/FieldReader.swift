@@ -157,9 +157,16 @@ public struct FieldReader: Sendable {
     public func choice<T: RawRepresentable & CaseIterable>(
         _ key: String, _ type: T.Type, required: Bool = true, errors: inout [FieldError]
     ) -> T? where T.RawValue == String {
+        choice(key, among: Array(T.allCases), required: required, errors: &errors)
+    }
+
+    /// One of `options` (a part of an enum's cases).
+    public func choice<T: RawRepresentable>(
+        _ key: String, among options: [T], required: Bool = true, errors: inout [FieldError]
+    ) -> T? where T.RawValue == String {
         guard let value = present(key, required: required, errors: &errors) else { return nil }
-        let allowed = T.allCases.map(\.rawValue).joined(separator: ", ")
-        guard case .string(let text) = value, let choice = T(rawValue: text) else {
+        let allowed = options.map(\.rawValue).joined(separator: ", ")
+        guard case .string(let text) = value, let choice = T(rawValue: text), options.contains(where: { $0.rawValue == text }) else {
             errors.append(FieldError(field: fieldPath(key), message: "must be one of: \(allowed)"))
             return nil
         }

@@ -64,7 +64,7 @@ public struct LoanCase: Equatable, Sendable {
     public var balances: Balances
     public var lienholders: [Lienholder]
     public var credits: [Credit]
-    public var status: String
+    public var status: CaseStatus
 
     /// Reads a new case from a request body; every problem is listed.
     public static func parse(_ body: FieldReader, id: UUID, today: CalendarDate) throws(ValidationFailure) -> LoanCase {
@@ -95,7 +95,7 @@ public struct LoanCase: Equatable, Sendable {
         return LoanCase(
             id: id, consignorId: consignorId, loanNumber: loanNumber, borrower: borrower, guarantors: guarantors,
             balances: balances, lienholders: lienholders.sorted { $0.priority < $1.priority }, credits: credits,
-            status: "open")
+            status: .open)
     }
 
     static func parseBorrower(_ reader: FieldReader, errors: inout [FieldError]) -> Borrower? {
@@ -166,7 +166,7 @@ extension LoanCase {
     /// here means the row was altered outside it.
     public static func stored(
         id: UUID, consignorId: UUID, loanNumber: String, borrower: JSONValue, guarantors: JSONValue,
-        balances: Balances, lienholders: JSONValue, credits: JSONValue, status: String
+        balances: Balances, lienholders: JSONValue, credits: JSONValue, status: CaseStatus
     ) throws(ValidationFailure) -> LoanCase {
         var errors: [FieldError] = []
         let reader = FieldReader.stored(["borrower": borrower, "guarantors": guarantors, "lienholders": lienholders, "credits": credits])

@@ -38,7 +38,7 @@ public enum Reconciliation {
         }
     }
 
-    public enum Rule: String, Sendable {
+    public enum Rule: String, Sendable, CaseIterable {
         /// Same reference and amount, whatever the dates.
         case reference
         /// Same amount, dates at most `windowDays` apart.

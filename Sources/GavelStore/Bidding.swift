@@ -9,10 +9,10 @@ public struct Deposit: Sendable, Equatable {
     public var bidderId: UUID
     public var amount: Int64
     public var reference: String
-    public var status: String
+    public var status: DepositStatus
     public var currency: String
 
-    public init(id: UUID, lotId: UUID, bidderId: UUID, amount: Int64, reference: String, status: String, currency: String) {
+    public init(id: UUID, lotId: UUID, bidderId: UUID, amount: Int64, reference: String, status: DepositStatus, currency: String) {
         self.id = id
         self.lotId = lotId
         self.bidderId = bidderId
@@ -56,7 +56,7 @@ public enum DepositRepository {
     static func decode(_ row: PostgresRandomAccessRow) throws -> Deposit {
         Deposit(
             id: try row.value("id"), lotId: try row.value("lot_id"), bidderId: try row.value("bidder_id"),
-            amount: try row.value("amount"), reference: try row.value("reference"), status: try row.value("status"),
+            amount: try row.value("amount"), reference: try row.value("reference"), status: try row.enumValue("status"),
             currency: try row.value("currency"))
     }
 

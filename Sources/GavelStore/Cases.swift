@@ -39,7 +39,7 @@ public enum CaseRepository {
             let loanCase = try LoanCase.stored(
                 id: try row.value("id"), consignorId: try row.value("consignor_id"), loanNumber: try row.value("loan_number"),
                 borrower: try row.json("borrower"), guarantors: try row.json("guarantors"), balances: balances,
-                lienholders: try row.json("lienholders"), credits: try row.json("credits"), status: try row.value("status"))
+                lienholders: try row.json("lienholders"), credits: try row.json("credits"), status: try row.enumValue("status"))
             return StoredCase(loanCase: loanCase, currency: try row.value("currency"), seq: try row.value("seq"))
         } catch let failure as ValidationFailure {
             throw StoredDataCorrupt(description: "case row no longer parses: \(failure.errors)")

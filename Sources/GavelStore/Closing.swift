@@ -124,7 +124,7 @@ public enum LotClosing {
         try await connection.query(
             "UPDATE lots SET status = 'close-failed', close_failure = \(reason) WHERE id = \(lotId) AND status = 'scheduled'",
             logger: logger)
-        try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
+        try await LotEventRepository.record(lotId: lotId, kind: .closed, on: connection, logger: logger)
         try await AuditRepository.record(
             AuditRecord(actor: .system("closer"), action: "lot.close-failed", entityType: "lot", entityId: lotId,
                         before: .object(["status": .string("scheduled")]),
@@ -186,7 +186,7 @@ public enum LotClosing {
             let sales = try await InvoiceRepository.sales(lotIds: sold, on: connection, logger: logger)
             try await InvoiceRepository.issue(sales, on: connection, logger: logger)
         }
-        try await LotEventRepository.record(lotIds: lotIds, kind: "closed", on: connection, logger: logger)
+        try await LotEventRepository.record(lotIds: lotIds, kind: .closed, on: connection, logger: logger)
         try await AuditRepository.record(
             zip(lots, closed).map { lot, result in
                 AuditRecord(actor: .system("closer"), action: "lot.close", entityType: "lot", entityId: lot.id,
@@ -232,7 +232,7 @@ public enum LotClosing {
             try await releaseDeposits(lotId: lotId, except: nil, on: connection, logger: logger)
         }
         // Watchers saw `closed` with pending-approval; this one carries the final status.
-        try await LotEventRepository.record(lotId: lotId, kind: "closed", on: connection, logger: logger)
+        try await LotEventRepository.record(lotId: lotId, kind: .closed, on: connection, logger: logger)
     }
 
     static func releaseDeposits(lotId: UUID, except keeper: UUID?, on connection: PostgresConnection, logger: Logger) async throws {

@@ -7,7 +7,7 @@ import PostgresNIO
 public struct Expense: Sendable, Equatable {
     public var id: UUID
     public var caseId: UUID
-    public var kind: String
+    public var kind: ExpenseKind
     public var amount: Int64
     public var incurredOn: CalendarDate
     public var vendor: String?
@@ -15,7 +15,7 @@ public struct Expense: Sendable, Equatable {
     public var currency: String
 
     public init(
-        id: UUID, caseId: UUID, kind: String, amount: Int64, incurredOn: CalendarDate, vendor: String?, reference: String?,
+        id: UUID, caseId: UUID, kind: ExpenseKind, amount: Int64, incurredOn: CalendarDate, vendor: String?, reference: String?,
         currency: String
     ) {
         self.id = id
@@ -34,7 +34,7 @@ public enum ExpenseRepository {
         try await connection.query(
             """
             INSERT INTO expenses (id, case_id, kind, amount, incurred_on, vendor, reference, recorded_by)
-            VALUES (\(expense.id), \(expense.caseId), \(expense.kind), \(expense.amount), \(expense.incurredOn.description)::date,
+            VALUES (\(expense.id), \(expense.caseId), \(expense.kind.rawValue), \(expense.amount), \(expense.incurredOn.description)::date,
                     \(expense.vendor), \(expense.reference), \(recordedBy))
             """, logger: logger)
     }

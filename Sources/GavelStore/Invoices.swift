@@ -287,7 +287,7 @@ public enum InvoiceRepository {
             ON CONFLICT DO NOTHING
             """, logger: logger)
         try await connection.query("UPDATE lots SET status = 'defaulted' WHERE id = \(invoice.lotId)", logger: logger)
-        try await LotEventRepository.record(lotId: invoice.lotId, kind: "closed", on: connection, logger: logger)
+        try await LotEventRepository.record(lotId: invoice.lotId, kind: .closed, on: connection, logger: logger)
         try await LedgerRepository.post(
             Postings.defaulted(invoiceId: invoice.id, caseId: invoice.caseId, terms: invoice.terms, paid: invoice.paid, currency: invoice.currency),
             on: connection, logger: logger)

@@ -1,4 +1,5 @@
 import Foundation
+import GavelCore
 import Logging
 import PostgresNIO
 
@@ -8,7 +9,7 @@ import PostgresNIO
 public struct LotEvent: Sendable, Equatable {
     public var lotId: UUID
     public var seq: Int
-    public var kind: String
+    public var kind: LotEventKind
     public var status: String
     public var currentPrice: Int64?
     public var bidCount: Int
@@ -33,7 +34,7 @@ public enum LotEventRepository {
             """, logger: logger
         ).collect { row in
             LotEvent(
-                lotId: try row.value("lot_id"), seq: try row.value("seq"), kind: try row.value("kind"),
+                lotId: try row.value("lot_id"), seq: try row.value("seq"), kind: try row.enumValue("kind"),
                 status: try row.value("status"), currentPrice: try row.value("current_price"),
                 bidCount: try row.value("bid_count"), reserveMet: try row.value("reserve_met"),
                 minimumNextBid: try row.value("minimum_next_bid"), endsAt: try row.value("ends_at"),
@@ -49,15 +50,15 @@ public enum LotEventRepository {
     }
 
     /// Appends an event with the lot's current public state (the caller holds its lock).
-    public static func record(lotId: UUID, kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+    public static func record(lotId: UUID, kind: LotEventKind, on connection: PostgresConnection, logger: Logger) async throws {
         try await record(lotIds: [lotId], kind: kind, on: connection, logger: logger)
     }
 
     /// The same event for several lots (the caller holds their locks), in one statement.
-    public static func record(lotIds: [UUID], kind: String, on connection: PostgresConnection, logger: Logger) async throws {
+    public static func record(lotIds: [UUID], kind: LotEventKind, on connection: PostgresConnection, logger: Logger) async throws {
         guard !lotIds.isEmpty else { return }
         try await connection.query(
-            "SELECT record_lot_event(t.lot_id, \(kind)) FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)", logger: logger)
+            "SELECT record_lot_event(t.lot_id, \(kind.rawValue)) FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)", logger: logger)
     }
 
     /// The lot a notification is about, read from the front of the payload without
@@ -86,9 +87,11 @@ public enum LotEventRepository {
             var endsAtMicros: Int64
             var hammerPrice: Int64?
         }
-        guard let p = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)) else { return nil }
+        guard let p = try? JSONDecoder().decode(Payload.self, from: Data(payload.utf8)), let kind = LotEventKind(rawValue: p.kind) else {
+            return nil
+        }
         return LotEvent(
-            lotId: p.lotId, seq: p.seq, kind: p.kind, status: p.status, currentPrice: p.currentPrice, bidCount: p.bidCount,
+            lotId: p.lotId, seq: p.seq, kind: kind, status: p.status, currentPrice: p.currentPrice, bidCount: p.bidCount,
             reserveMet: p.reserveMet, minimumNextBid: p.minimumNextBid,
             endsAt: Date(timeIntervalSince1970: Double(p.endsAtMicros) / 1_000_000), hammerPrice: p.hammerPrice)
     }

@@ -15,6 +15,13 @@ extension PostgresRandomAccessRow {
         return date
     }
 
+    /// A text column holding one of an enum's values (its CHECK constraint keeps it so).
+    func enumValue<T: RawRepresentable>(_ column: String, as type: T.Type = T.self) throws -> T where T.RawValue == String {
+        let text = try value(column, as: String.self)
+        guard let value = T(rawValue: text) else { throw StoredDataCorrupt(description: "unknown \(column) \(text)") }
+        return value
+    }
+
     /// A `jsonb` column selected as `column::text`.
     func json(_ column: String) throws -> JSONValue {
         try JSONText.decode(JSONValue.self, from: try value(column, as: String.self))

@@ -9,7 +9,7 @@ public struct DisposedVehicle: Sendable, Equatable {
     public var description: String
     public var saleDate: CalendarDate?
     public var price: Int64?
-    public var status: String
+    public var status: Vehicle.Status
 }
 
 /// Everything the waterfall needs from the database, and why a case cannot settle yet.
@@ -37,7 +37,7 @@ public struct SurplusRefund: Sendable, Equatable {
     public var currency: String
     public var amount: Int64
     public var borrower: String
-    public var status: String
+    public var status: SurplusRefundStatus
     public var payoutReference: String?
 }
 
@@ -49,13 +49,14 @@ public struct DeficiencyClaim: Sendable, Equatable {
     public var amount: Int64
     public var recovered: Int64
     public var debtors: [String]
-    public var status: String
+    public var status: DeficiencyClaimStatus
     public var writeOffReason: String?
     public var outstanding: Int64 { amount - recovered }
 }
 
 public enum SettlementRepository {
-    static let expenseKinds = ["repossession", "transport", "storage", "reconditioning", "appraisal", "seller-fee", "legal", "other"]
+    /// A statement lists expenses by kind, in the order of `ExpenseKind`.
+    static let expenseKinds = ExpenseKind.allCases.map(\.rawValue)
 
     public static func facts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
         var hammer: Int64 = 0, openInvoices = 0
@@ -87,7 +88,7 @@ public enum SettlementRepository {
             DisposedVehicle(
                 vin: try row.value("vin"), description: try row.value("description"),
                 saleDate: (try row.value("sale_date", as: String?.self)).flatMap(CalendarDate.init(iso:)),
-                price: try row.value("price"), status: try row.value("status"))
+                price: try row.value("price"), status: try row.enumValue("status"))
         }
         return SettlementFacts(
             hammer: hammer, forfeitedDeposits: forfeited,
@@ -179,7 +180,7 @@ public enum SettlementRepository {
         SurplusRefund(
             id: try row.value("id"), caseId: try row.value("case_id"), statementId: try row.value("statement_id"),
             currency: try row.value("currency"), amount: try row.value("amount"), borrower: try row.value("borrower"),
-            status: try row.value("status"), payoutReference: try row.value("payout_reference"))
+            status: try row.enumValue("status"), payoutReference: try row.value("payout_reference"))
     }
 
     public static func refunds(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(SurplusRefund, Int64)] {
@@ -223,7 +224,7 @@ public enum SettlementRepository {
         return DeficiencyClaim(
             id: try row.value("id"), caseId: try row.value("case_id"), statementId: try row.value("statement_id"),
             currency: try row.value("currency"), amount: try row.value("amount"), recovered: try row.value("recovered"),
-            debtors: debtors, status: try row.value("status"), writeOffReason: try row.value("write_off_reason"))
+            debtors: debtors, status: try row.enumValue("status"), writeOffReason: try row.value("write_off_reason"))
     }
 
     public static func claims(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(DeficiencyClaim, Int64)] {
@@ -247,11 +248,11 @@ public enum SettlementRepository {
             """, logger: logger)
         var updated = claim
         updated.recovered += amount
-        updated.status = updated.recovered == updated.amount ? "settled" : "open"
+        updated.status = updated.recovered == updated.amount ? .settled : .open
         try await connection.query(
             """
-            UPDATE deficiency_claims SET recovered = \(updated.recovered), status = \(updated.status),
-                   closed_at = CASE WHEN \(updated.status) = 'settled' THEN now() END
+            UPDATE deficiency_claims SET recovered = \(updated.recovered), status = \(updated.status.rawValue),
+                   closed_at = CASE WHEN \(updated.status.rawValue) = 'settled' THEN now() END
             WHERE id = \(claim.id)
             """, logger: logger)
         return updated
@@ -264,7 +265,7 @@ public enum SettlementRepository {
             WHERE id = \(claim.id) AND status = 'open'
             """, logger: logger)
         var updated = claim
-        updated.status = "written-off"
+        updated.status = .writtenOff
         updated.writeOffReason = reason
         return updated
     }

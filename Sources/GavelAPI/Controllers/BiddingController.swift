@@ -44,7 +44,7 @@ struct BiddingController: Sendable {
                               detail: "this bidder defaulted on this vehicle before and may not bid on it; no deposit is taken")
             }
             let deposit = Deposit(
-                id: id, lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, status: "held", currency: lot.currency)
+                id: id, lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, status: .held, currency: lot.currency)
             do {
                 try await DepositRepository.insert(deposit, recordedBy: caller.user.id, on: connection, logger: context.logger)
             } catch let error as PSQLError where error.isUniqueViolation {

@@ -83,7 +83,7 @@ struct LotEventsController: Sendable {
             func send(_ event: LotEvent, _ writer: inout any ResponseBodyWriter) async throws {
                 try await writer.write(ByteBuffer(string: Self.frame(event, sealed: sealed)))
                 sent = event.seq
-                if event.kind == "closed" && Self.finalStatuses.contains(event.status) { ended = true }
+                if event.kind == .closed && Self.finalStatuses.contains(event.status) { ended = true }
             }
             do {
                 try await withGracefulShutdownHandler {
@@ -130,7 +130,7 @@ struct LotEventsController: Sendable {
             "endsAt": event.endsAt.json,
             "hammerPrice": event.hammerPrice.map(JSONValue.integer) ?? .null,
         ])
-        return "id: \(event.seq)\nevent: \(event.kind)\ndata: \(JSONWriter.string(data))\n\n"
+        return "id: \(event.seq)\nevent: \(event.kind.rawValue)\ndata: \(JSONWriter.string(data))\n\n"
     }
 
     static func lastEventID(_ request: Request) throws -> Int? {

@@ -97,9 +97,9 @@ struct MoneyController: Sendable {
             guard let deposit = try await DepositRepository.find(id: depositId, forUpdate: true, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no deposit \(depositId.uuidString.lowercased())")
             }
-            guard deposit.status == "refund-due" else {
+            guard deposit.status == .refundDue else {
                 throw Problem.conflict(
-                    "the deposit is \(deposit.status); only a deposit owed back (refund-due) is refunded",
+                    "the deposit is \(deposit.status.rawValue); only a deposit owed back (refund-due) is refunded",
                     code: "deposit-not-refundable")
             }
             try await DepositRepository.markRefunded(id: depositId, payoutReference: reference, on: connection, logger: context.logger)
@@ -107,7 +107,7 @@ struct MoneyController: Sendable {
                 Postings.depositRefunded(depositId: depositId, amount: deposit.amount, currency: deposit.currency),
                 on: connection, logger: context.logger)
             var refunded = deposit
-            refunded.status = "refunded"
+            refunded.status = .refunded
             try await AuditRepository.record(
                 AuditRecord(actor: caller.auditActor, action: "deposit.refund", entityType: "deposit", entityId: depositId,
                             before: DTO.deposit(deposit), after: DTO.deposit(refunded), requestId: context.requestID),
@@ -116,17 +116,13 @@ struct MoneyController: Sendable {
         }
     }
 
-    enum ExpenseKind: String, CaseIterable {
-        case repossession, transport, storage, reconditioning, appraisal, legal, other
-    }
-
     /// POST /v1/cases/{id}/expenses: `{kind, amount, incurredOn, vendor?, reference?}`.
     /// The seller fee is Gavel's to record, at payment in full.
     func recordExpense(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let caseId = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
         var errors: [FieldError] = []
-        let kind = body.choice("kind", ExpenseKind.self, errors: &errors)
+        let kind = body.choice("kind", among: ExpenseKind.recordable, errors: &errors)
         let amount = MoneyInput.positiveAmount(body, "amount", errors: &errors)
         let incurredOn = body.date("incurredOn", errors: &errors)
         let vendor = body.string("vendor", required: false, errors: &errors)
@@ -150,7 +146,7 @@ struct MoneyController: Sendable {
                     code: "amount-out-of-range")])
             }
             let expense = Expense(
-                id: id, caseId: caseId, kind: kind.rawValue, amount: amount, incurredOn: incurredOn, vendor: vendor,
+                id: id, caseId: caseId, kind: kind, amount: amount, incurredOn: incurredOn, vendor: vendor,
                 reference: reference, currency: stored.currency)
             try await ExpenseRepository.insert(expense, recordedBy: caller.user.id, on: connection, logger: context.logger)
             try await LedgerRepository.post(

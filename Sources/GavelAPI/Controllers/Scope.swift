@@ -14,9 +14,9 @@ enum Scope {
     /// A settled case takes no more vehicles or expenses (domain rules section 10): they
     /// could never be disposed of or cleared. Read the case with `forChange` first.
     static func ensureTakesChanges(_ stored: StoredCase) throws {
-        guard stored.loanCase.status == "open" else {
+        guard stored.loanCase.status == .open else {
             throw Problem.conflict(
-                "the case is \(stored.loanCase.status); it takes no more vehicles, expenses or lots", code: "case-settled")
+                "the case is \(stored.loanCase.status.rawValue); it takes no more vehicles, expenses or lots", code: "case-settled")
         }
     }
 

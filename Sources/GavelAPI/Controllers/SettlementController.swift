@@ -33,7 +33,7 @@ struct SettlementController: Sendable {
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
-            let undisposed = facts.vehicles.filter { $0.status == "in-stock" }.map(\.vin)
+            let undisposed = facts.vehicles.filter { $0.status == .inStock }.map(\.vin)
             guard !facts.vehicles.isEmpty, undisposed.isEmpty, facts.openInvoices == 0 else {
                 var reasons: [String] = []
                 if facts.vehicles.isEmpty { reasons.append("the case has no vehicle") }
@@ -166,15 +166,15 @@ struct SettlementController: Sendable {
             guard let refund = try await SettlementRepository.refund(id: id, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no surplus refund \(id.uuidString.lowercased())")
             }
-            guard refund.status == "pending" else {
-                throw Problem.conflict("the surplus refund is \(refund.status)", code: "refund-not-pending")
+            guard refund.status == .pending else {
+                throw Problem.conflict("the surplus refund is \(refund.status.rawValue)", code: "refund-not-pending")
             }
             try await SettlementRepository.markRefundPaid(id: id, reference: reference, on: connection, logger: context.logger)
             try await LedgerRepository.post(
                 Postings.surplusPaid(refundId: id, caseId: refund.caseId, amount: refund.amount, currency: refund.currency),
                 on: connection, logger: context.logger)
             var paid = refund
-            paid.status = "paid"
+            paid.status = .paid
             paid.payoutReference = reference
             try await AuditRepository.record(
                 AuditRecord(actor: caller.auditActor, action: "surplus.pay", entityType: "surplus-refund", entityId: id,
@@ -202,8 +202,8 @@ struct SettlementController: Sendable {
                 throw Problem.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }
             try MoneyInput.ensureCurrency(body, is: claim.currency)
-            guard claim.status == "open" else {
-                throw Problem.conflict("the deficiency claim is \(claim.status)", code: "claim-not-open")
+            guard claim.status == .open else {
+                throw Problem.conflict("the deficiency claim is \(claim.status.rawValue)", code: "claim-not-open")
             }
             guard amount <= claim.outstanding else {
                 throw Problem(.unprocessableContent, code: "overpayment", title: "Overpayment",
@@ -236,8 +236,8 @@ struct SettlementController: Sendable {
             guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: context.logger) else {
                 throw Problem.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }
-            guard claim.status == "open" else {
-                throw Problem.conflict("the deficiency claim is \(claim.status)", code: "claim-not-open")
+            guard claim.status == .open else {
+                throw Problem.conflict("the deficiency claim is \(claim.status.rawValue)", code: "claim-not-open")
             }
             let updated = try await SettlementRepository.writeOff(claim: claim, reason: reason, on: connection, logger: context.logger)
             try await AuditRepository.record(
@@ -254,7 +254,7 @@ extension DTO {
         .object([
             "id": refund.id.json, "caseId": refund.caseId.json, "statementId": refund.statementId.json,
             "currency": .string(refund.currency), "amount": .integer(refund.amount), "borrower": .string(refund.borrower),
-            "status": .string(refund.status), "payoutReference": refund.payoutReference.map(JSONValue.string) ?? .null,
+            "status": .string(refund.status.rawValue), "payoutReference": refund.payoutReference.map(JSONValue.string) ?? .null,
         ])
     }
 
@@ -263,7 +263,7 @@ extension DTO {
             "id": claim.id.json, "caseId": claim.caseId.json, "statementId": claim.statementId.json,
             "currency": .string(claim.currency), "amount": .integer(claim.amount), "recovered": .integer(claim.recovered),
             "outstanding": .integer(claim.outstanding), "jointlyLiable": .array(claim.debtors.map(JSONValue.string)),
-            "status": .string(claim.status), "writeOffReason": claim.writeOffReason.map(JSONValue.string) ?? .null,
+            "status": .string(claim.status.rawValue), "writeOffReason": claim.writeOffReason.map(JSONValue.string) ?? .null,
         ])
     }
 }
