@@ -77,7 +77,8 @@ public struct FieldReader: Sendable {
         guard case .integer(let number) = value else {
             // A whole number too large for Int64 arrives as a double: it is out of range,
             // not "not an integer".
-            if case .number(let double) = value, double.rounded() == double {
+            if case .number(let double) = value, double.rounded() == double,
+               double < Double(range.lowerBound) || double > Double(range.upperBound) {
                 errors.append(FieldError(field: field, message: "must be between \(range.lowerBound) and \(range.upperBound)"))
             } else {
                 errors.append(FieldError(field: field, message: "must be an integer, not \(value.typeName)"))
@@ -105,7 +106,7 @@ public struct FieldReader: Sendable {
             field: field, message: "must be between 0 and \(maximum) minor units", code: "amount-out-of-range")
         guard case .integer(let number) = value else {
             // A whole number beyond Int64 (10^20) is read as a double: too large, not "not an integer".
-            if case .number(let double) = value, double.rounded() == double {
+            if case .number(let double) = value, double.rounded() == double, double < 0 || double > Double(maximum) {
                 errors.append(outOfRange)
             } else {
                 errors.append(FieldError(

@@ -1,3 +1,4 @@
+import Foundation
 import GavelCore
 import Testing
 
@@ -84,5 +85,29 @@ struct MoneyDisplayTests {
         #expect(Money.display(-155_500_000) == "-1,555,000.00")
         #expect(Money.display(0) == "0.00")
         #expect(Money.display(Money.maximum) == "100,000,000,000.00")
+    }
+}
+
+struct TestFailure: Error { let reason: String; init(_ reason: String) { self.reason = reason } }
+
+@Suite("Amounts as a caller writes them")
+struct AmountReadingTests {
+    func read(_ json: String) throws -> [FieldError] {
+        let value = try JSONDecoder().decode(JSONValue.self, from: Data(#"{"amount": \#(json)}"#.utf8))
+        var errors: [FieldError] = []
+        guard case .object(let members) = value else { throw TestFailure("not an object") }
+        _ = FieldReader(members).amount("amount", errors: &errors)
+        return errors
+    }
+
+    @Test("past Int64 is out of range; a fraction or a float within range is not an integer; the bound itself is taken")
+    func reading() throws {
+        #expect(try read("100000000000000000000").map(\.code) == ["amount-out-of-range"])
+        #expect(try read("-100000000000000000000").map(\.code) == ["amount-out-of-range"])
+        #expect(try read("1000000000001").map(\.code) == ["amount-out-of-range"])
+        #expect(try read("-1").map(\.code) == ["amount-out-of-range"])
+        #expect(try read("1.5").map(\.message).first?.contains("integer") == true)
+        #expect(try read("1000000000000").isEmpty)
+        #expect(try read("0").isEmpty)
     }
 }
