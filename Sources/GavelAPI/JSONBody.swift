@@ -28,11 +28,10 @@ enum JSONBody {
         return (try reader(try parse(bytes)), bytes)
     }
 
+    /// `BodyDeadlineMiddleware` has already read the body (and refused one declared
+    /// too large): this takes it from memory.
     private static func collect(_ request: Request) async throws -> ByteBuffer {
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > maximumSize {
-            throw Problem.payloadTooLarge()
-        }
-        return try await request.body.collect(upTo: maximumSize)
+        try await request.body.collect(upTo: maximumSize)
     }
 
     private static func parse(_ bytes: ByteBuffer) throws -> JSONValue {

@@ -25,9 +25,6 @@ struct ReconciliationController: Sendable {
             throw Problem(.unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported Media Type",
                           detail: "send the bank lines as text/csv: date,amount,reference,counterparty")
         }
-        if let declared = request.headers[.contentLength].flatMap(Int.init), declared > JSONBody.maximumSize {
-            throw Problem.payloadTooLarge()
-        }
         let bytes = try await request.body.collect(upTo: JSONBody.maximumSize)
         guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
             throw ValidationFailure([FieldError(field: "body", message: "must be UTF-8 text")])
