@@ -260,47 +260,52 @@ struct BiddingTests {
             #expect(Int(replay.bidCount) == state.2)
         }
     }
+}
 
-    @Test("a bidder over 20 bids a second gets 429 rate-limited with Retry-After; others are not held back")
-    func rateLimit() async throws {
-        try await withGavel { gavel in
-            let lot = try await OpenLot.start(gavel, bidders: 2)
-            var statuses: [HTTPResponse.Status] = []
-            var limited: Harness.Reply?
-            for step in 0..<30 {
-                let reply = try await lot.bid(0, 6_000_000 + Int64(step) * 100_000)
-                statuses.append(reply.status)
-                if reply.status == .tooManyRequests, limited == nil { limited = reply }
+extension RealTime {
+    @Suite("Bidding through the API, in real time")
+    struct BiddingTiming {
+        @Test("a bidder over 20 bids a second gets 429 rate-limited with Retry-After; others are not held back")
+        func rateLimit() async throws {
+            try await withGavel { gavel in
+                let lot = try await OpenLot.start(gavel, bidders: 2)
+                var statuses: [HTTPResponse.Status] = []
+                var limited: Harness.Reply?
+                for step in 0..<30 {
+                    let reply = try await lot.bid(0, 6_000_000 + Int64(step) * 100_000)
+                    statuses.append(reply.status)
+                    if reply.status == .tooManyRequests, limited == nil { limited = reply }
+                }
+                #expect(statuses.prefix(20).allSatisfy { $0 != .tooManyRequests })
+                let refused = try #require(limited)
+                #expect(try refused.problemCode == "rate-limited")
+                #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
+                #expect(try await lot.bid(1, 9_900_000).status == .created)
+                try await Task.sleep(for: .milliseconds(1_100))
+                #expect(try await lot.bid(0, 12_000_000).status == .created)
             }
-            #expect(statuses.prefix(20).allSatisfy { $0 != .tooManyRequests })
-            let refused = try #require(limited)
-            #expect(try refused.problemCode == "rate-limited")
-            #expect(Int(refused.headers[.retryAfter] ?? "") ?? 0 >= 1)
-            #expect(try await lot.bid(1, 9_900_000).status == .created)
-            try await Task.sleep(for: .milliseconds(1_100))
-            #expect(try await lot.bid(0, 12_000_000).status == .created)
         }
-    }
 
-    @Test("a bid stuck behind a held lock is cancelled by the statement timeout: 503 with Retry-After, nothing written")
-    func statementTimeout() async throws {
-        try await withGavel(statementTimeout: .milliseconds(400)) { gavel in
-            let lot = try await OpenLot.start(gavel, bidders: 1)
-            let lotId = UUID(uuidString: lot.lotId)!
-            let reply = try await PostgresConnection.with(gavel.database, logger: quietLogger) { connection in
-                try await connection.query("BEGIN", logger: quietLogger)
-                try await connection.query("SELECT 1 FROM lots WHERE id = \(lotId) FOR UPDATE", logger: quietLogger)
-                let started = ContinuousClock.now
-                let reply = try await lot.bid(0, 6_000_000)
-                #expect(ContinuousClock.now - started < .seconds(3), "the request waited past the timeout")
-                try await connection.query("ROLLBACK", logger: quietLogger)
-                return reply
+        @Test("a bid stuck behind a held lock is cancelled by the statement timeout: 503 with Retry-After, nothing written")
+        func statementTimeout() async throws {
+            try await withGavel(statementTimeout: .milliseconds(400)) { gavel in
+                let lot = try await OpenLot.start(gavel, bidders: 1)
+                let lotId = UUID(uuidString: lot.lotId)!
+                let reply = try await PostgresConnection.with(gavel.database, logger: quietLogger) { connection in
+                    try await connection.query("BEGIN", logger: quietLogger)
+                    try await connection.query("SELECT 1 FROM lots WHERE id = \(lotId) FOR UPDATE", logger: quietLogger)
+                    let started = ContinuousClock.now
+                    let reply = try await lot.bid(0, 6_000_000)
+                    #expect(ContinuousClock.now - started < .seconds(3), "the request waited past the timeout")
+                    try await connection.query("ROLLBACK", logger: quietLogger)
+                    return reply
+                }
+                #expect(reply.status == .serviceUnavailable)
+                #expect(try reply.problemCode == "service-unavailable")
+                #expect(reply.headers[.retryAfter] != nil)
+                #expect(try await gavel.count("bids") == 0)
+                #expect(try await lot.bid(0, 6_000_000).status == .created)
             }
-            #expect(reply.status == .serviceUnavailable)
-            #expect(try reply.problemCode == "service-unavailable")
-            #expect(reply.headers[.retryAfter] != nil)
-            #expect(try await gavel.count("bids") == 0)
-            #expect(try await lot.bid(0, 6_000_000).status == .created)
         }
     }
 }

@@ -81,52 +81,57 @@ struct CallerCacheTests {
             }
         }
     }
+}
 
-    @Test("a token revoked in the database is refused at once on the next request, though the instance remembered it")
-    func revocationIsAnnounced() async throws {
-        try await withGavel(callerCacheLifetime: .seconds(60)) { gavel in
-            try await Self.waitUntilListening(gavel)
-            let dealer = try await gavel.createUser(.bidder, name: "Dealer")
-            let quiet = try await gavel.createUser(.bidder, name: "Quiet dealer")
-            for user in [dealer, quiet] {
-                #expect(try await gavel.request(.get, "/v1/lots", token: user.token).status == .ok)
+extension RealTime {
+    @Suite("Remembering whose token a request carries, in real time")
+    struct CallerCacheTiming {
+        @Test("a token revoked in the database is refused at once on the next request, though the instance remembered it")
+        func revocationIsAnnounced() async throws {
+            try await withGavel(callerCacheLifetime: .seconds(60)) { gavel in
+                try await CallerCacheTests.waitUntilListening(gavel)
+                let dealer = try await gavel.createUser(.bidder, name: "Dealer")
+                let quiet = try await gavel.createUser(.bidder, name: "Quiet dealer")
+                for user in [dealer, quiet] {
+                    #expect(try await gavel.request(.get, "/v1/lots", token: user.token).status == .ok)
+                }
+                let metrics = try await gavel.request(.get, "/metrics").text
+                #expect(metrics.contains(#"gavel_caller_cache_lookups_total{source="database"}"#))
+
+                // Without the announcement the remembered caller is still served: proof it was remembered.
+                try await CallerCacheTests.revoke(gavel, quiet, announced: false)
+                #expect(try await gavel.request(.get, "/v1/lots", token: quiet.token).status == .ok)
+
+                // With it, the very next request is refused (the notification arrives after the commit).
+                try await CallerCacheTests.revoke(gavel, dealer, announced: true)
+                var status = HTTPResponse.Status.ok
+                let deadline = ContinuousClock.now + .seconds(2)
+                while ContinuousClock.now < deadline {
+                    status = try await gavel.request(.get, "/v1/lots", token: dealer.token).status
+                    if status == .unauthorized { break }
+                    try await Task.sleep(for: .milliseconds(20))
+                }
+                #expect(status == .unauthorized)
             }
-            let metrics = try await gavel.request(.get, "/metrics").text
-            #expect(metrics.contains(#"gavel_caller_cache_lookups_total{source="database"}"#))
+        }
 
-            // Without the announcement the remembered caller is still served: proof it was remembered.
-            try await Self.revoke(gavel, quiet, announced: false)
-            #expect(try await gavel.request(.get, "/v1/lots", token: quiet.token).status == .ok)
-
-            // With it, the very next request is refused (the notification arrives after the commit).
-            try await Self.revoke(gavel, dealer, announced: true)
-            var status = HTTPResponse.Status.ok
-            let deadline = ContinuousClock.now + .seconds(2)
-            while ContinuousClock.now < deadline {
-                status = try await gavel.request(.get, "/v1/lots", token: dealer.token).status
-                if status == .unauthorized { break }
-                try await Task.sleep(for: .milliseconds(20))
+        @Test("a change nobody announced is seen after the cache's lifetime at the latest; a lifetime of zero looks every token up")
+        func lifetimeBoundsTheRest() async throws {
+            try await withGavel(callerCacheLifetime: .seconds(1)) { gavel in
+                try await CallerCacheTests.waitUntilListening(gavel)
+                let dealer = try await gavel.createUser(.bidder, name: "Dealer")
+                #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .ok)
+                try await CallerCacheTests.revoke(gavel, dealer, announced: false)
+                try await Task.sleep(for: .milliseconds(1_100))
+                #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .unauthorized)
             }
-            #expect(status == .unauthorized)
-        }
-    }
-
-    @Test("a change nobody announced is seen after the cache's lifetime at the latest; a lifetime of zero looks every token up")
-    func lifetimeBoundsTheRest() async throws {
-        try await withGavel(callerCacheLifetime: .seconds(1)) { gavel in
-            try await Self.waitUntilListening(gavel)
-            let dealer = try await gavel.createUser(.bidder, name: "Dealer")
-            #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .ok)
-            try await Self.revoke(gavel, dealer, announced: false)
-            try await Task.sleep(for: .milliseconds(1_100))
-            #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .unauthorized)
-        }
-        try await withGavel(callerCacheLifetime: .zero) { gavel in
-            let dealer = try await gavel.createUser(.bidder, name: "Dealer")
-            #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .ok)
-            try await Self.revoke(gavel, dealer, announced: false)
-            #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .unauthorized)
-            #expect(try await gavel.request(.get, "/metrics").text.contains("\ngavel_caller_cache_listening 1") == false)
+            try await withGavel(callerCacheLifetime: .zero) { gavel in
+                let dealer = try await gavel.createUser(.bidder, name: "Dealer")
+                #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .ok)
+                try await CallerCacheTests.revoke(gavel, dealer, announced: false)
+                #expect(try await gavel.request(.get, "/v1/lots", token: dealer.token).status == .unauthorized)
+                #expect(try await gavel.request(.get, "/metrics").text.contains("\ngavel_caller_cache_listening 1") == false)
+            }
         }
     }
 }

@@ -17,7 +17,7 @@ struct DisposalConcurrencyTests {
                 return try await group.reduce(into: [Int]()) { $0.append($1) }
             }
             #expect(statuses.filter { $0 == 201 }.count == 1)
-            #expect(statuses.filter { $0 == 409 }.count == 11)
+            #expect(statuses.filter { $0 == 409 }.count == 11, "\(statuses)")
             #expect(try await gavel.count("lots") == 1)
         }
     }

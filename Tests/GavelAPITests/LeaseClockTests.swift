@@ -8,52 +8,58 @@ import Testing
 
 @Suite("Lease deadlines")
 struct LeaseClockTests {
-    @Test("a deadline fires once after its time, a cancelled one never; the clock ticks again after it went idle")
-    func deadlines() async throws {
-        let clock = LeaseClock(tick: .milliseconds(10))
-        let fired = Mutex<[Int]>([])
-        let start = ContinuousClock.now
-        _ = clock.schedule(at: start + .milliseconds(40)) { fired.withLock { $0.append(1) } }
-        let cancelled = clock.schedule(at: start + .milliseconds(40)) { fired.withLock { $0.append(2) } }
-        let later = clock.schedule(at: start + .seconds(60)) { fired.withLock { $0.append(4) } }
-        clock.cancel(cancelled)
-        try await Task.sleep(for: .milliseconds(20))
-        #expect(fired.withLock { $0 } == [], "fired before its time")
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(fired.withLock { $0 } == [1])
-        clock.cancel(later)
-        // Nothing pending: the ticking stops; a new deadline must start it again.
-        try await Task.sleep(for: .milliseconds(100))
-        _ = clock.schedule(at: .now + .milliseconds(20)) { fired.withLock { $0.append(3) } }
-        try await Task.sleep(for: .milliseconds(200))
-        #expect(fired.withLock { $0 } == [1, 3])
-    }
+}
 
-    /// D17: PostgresNIO 1.33 can leave a query written to a channel that has just closed
-    /// unanswered for ever; the closer waited on one, and the process never stopped. Here
-    /// the body's own backend is killed and the body then waits for ever, as such a query
-    /// would: the caller is answered all the same, at the lease deadline's check (1 s here).
-    @Test("a request whose connection closes under it is answered (503) at once, though its body never returns")
-    func connectionLostUnderBody() async throws {
-        try await withMigratedDatabase { location in
-            let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: quietLogger)
-            let database = Database(client: client, logger: quietLogger, leaseTimeout: .seconds(1))
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                group.addTask { await client.run() }
-                let started = ContinuousClock.now
-                do {
-                    _ = try await database.transaction { connection in
-                        // The server ends this backend (the statement itself may fail or not).
-                        _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: quietLogger)
-                        // What a lost query looks like from here: no answer, no failure.
-                        try await Task.sleep(for: .seconds(3_600))
+extension RealTime {
+    @Suite("Lease deadlines, in real time")
+    struct LeaseClockTiming {
+        @Test("a deadline fires once after its time, a cancelled one never; the clock ticks again after it went idle")
+        func deadlines() async throws {
+            let clock = LeaseClock(tick: .milliseconds(10))
+            let fired = Mutex<[Int]>([])
+            let start = ContinuousClock.now
+            _ = clock.schedule(at: start + .milliseconds(40)) { fired.withLock { $0.append(1) } }
+            let cancelled = clock.schedule(at: start + .milliseconds(40)) { fired.withLock { $0.append(2) } }
+            let later = clock.schedule(at: start + .seconds(60)) { fired.withLock { $0.append(4) } }
+            clock.cancel(cancelled)
+            try await Task.sleep(for: .milliseconds(20))
+            #expect(fired.withLock { $0 } == [], "fired before its time")
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(fired.withLock { $0 } == [1])
+            clock.cancel(later)
+            // Nothing pending: the ticking stops; a new deadline must start it again.
+            try await Task.sleep(for: .milliseconds(100))
+            _ = clock.schedule(at: .now + .milliseconds(20)) { fired.withLock { $0.append(3) } }
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(fired.withLock { $0 } == [1, 3])
+        }
+
+        /// D17: PostgresNIO 1.33 can leave a query written to a channel that has just closed
+        /// unanswered for ever; the closer waited on one, and the process never stopped. Here
+        /// the body's own backend is killed and the body then waits for ever, as such a query
+        /// would: the caller is answered all the same, at the lease deadline's check (1 s here).
+        @Test("a request whose connection closes under it is answered (503) at once, though its body never returns")
+        func connectionLostUnderBody() async throws {
+            try await withMigratedDatabase { location in
+                let client = PostgresClient(configuration: location.clientConfiguration, backgroundLogger: quietLogger)
+                let database = Database(client: client, logger: quietLogger, leaseTimeout: .seconds(1))
+                try await withThrowingTaskGroup(of: Void.self) { group in
+                    group.addTask { await client.run() }
+                    let started = ContinuousClock.now
+                    do {
+                        _ = try await database.transaction { connection in
+                            // The server ends this backend (the statement itself may fail or not).
+                            _ = try? await connection.query("SELECT pg_terminate_backend(pg_backend_pid())", logger: quietLogger)
+                            // What a lost query looks like from here: no answer, no failure.
+                            try await Task.sleep(for: .seconds(3_600))
+                        }
+                        Issue.record("the transaction returned")
+                    } catch {
+                        #expect((error as? DatabaseUnavailable)?.description.contains("closed") == true, "\(error)")
                     }
-                    Issue.record("the transaction returned")
-                } catch {
-                    #expect((error as? DatabaseUnavailable)?.description.contains("closed") == true, "\(error)")
+                    #expect(ContinuousClock.now - started < .seconds(5))
+                    group.cancelAll()
                 }
-                #expect(ContinuousClock.now - started < .seconds(5))
-                group.cancelAll()
             }
         }
     }

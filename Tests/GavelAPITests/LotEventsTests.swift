@@ -65,7 +65,8 @@ struct LotEventsTests {
             let lot = try await OpenLot.start(gavel, bidders: 1, lasting: 120)
             let watcher = try Self.watch(gavel, lot.lotId, token: lot.bidders[0].token)
             defer { watcher.close() }
-            try await Task.sleep(for: .milliseconds(300))
+            // Watching once the first frame is in: a bid before that would only show as the latest state.
+            try await watcher.wait(for: "the stream to open") { !$0.isEmpty }
             let bid = try await lot.bid(0, 6_000_000)
             #expect(bid.status == .created)
             #expect(try bid.json["extended"] == .bool(true))
@@ -81,7 +82,8 @@ struct LotEventsTests {
         try await withGavel(live: true) { gavel in
             let lot = try await OpenLot.start(gavel, bidders: 2)
             let first = try Self.watch(gavel, lot.lotId, token: lot.bidders[0].token)
-            try await Task.sleep(for: .milliseconds(300))
+            // Watching once the first frame is in: a bid before that would only show as the latest state.
+            try await first.wait(for: "the stream to open") { !$0.isEmpty }
             #expect(try await lot.bid(0, 6_500_000).status == .created)
             #expect(try await lot.bid(1, 6_200_000).status == .created)
             try await first.wait(for: "two events") { $0.filter { $0.event != nil }.count >= 2 }
@@ -158,7 +160,8 @@ struct LotEventsTests {
             let lot = try await OpenLot.start(gavel, bidders: 2, format: "sealed")
             let watcher = try Self.watch(gavel, lot.lotId, token: lot.bidders[0].token)
             defer { watcher.close() }
-            try await Task.sleep(for: .milliseconds(300))
+            // Watching once the first frame is in: a bid before that would only show as the latest state.
+            try await watcher.wait(for: "the stream to open") { !$0.isEmpty }
             #expect(try await lot.bid(0, 8_100_000).status == .created)
             #expect(try await lot.bid(1, 8_300_000).status == .created)
             try await watcher.wait(for: "two events") { $0.filter { $0.event != nil }.count >= 2 }
@@ -183,7 +186,8 @@ struct LotEventsTests {
                     let lot = try await OpenLot.start(first, bidders: 2)
                     let watcher = try Self.watch(second, lot.lotId, token: lot.bidders[1].token)
                     defer { watcher.close() }
-                    try await Task.sleep(for: .milliseconds(300))
+                    // Watching once the first frame is in: a bid before that would only show as the latest state.
+                    try await watcher.wait(for: "the stream to open") { !$0.isEmpty }
                     #expect(try await lot.bid(0, 6_500_000).status == .created)
                     #expect(try await lot.bid(1, 6_200_000).status == .created)
                     try await watcher.wait(for: "both bids") { $0.filter { $0.event != nil }.count >= 2 }

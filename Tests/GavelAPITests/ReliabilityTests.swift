@@ -11,94 +11,6 @@ import Testing
 
 @Suite("Crashes and leaks")
 struct ReliabilityTests {
-    @Test("kill -9 of an instance under bid load: every 201 a client saw is stored, and the lot equals the replay")
-    func crash() async throws {
-        try await withMigratedDatabase { location in
-            let lot = try await LoadedLot.open(on: location, bidders: 16)
-            let (lotId, bidders) = (lot.id, lot.tokens)
-            let answered: Set<String> = try await MultiInstanceTests.withInstances(2, on: location) { ports, children in
-                let victim = children[0]
-                let accepted = try await withThrowingTaskGroup(of: [String].self) { group -> [String] in
-                    for (index, token) in bidders.enumerated() {
-                        let port = ports[index % 2]
-                        group.addTask { await Self.bidFor(seconds: 4, port: port, lotId: lotId, token: token, index: index) }
-                    }
-                    try await Task.sleep(for: .milliseconds(1_500))
-                    victim.signal(SIGKILL)
-                    var all: [String] = []
-                    for try await ids in group { all += ids }
-                    return all
-                }
-                #expect(try await victim.wait(timeout: .seconds(5)) == 128 + SIGKILL)
-                return Set(accepted)
-            }
-            try await lot.expectReplayHolds(on: location, answered: answered, after: "the crash")
-        }
-    }
-
-    @Test("PostgreSQL itself stopped for 5 s under bid load on two gavel serve processes: 503 with Retry-After, never a 500 nor a hang, bids again within 5 s of its return, every 201 stored")
-    func databaseRestart() async throws {
-        // A cluster of its own: the suite's shared server must not go down under other tests.
-        let home = NSTemporaryDirectory() + "gavel-restart-\(UUID().uuidString.prefix(8))"
-        let cluster = EmbeddedPostgres(home: home)
-        defer {
-            try? cluster.stop()
-            try? FileManager.default.removeItem(atPath: home)
-        }
-        try cluster.start()
-        let location = try cluster.tcpLocation()
-        let lot = try await LoadedLot.open(on: location, bidders: 8)
-        let (lotId, tokens) = (lot.id, lot.tokens)
-        // AsyncHTTPClient here, with a deadline per request: a connection the server closes
-        // while PostgreSQL is away must cost a reconnection, not a test client waiting for ever.
-        let http = HTTPClient.shared
-        try await MultiInstanceTests.withInstances(2, on: location) { ports, _ in
-            let started = ContinuousClock.now
-            async let answers = withThrowingTaskGroup(of: [OutageAnswer].self) { group in
-                for (index, token) in tokens.enumerated() {
-                    group.addTask {
-                        var answers: [OutageAnswer] = []
-                        var amount: Int64 = 5_900_000 + Int64(index) * 1_000
-                        while ContinuousClock.now - started < .seconds(14) {
-                            let sent = ContinuousClock.now
-                            let (status, body, retryAfter) = try await Self.bid(
-                                http, port: ports[index % ports.count], lotId: lotId, token: token, amount: amount)
-                            let code: String = if case .string(let c) = body["code"] { c } else { "" }
-                            let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
-                            let answeredAt = ContinuousClock.now
-                            answers.append(OutageAnswer(
-                                instance: index % ports.count, status: status, code: code, retryAfter: retryAfter,
-                                took: answeredAt - sent, answeredAt: answeredAt, bidId: bidId))
-                            if case .integer(let minimum) = body["minimumNextBid"] { amount = max(amount, minimum) }
-                            amount += 20_000
-                            try await Task.sleep(for: .milliseconds(20))
-                        }
-                        return answers
-                    }
-                }
-                return try await group.reduce(into: [OutageAnswer]()) { $0 += $1 }
-            }
-            try await Task.sleep(for: .seconds(2))
-            try cluster.stop()
-            try await Task.sleep(for: .seconds(5))
-            try cluster.start()
-            let restored = ContinuousClock.now
-            #expect(try cluster.tcpLocation().endpoint == location.endpoint, "the cluster came back on another port")
-            let all = try await answers
-            OutageAnswer.expectServedThrough(all)
-            // Each instance takes bids again, without a restart, within 5 s of the return.
-            for instance in ports.indices {
-                let firstBack = all.filter { $0.instance == instance && $0.status == 201 && $0.answeredAt > restored }.map(\.answeredAt).min()
-                #expect(firstBack.map { $0 - restored < .seconds(5) } == true,
-                        "instance \(instance) took no bid within 5 s of PostgreSQL's return (first: \(firstBack.map { "\($0 - restored)" } ?? "none"))")
-            }
-            let acceptedIds = Set(all.compactMap(\.bidId))
-            try await lot.expectReplayHolds(on: location, answered: acceptedIds, after: "the restart")
-            let tally = all.reduce(into: [String: Int]()) { $0["\($1.status) \($1.code)", default: 0] += 1 }
-            let slowest = all.map(\.took).max() ?? .zero
-            print("database restart: \(all.count) answers, \(acceptedIds.count) bids accepted, slowest answer \(slowest): \(tally)")
-        }
-    }
 
     /// One bid; its status (0: no answer within 10 s, or the connection failed), body and
     /// whether it carried Retry-After.
@@ -210,5 +122,99 @@ struct LoadedLot: Sendable {
             format: .english, startsAt: startsAt, endsAt: endsAt, start: 5_900_000, reserve: 7_580_000,
             increments: Policy.defaults.bidding.increments, extensionWindowSeconds: 300, extensionSeconds: 300))
         #expect(replay.price == state.0 && replay.leader == state.1 && Int(replay.bidCount) == state.2)
+    }
+}
+
+extension RealTime {
+    @Suite("Crashes, in real time")
+    struct ReliabilityTiming {
+        @Test("kill -9 of an instance under bid load: every 201 a client saw is stored, and the lot equals the replay")
+        func crash() async throws {
+            try await withMigratedDatabase { location in
+                let lot = try await LoadedLot.open(on: location, bidders: 16)
+                let (lotId, bidders) = (lot.id, lot.tokens)
+                let answered: Set<String> = try await MultiInstanceTests.withInstances(2, on: location) { ports, children in
+                    let victim = children[0]
+                    let accepted = try await withThrowingTaskGroup(of: [String].self) { group -> [String] in
+                        for (index, token) in bidders.enumerated() {
+                            let port = ports[index % 2]
+                            group.addTask { await ReliabilityTests.bidFor(seconds: 4, port: port, lotId: lotId, token: token, index: index) }
+                        }
+                        try await Task.sleep(for: .milliseconds(1_500))
+                        victim.signal(SIGKILL)
+                        var all: [String] = []
+                        for try await ids in group { all += ids }
+                        return all
+                    }
+                    #expect(try await victim.wait(timeout: .seconds(5)) == 128 + SIGKILL)
+                    return Set(accepted)
+                }
+                try await lot.expectReplayHolds(on: location, answered: answered, after: "the crash")
+            }
+        }
+
+        @Test("PostgreSQL itself stopped for 5 s under bid load on two gavel serve processes: 503 with Retry-After, never a 500 nor a hang, bids again within 5 s of its return, every 201 stored")
+        func databaseRestart() async throws {
+            // A cluster of its own: the suite's shared server must not go down under other tests.
+            let home = NSTemporaryDirectory() + "gavel-restart-\(UUID().uuidString.prefix(8))"
+            let cluster = EmbeddedPostgres(home: home)
+            defer {
+                try? cluster.stop()
+                try? FileManager.default.removeItem(atPath: home)
+            }
+            try cluster.start()
+            let location = try cluster.tcpLocation()
+            let lot = try await LoadedLot.open(on: location, bidders: 8)
+            let (lotId, tokens) = (lot.id, lot.tokens)
+            // AsyncHTTPClient here, with a deadline per request: a connection the server closes
+            // while PostgreSQL is away must cost a reconnection, not a test client waiting for ever.
+            let http = HTTPClient.shared
+            try await MultiInstanceTests.withInstances(2, on: location) { ports, _ in
+                let started = ContinuousClock.now
+                async let answers = withThrowingTaskGroup(of: [OutageAnswer].self) { group in
+                    for (index, token) in tokens.enumerated() {
+                        group.addTask {
+                            var answers: [OutageAnswer] = []
+                            var amount: Int64 = 5_900_000 + Int64(index) * 1_000
+                            while ContinuousClock.now - started < .seconds(14) {
+                                let sent = ContinuousClock.now
+                                let (status, body, retryAfter) = try await ReliabilityTests.bid(
+                                    http, port: ports[index % ports.count], lotId: lotId, token: token, amount: amount)
+                                let code: String = if case .string(let c) = body["code"] { c } else { "" }
+                                let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
+                                let answeredAt = ContinuousClock.now
+                                answers.append(OutageAnswer(
+                                    instance: index % ports.count, status: status, code: code, retryAfter: retryAfter,
+                                    took: answeredAt - sent, answeredAt: answeredAt, bidId: bidId))
+                                if case .integer(let minimum) = body["minimumNextBid"] { amount = max(amount, minimum) }
+                                amount += 20_000
+                                try await Task.sleep(for: .milliseconds(20))
+                            }
+                            return answers
+                        }
+                    }
+                    return try await group.reduce(into: [OutageAnswer]()) { $0 += $1 }
+                }
+                try await Task.sleep(for: .seconds(2))
+                try cluster.stop()
+                try await Task.sleep(for: .seconds(5))
+                try cluster.start()
+                let restored = ContinuousClock.now
+                #expect(try cluster.tcpLocation().endpoint == location.endpoint, "the cluster came back on another port")
+                let all = try await answers
+                OutageAnswer.expectServedThrough(all)
+                // Each instance takes bids again, without a restart, within 5 s of the return.
+                for instance in ports.indices {
+                    let firstBack = all.filter { $0.instance == instance && $0.status == 201 && $0.answeredAt > restored }.map(\.answeredAt).min()
+                    #expect(firstBack.map { $0 - restored < .seconds(5) } == true,
+                            "instance \(instance) took no bid within 5 s of PostgreSQL's return (first: \(firstBack.map { "\($0 - restored)" } ?? "none"))")
+                }
+                let acceptedIds = Set(all.compactMap(\.bidId))
+                try await lot.expectReplayHolds(on: location, answered: acceptedIds, after: "the restart")
+                let tally = all.reduce(into: [String: Int]()) { $0["\($1.status) \($1.code)", default: 0] += 1 }
+                let slowest = all.map(\.took).max() ?? .zero
+                print("database restart: \(all.count) answers, \(acceptedIds.count) bids accepted, slowest answer \(slowest): \(tally)")
+            }
+        }
     }
 }

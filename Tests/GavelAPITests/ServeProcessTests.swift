@@ -71,36 +71,6 @@ struct ServeProcessTests {
         }
     }
 
-    @Test("SIGTERM lets the request in flight finish, then exits 0")
-    func sigtermDrains() async throws {
-        try await withMigratedDatabase { location in
-            let (child, port, token) = try await Self.serve(location)
-            let body = #"{"name": "Drained Finance", "currency": "CNY"}"#
-            let connection = try RawHTTPConnection(port: port)
-            defer { connection.closeConnection() }
-            connection.send(
-                "POST /v1/consignors HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
-                    + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
-                    + String(body.prefix(10)))
-            try await Task.sleep(for: .milliseconds(300))
-            child.signal(SIGTERM)
-            try await Task.sleep(for: .milliseconds(700))
-            // Still running: a request is in flight.
-            #expect(try await child.wait(timeout: .milliseconds(10)) == nil)
-            connection.send(String(body.dropFirst(10)))
-            let response = connection.receive()
-            #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
-            let exitCode = try await child.wait(timeout: .seconds(20))
-            #expect(exitCode == 0, "\(child.output)")
-            let stored = try await PostgresConnection.with(location, logger: quietLogger) { client in
-                let rows = try await client.query("SELECT count(*)::int FROM consignors WHERE name = 'Drained Finance'", logger: quietLogger)
-                for try await count in rows.decode(Int.self) { return count }
-                return -1
-            }
-            #expect(stored == 1)
-        }
-    }
-
     @Test("logs are JSON lines carrying the request ID, and never the token")
     func jsonLogs() async throws {
         try await withMigratedDatabase { location in
@@ -131,31 +101,6 @@ struct ServeProcessTests {
             // (it was also printed a second time inside a sample curl line: issue 13).
             #expect(!lines.contains { $0.contains(token) })
             #expect(child.output.components(separatedBy: token).count == 2, "the token is printed more than once")
-        }
-    }
-
-    @Test("LISTEN or a connection never answered: the listeners give up on them, and SIGTERM still stops at once", arguments: [true, false])
-    func unansweringDatabase(onlyListen: Bool) async throws {
-        try await SystemTests.withProxiedDatabase { proxy, proxied in
-            let (child, port) = try await Self.launch(proxied) { $0.contains("listening") }
-            // Wait until both listeners hear (the caller cache says so).
-            let deadline = ContinuousClock.now + .seconds(10)
-            while ContinuousClock.now < deadline, !(try Self.metrics(port).contains("\ngavel_caller_cache_listening 1")) {
-                try await Task.sleep(for: .milliseconds(100))
-            }
-            #expect(try Self.metrics(port).contains("\ngavel_caller_cache_listening 1"))
-            // Every connection is dropped; then either each new one stalls once its client
-            // sends LISTEN (PostgresNIO then waits for ever), or no new one is answered at all.
-            if onlyListen { proxy.stallOnListen.withLock { $0 = true } } else { proxy.stalled.withLock { $0 = true } }
-            await proxy.cut()
-            proxy.restore()
-            try await Task.sleep(for: .seconds(8))
-            #expect(child.output.contains("was not confirmed in time"), "no listener gave up on an unanswered connection")
-            #expect(try Self.metrics(port).contains("\ngavel_caller_cache_listening 0"))
-            child.signal(SIGTERM)
-            let code = try await child.wait(timeout: .seconds(10))
-            if code == nil { child.signal(SIGKILL) }
-            #expect(code == 0, "did not stop within 10 s of SIGTERM:\n\(child.output.suffix(1_500))")
         }
     }
 
@@ -215,6 +160,66 @@ struct ServeProcessTests {
                 try gavelExecutable(), ["token", "create", "--role", "manager", "--name", "M"], environment: environment)
             #expect(try await refused.wait(timeout: .seconds(30)) != 0)
             #expect(refused.output.contains("a manager needs --consignor ID"))
+        }
+    }
+}
+
+extension RealTime {
+    @Suite("gavel serve as a process, in real time")
+    struct ServeProcessTiming {
+        @Test("SIGTERM lets the request in flight finish, then exits 0")
+        func sigtermDrains() async throws {
+            try await withMigratedDatabase { location in
+                let (child, port, token) = try await ServeProcessTests.serve(location)
+                let body = #"{"name": "Drained Finance", "currency": "CNY"}"#
+                let connection = try RawHTTPConnection(port: port)
+                defer { connection.closeConnection() }
+                connection.send(
+                    "POST /v1/consignors HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\n"
+                        + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n"
+                        + String(body.prefix(10)))
+                try await Task.sleep(for: .milliseconds(300))
+                child.signal(SIGTERM)
+                try await Task.sleep(for: .milliseconds(700))
+                // Still running: a request is in flight.
+                #expect(try await child.wait(timeout: .milliseconds(10)) == nil)
+                connection.send(String(body.dropFirst(10)))
+                let response = connection.receive()
+                #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
+                let exitCode = try await child.wait(timeout: .seconds(20))
+                #expect(exitCode == 0, "\(child.output)")
+                let stored = try await PostgresConnection.with(location, logger: quietLogger) { client in
+                    let rows = try await client.query("SELECT count(*)::int FROM consignors WHERE name = 'Drained Finance'", logger: quietLogger)
+                    for try await count in rows.decode(Int.self) { return count }
+                    return -1
+                }
+                #expect(stored == 1)
+            }
+        }
+
+        @Test("LISTEN or a connection never answered: the listeners give up on them, and SIGTERM still stops at once", arguments: [true, false])
+        func unansweringDatabase(onlyListen: Bool) async throws {
+            try await SystemTests.withProxiedDatabase { proxy, proxied in
+                let (child, port) = try await ServeProcessTests.launch(proxied) { $0.contains("listening") }
+                // Wait until both listeners hear (the caller cache says so).
+                let deadline = ContinuousClock.now + .seconds(10)
+                while ContinuousClock.now < deadline, !(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1")) {
+                    try await Task.sleep(for: .milliseconds(100))
+                }
+                #expect(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1"))
+                // Every connection is dropped; then either each new one stalls once its client
+                // sends LISTEN (PostgresNIO then waits for ever), or no new one is answered at all.
+                if onlyListen { proxy.stallOnListen.withLock { $0 = true } } else { proxy.stalled.withLock { $0 = true } }
+                await proxy.cut()
+                proxy.restore()
+                try await Task.sleep(for: .seconds(8))
+                #expect(child.output.contains("was not confirmed in time"), "no listener gave up on an unanswered connection")
+                #expect(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 0"))
+                child.signal(SIGTERM)
+                let code = try await child.wait(timeout: .seconds(10))
+                if code == nil { child.signal(SIGKILL) }
+                #expect(code == 0, "did not stop within 10 s of SIGTERM:\n\(child.output.suffix(1_500))")
+            }
         }
     }
 }

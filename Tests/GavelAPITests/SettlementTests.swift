@@ -90,8 +90,7 @@ struct SettlementTests {
         let caseId = sold.open.disposal.caseId
         let finance = sold.open.finance.token
         let manager = sold.open.disposal.manager.token
-        try await sold.makeOverdue()
-        #expect(try await gavel.request(.post, "/v1/invoices/\(sold.invoiceId)/default", token: finance).status == .ok)
+        #expect(try await sold.declareDefaultAsItFallsDue().status == .ok)
         let relist = try await gavel.request(
             .post, "/v1/lots/\(sold.open.lotId)/relist", token: manager,
             json: #"{"startsAt": "\#(Disposal.timestamp(-60))", "endsAt": "\#(Disposal.timestamp(86_400))"}"#)
@@ -111,7 +110,7 @@ struct SettlementTests {
             #expect(bid.status == .created, "\(bid.text)")
         }
         try await LotEventsTests.endNow(gavel, lotId)
-        let closed = try await ClosingTests.waitForClose(gavel, lotId, within: .seconds(3))
+        let closed = try await ClosingTests.waitForClose(gavel, lotId)
         #expect(closed["status"] == .string("pending-approval"))
         #expect(try await gavel.request(.post, "/v1/lots/\(lotId)/decision", token: manager, json: #"{"accept": true}"#).status == .ok)
         let invoice = try await gavel.request(.get, "/v1/lots/\(lotId)/invoice", token: finance).json

@@ -53,7 +53,7 @@ final class EventStreamClient: Sendable {
 
     /// Polls until `condition` holds over the frames so far, or fails the wait.
     func wait(
-        for what: String, within timeout: Duration = .seconds(5), _ condition: @escaping ([Frame]) -> Bool
+        for what: String, within timeout: Duration = .seconds(15), _ condition: @escaping ([Frame]) -> Bool
     ) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
@@ -63,7 +63,7 @@ final class EventStreamClient: Sendable {
         throw TestSetupError("waited \(timeout) for \(what); got \(frames) after \(head)")
     }
 
-    func waitUntilEnded(within timeout: Duration = .seconds(5)) async throws {
+    func waitUntilEnded(within timeout: Duration = .seconds(15)) async throws {
         let deadline = ContinuousClock.now + timeout
         while ContinuousClock.now < deadline {
             if ended { return }
