@@ -145,9 +145,7 @@ struct BodyDeadlineMiddleware: RouterMiddleware {
             return try await group.next() ?? nil
         }
         guard let collected else {
-            throw Problem(.requestTimeout, code: "request-timeout", title: "Request Timeout",
-                          detail: "the request body did not arrive within \(timeout.components.seconds) s",
-                          headers: [.connection: "close"])
+            throw Problem.requestTimeout("the request body did not arrive within \(timeout.components.seconds) s")
         }
         var request = request
         request.body = RequestBody(buffer: collected)

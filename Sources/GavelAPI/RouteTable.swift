@@ -67,7 +67,7 @@ struct RouteBuilder {
         router.on(RouterPath(Self.routerPath(path)), method: method) { request, context in
             let caller = try await authenticator.caller(for: request, context: context)
             if case .roles(let allowed) = access, !allowed.contains(caller.role) {
-                throw Problem.forbidden("the \(caller.role.rawValue) role may not \(method.rawValue) \(path)")
+                throw Refusal.forbidden("the \(caller.role.rawValue) role may not \(method.rawValue) \(path)")
             }
             return try await handler(request, context, caller)
         }

@@ -121,16 +121,16 @@ public struct Appraisal: Equatable, Sendable {
         case .insufficientComparables(let counted, let required):
             FieldError(field: "comparables",
                        message: "\(counted) comparable sale(s) count (sold on or before the valuation date and within the policy's age limit); \(required) are needed",
-                       code: "insufficient-comparables")
+                       code: .insufficientComparables)
         case .adjustedValueOutOfRange(let index):
             FieldError(field: "comparables[\(index)]",
                        message: "rejected: its price adjusted to this vehicle passes \(Money.inputMaximum) minor units",
-                       code: "amount-out-of-range")
+                       code: .amountOutOfRange)
         case .damagesOutOfRange:
             FieldError(field: "damages", message: "the repair costs together pass \(Money.inputMaximum) minor units",
-                       code: "amount-out-of-range")
+                       code: .amountOutOfRange)
         case .overflow:
-            FieldError(field: "comparables", message: "the amounts are too large to value", code: "amount-out-of-range")
+            FieldError(field: "comparables", message: "the amounts are too large to value", code: .amountOutOfRange)
         }
     }
 }

@@ -3,10 +3,18 @@
 public struct FieldError: Equatable, Sendable, Codable {
     public var field: String
     public var message: String
-    public var code: String?
+    public var code: Code?
     public var rule: String?
 
-    public init(field: String, message: String, code: String? = nil, rule: String? = nil) {
+    /// A field error's own problem code (domain-rules.md); a 422 whose every error has the
+    /// same one carries it instead of `validation-failed`.
+    public enum Code: String, Sendable, Codable, CaseIterable {
+        case amountOutOfRange = "amount-out-of-range"
+        case invalidVIN = "invalid-vin"
+        case insufficientComparables = "insufficient-comparables"
+    }
+
+    public init(field: String, message: String, code: Code? = nil, rule: String? = nil) {
         self.field = field
         self.message = message
         self.code = code

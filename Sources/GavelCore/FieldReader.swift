@@ -103,7 +103,7 @@ public struct FieldReader: Sendable {
         _ value: JSONValue, at field: String, maximum: Int64 = Money.inputMaximum, errors: inout [FieldError]
     ) -> Int64? {
         let outOfRange = FieldError(
-            field: field, message: "must be between 0 and \(maximum) minor units", code: "amount-out-of-range")
+            field: field, message: "must be between 0 and \(maximum) minor units", code: .amountOutOfRange)
         guard case .integer(let number) = value else {
             // A whole number beyond Int64 (10^20) is read as a double: too large, not "not an integer".
             if case .number(let double) = value, double.rounded() == double, double < 0 || double > Double(maximum) {
@@ -126,7 +126,7 @@ public struct FieldReader: Sendable {
     public static func ensureTotal(_ amounts: [Int64], field: String, errors: inout [FieldError]) {
         guard Money.total(amounts) == nil else { return }
         errors.append(FieldError(
-            field: field, message: "together must not pass \(Money.maximum) minor units", code: "amount-out-of-range"))
+            field: field, message: "together must not pass \(Money.maximum) minor units", code: .amountOutOfRange))
     }
 
     public func string(

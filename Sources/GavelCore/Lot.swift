@@ -181,7 +181,7 @@ public enum LotPlanning {
                     message: "prc-judicial: the starting price may not be below 70% of the market value (\(minimum))",
                     rule: "prc-judicial.start-at-least-70-percent"))
             case .overflow:
-                errors.append(FieldError(field: "override", message: "the prices are out of range", code: "amount-out-of-range"))
+                errors.append(FieldError(field: "override", message: "the prices are out of range", code: .amountOutOfRange))
             }
         } catch {
             // Only the two error types above are thrown in this block.

@@ -116,7 +116,7 @@ public enum Reconciliation {
         let minor = whole * 100 + cents
         guard Money.isInRange(minor) else {
             return .failure(ValidationFailure([FieldError(
-                field: "amount", message: "must be at most \(Money.maximum / 100).00", code: "amount-out-of-range")]))
+                field: "amount", message: "must be at most \(Money.maximum / 100).00", code: .amountOutOfRange)]))
         }
         return .success(negative ? -minor : minor)
     }

@@ -53,7 +53,7 @@ public struct Vehicle: Equatable, Sendable {
             do {
                 vin = try VIN(text)
             } catch {
-                errors.append(FieldError(field: "vin", message: error.description, code: "invalid-vin", rule: error.rule))
+                errors.append(FieldError(field: "vin", message: error.description, code: .invalidVIN, rule: error.rule))
             }
         }
         let make = body.string("make", maxLength: 100, errors: &errors)

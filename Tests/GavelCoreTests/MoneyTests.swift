@@ -102,10 +102,10 @@ struct AmountReadingTests {
 
     @Test("past Int64 is out of range; a fraction or a float within range is not an integer; the bound itself is taken")
     func reading() throws {
-        #expect(try read("100000000000000000000").map(\.code) == ["amount-out-of-range"])
-        #expect(try read("-100000000000000000000").map(\.code) == ["amount-out-of-range"])
-        #expect(try read("1000000000001").map(\.code) == ["amount-out-of-range"])
-        #expect(try read("-1").map(\.code) == ["amount-out-of-range"])
+        #expect(try read("100000000000000000000").map(\.code) == [.amountOutOfRange])
+        #expect(try read("-100000000000000000000").map(\.code) == [.amountOutOfRange])
+        #expect(try read("1000000000001").map(\.code) == [.amountOutOfRange])
+        #expect(try read("-1").map(\.code) == [.amountOutOfRange])
         #expect(try read("1.5").map(\.message).first?.contains("integer") == true)
         #expect(try read("1000000000000").isEmpty)
         #expect(try read("0").isEmpty)

@@ -86,7 +86,7 @@ struct PolicyTests {
                 "pricing.startBp", "pricing.roundingUnit", "fees.docFee", "fees.buyerPremiumMin",
                 "settlement.allocationOrder",
             ])
-            #expect(error.errors.first { $0.field == "fees.docFee" }?.code == "amount-out-of-range")
+            #expect(error.errors.first { $0.field == "fees.docFee" }?.code == .amountOutOfRange)
         }
     }
 

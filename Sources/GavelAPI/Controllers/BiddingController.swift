@@ -22,10 +22,10 @@ struct BiddingController: Sendable {
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let lot = try await LotRepository.find(id: lotId, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
             guard [.scheduled, .open].contains(lot.status), !(lot.format == .fixed && lot.bidCount > 0) else {
-                throw Problem.conflict("the lot is \(lot.status.rawValue); deposits are taken before and during bidding")
+                throw Refusal.conflict("the lot is \(lot.status.rawValue); deposits are taken before and during bidding")
             }
             try MoneyInput.ensureCurrency(body, is: lot.currency)
             // At most the starting price: a deposit then never exceeds the invoice it pays into.
@@ -40,15 +40,14 @@ struct BiddingController: Sendable {
             guard isBidder else { throw ValidationFailure([FieldError(field: "bidderId", message: "no bidder has this ID")]) }
             // A bidder who defaulted on this vehicle may not bid on it again: its money is not taken either.
             if try await BidRepository.isBarred(bidderId: bidderId, vehicleId: lot.vehicleId, on: connection, logger: context.logger) {
-                throw Problem(.forbidden, code: "bidder-barred", title: "Bidder Barred",
-                              detail: "this bidder defaulted on this vehicle before and may not bid on it; no deposit is taken")
+                throw Refusal.bidderBarred("this bidder defaulted on this vehicle before and may not bid on it; no deposit is taken")
             }
             let deposit = Deposit(
                 id: id, lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, status: .held, currency: lot.currency)
             do {
                 try await DepositRepository.insert(deposit, recordedBy: caller.user.id, on: connection, logger: context.logger)
             } catch let error as PSQLError where error.isUniqueViolation {
-                throw Problem.conflict("this bidder already has a deposit held for this lot")
+                throw Refusal.conflict("this bidder already has a deposit held for this lot")
             }
             try await LedgerRepository.post(
                 Postings.depositReceived(depositId: id, amount: amount, currency: lot.currency), on: connection, logger: context.logger)
@@ -84,9 +83,8 @@ struct BiddingController: Sendable {
         let lotId = try context.parameters.uuid("id")
         if let wait = rateLimiter.admit(caller.user.id) {
             let seconds = max(1, Int((Double(wait.components.seconds) + Double(wait.components.attoseconds) / 1e18).rounded(.up)))
-            throw Problem(.tooManyRequests, code: "rate-limited", title: "Too Many Requests",
-                          detail: "at most \(Int(rateLimiter.perSecond)) bids a second; retry after \(seconds) s",
-                          headers: [.retryAfter: String(seconds)])
+            throw Refusal.rateLimited(
+                "at most \(Int(rateLimiter.perSecond)) bids a second; retry after \(seconds) s", retryAfterSeconds: seconds)
         }
         let (body, bytes) = try await JSONBody.object(request)
         var errors: [FieldError] = []
@@ -108,7 +106,7 @@ struct BiddingController: Sendable {
                    let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) {
                     try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
                 }
-                throw Self.problem(for: refusal, lotId: lotId)
+                throw Self.refusal(refusal, lotId: lotId)
             }
             let sealed = placed.format == .sealed
             return JSONResponse(.created, .object([
@@ -123,30 +121,12 @@ struct BiddingController: Sendable {
         }
     }
 
-    static func problem(for refusal: BidRefusal, lotId: UUID) -> Problem {
+    static func refusal(_ refusal: BidRefusal, lotId: UUID) -> Refusal {
         switch refusal {
-        case .lotNotFound:
-            return .notFound("no lot \(lotId.uuidString.lowercased())")
-        case .depositRequired(let amount):
-            return Problem(.forbidden, code: "deposit-required", title: "Deposit Required",
-                           detail: "bidding on this lot needs a deposit of \(amount) held for you",
-                           extensions: ["depositAmount": .integer(amount)])
-        case .bidderBarred:
-            return Problem(.forbidden, code: "bidder-barred", title: "Bidder Barred",
-                           detail: "you defaulted on this vehicle before and may not bid on it again")
-        case .rejected(.lotNotOpen):
-            return Problem(.conflict, code: "lot-not-open", title: "Lot Not Open", detail: "the lot is not open for bids")
-        case .rejected(.bidTooLow(let minimum)):
-            return Problem(.unprocessableContent, code: "bid-too-low", title: "Bid Too Low",
-                           detail: "the minimum next bid is \(minimum)", extensions: ["minimumNextBid": .integer(minimum)])
-        case .rejected(.bidNotHigher(let current)):
-            return Problem(.unprocessableContent, code: "bid-not-higher", title: "Bid Not Higher",
-                           detail: "you lead; a new maximum must be higher than your current one",
-                           extensions: ["myMaxAmount": .integer(current)])
-        case .rejected(.notTheFixedPrice(let price)):
-            return Problem(.unprocessableContent, code: "validation-failed", title: "Validation Failed",
-                           detail: "a fixed-price lot is bought at its price, \(price)",
-                           errors: [FieldError(field: "maxAmount", message: "must be the fixed price \(price)")])
+        case .lotNotFound: .notFound("no lot \(lotId.uuidString.lowercased())")
+        case .depositRequired(let amount): .depositRequired(amount: amount)
+        case .bidderBarred: .bidderBarred("you defaulted on this vehicle before and may not bid on it again")
+        case .rejected(let rejection): Refusal(rejection)
         }
     }
 
@@ -156,7 +136,7 @@ struct BiddingController: Sendable {
         let lotId = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
             guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
             try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)

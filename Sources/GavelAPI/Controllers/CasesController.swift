@@ -13,7 +13,7 @@ struct CasesController: Sendable {
         let (body, bytes) = try await JSONBody.object(request)
         let loanCase = try LoanCase.parse(body, id: newID(), today: Scope.day(of: Date()))
         if caller.role == .manager && caller.user.consignorId != loanCase.consignorId {
-            throw Problem.forbidden("a manager opens cases for its own consignor only")
+            throw Refusal.forbidden("a manager opens cases for its own consignor only")
         }
         let requestID = context.requestID
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
@@ -23,7 +23,7 @@ struct CasesController: Sendable {
             do {
                 try await CaseRepository.insert(loanCase, on: connection, logger: context.logger)
             } catch let error as PSQLError where error.isUniqueViolation {
-                throw Problem.conflict("consignor \(consignor.name) already has a case for loan \(loanCase.loanNumber)")
+                throw Refusal.conflict("consignor \(consignor.name) already has a case for loan \(loanCase.loanNumber)")
             }
             let answer = DTO.loanCase(loanCase, currency: consignor.currency, vehicles: [])
             try await AuditRepository.record(
@@ -38,7 +38,7 @@ struct CasesController: Sendable {
         let id = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
             guard let stored = try await CaseRepository.find(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no case \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no case \(id.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(id.uuidString.lowercased())")
             let vehicles = try await VehicleRepository.list(caseId: id, on: connection, logger: context.logger)
@@ -75,7 +75,7 @@ struct CasesController: Sendable {
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
+                throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             try Scope.ensureTakesChanges(stored)
@@ -84,7 +84,7 @@ struct CasesController: Sendable {
             do {
                 try await VehicleRepository.insert(vehicle, on: connection, logger: context.logger)
             } catch let error as PSQLError where error.isUniqueViolation {
-                throw Problem.conflict("VIN \(vehicle.vin) belongs to a vehicle that is not yet disposed of")
+                throw Refusal.conflict("VIN \(vehicle.vin) belongs to a vehicle that is not yet disposed of")
             }
             let answer = DTO.vehicle(vehicle)
             try await AuditRepository.record(

@@ -46,7 +46,7 @@ struct ConsignorsController: Sendable {
         let consignor = try await database.withConnection { connection in
             try await ConsignorRepository.find(id: id, on: connection, logger: context.logger)
         }
-        guard let consignor else { throw Problem.notFound("no consignor \(id.uuidString.lowercased())") }
+        guard let consignor else { throw Refusal.notFound("no consignor \(id.uuidString.lowercased())") }
         return JSONResponse(.ok, DTO.consignor(consignor)).response
     }
 
@@ -57,7 +57,7 @@ struct ConsignorsController: Sendable {
         let requestID = context.requestID
         return try await database.transaction(logger: context.logger) { connection in
             guard let consignor = try await ConsignorRepository.find(id: id, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no consignor \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no consignor \(id.uuidString.lowercased())")
             }
             let policy = try consignor.policy.applying(patch)
             try await ConsignorRepository.updatePolicy(id: id, policy: policy, on: connection, logger: context.logger)
@@ -74,7 +74,7 @@ extension Parameters {
     /// A path ID that is not a UUID names nothing: 404, not 422.
     func uuid(_ name: String) throws -> UUID {
         guard let text = self.get(name), let id = UUID(uuidString: text) else {
-            throw Problem.notFound("no such \(name): not a UUID")
+            throw Refusal.notFound("no such \(name): not a UUID")
         }
         return id
     }

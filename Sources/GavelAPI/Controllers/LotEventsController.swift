@@ -26,7 +26,7 @@ struct LotEventsController: Sendable {
         let resumeAfter = try Self.lastEventID(request)
         let (lot, start) = try await database.withConnection { connection -> (Lot, Int) in
             guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
             try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
@@ -42,8 +42,7 @@ struct LotEventsController: Sendable {
             case .caller(let limit): "at most \(limit) event streams at once per user; close one first"
             case .instance(let limit): "this instance serves \(limit) event streams already; retry shortly"
             }
-            throw Problem(.tooManyRequests, code: "rate-limited", title: "Too Many Requests", detail: detail,
-                          headers: [.retryAfter: "5"])
+            throw Refusal.rateLimited(detail, retryAfterSeconds: 5)
         }
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         // Proxies such as nginx would otherwise hold events back in a buffer.

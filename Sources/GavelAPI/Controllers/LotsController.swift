@@ -43,7 +43,7 @@ struct LotsController: Sendable {
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let previous = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(lotId.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: previous.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
             var schedule = requested
@@ -64,24 +64,24 @@ struct LotsController: Sendable {
         // A missing vehicle and another consignor's answer alike (404), so that neither
         // reveals which IDs exist.
         guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, forUpdate: true, on: connection, logger: logger) else {
-            throw Problem.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
+            throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
         }
         if relisting == nil {
             try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(vehicleId.uuidString.lowercased())")
         }
         guard vehicle.status == .inStock else {
-            throw Problem.conflict("the vehicle is \(vehicle.status.rawValue)")
+            throw Refusal.conflict("the vehicle is \(vehicle.status.rawValue)")
         }
         guard let appraisal = try await AppraisalRepository.approved(vehicleId: vehicleId, on: connection, logger: logger) else {
-            throw Problem.conflict("the vehicle has no approved appraisal", code: "appraisal-not-approved")
+            throw Refusal.appraisalNotApproved("the vehicle has no approved appraisal")
         }
         guard let consignor = try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger) else {
-            throw Problem.notFound("no consignor for this vehicle")
+            throw Refusal.notFound("no consignor for this vehicle")
         }
         let lots = try await LotRepository.list(vehicleId: vehicleId, on: connection, logger: logger)
         let previous = lots.last
         if let relisting, relisting.id != previous?.id {
-            throw Problem.conflict("lot \(relisting.id.uuidString.lowercased()) is not the vehicle's latest round")
+            throw Refusal.conflict("lot \(relisting.id.uuidString.lowercased()) is not the vehicle's latest round")
         }
         let now = try await LotRepository.now(on: connection, logger: logger)
         let plan: LotPlanning.Plan
@@ -92,7 +92,7 @@ struct LotsController: Sendable {
         } catch {
             switch error {
             case .previousRoundNotFinished(let status):
-                throw Problem.conflict("the vehicle's round \(previous?.round ?? 0) is \(status.rawValue); only an unsold or defaulted round can be followed by another")
+                throw Refusal.conflict("the vehicle's round \(previous?.round ?? 0) is \(status.rawValue); only an unsold or defaulted round can be followed by another")
             case .invalid(let failure):
                 throw failure
             }
@@ -107,7 +107,7 @@ struct LotsController: Sendable {
         do {
             try await LotRepository.insert(lot, createdBy: caller.user.id, on: connection, logger: logger)
         } catch let error as PSQLError where error.isUniqueViolation {
-            throw Problem.conflict("the vehicle already has a live lot")
+            throw Refusal.conflict("the vehicle already has a live lot")
         }
         let answer = DTO.lot(lot, vehicle: vehicle, for: caller)
         try await AuditRepository.record(
@@ -162,7 +162,7 @@ struct LotsController: Sendable {
         let id = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
             guard let lot = try await LotRepository.find(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
             try await Self.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
@@ -183,15 +183,15 @@ struct LotsController: Sendable {
         guard errors.isEmpty, let accept else { throw ValidationFailure(errors) }
         return try await database.transaction(logger: context.logger) { connection in
             guard let lot = try await LotRepository.find(id: id, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
             guard lot.status == .pendingApproval else {
-                throw Problem.conflict("the lot is \(lot.status.rawValue); only a lot pending approval takes a decision")
+                throw Refusal.conflict("the lot is \(lot.status.rawValue); only a lot pending approval takes a decision")
             }
             try await LotClosing.decide(lotId: id, accept: accept, on: connection, logger: context.logger)
             guard let after = try await LotRepository.find(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no lot \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
             }
             try await AuditRepository.record(
                 AuditRecord(actor: caller.auditActor, action: accept ? "lot.decision.accept" : "lot.decision.reject",
@@ -209,7 +209,7 @@ struct LotsController: Sendable {
         guard caller.role == .bidder else { return }
         let now = try await LotRepository.now(on: connection, logger: logger)
         guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
-            throw Problem.notFound("no lot \(lot.id.uuidString.lowercased())")
+            throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
         }
     }
 }

@@ -16,10 +16,10 @@ struct MoneyController: Sendable {
         let lotId = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
             guard let invoice = try await InvoiceRepository.find(lotId: lotId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("lot \(lotId.uuidString.lowercased()) has no invoice")
+                throw Refusal.notFound("lot \(lotId.uuidString.lowercased()) has no invoice")
             }
             if caller.role == .bidder && invoice.bidderId != caller.user.id {
-                throw Problem.forbidden("only the winner sees the invoice")
+                throw Refusal.forbidden("only the winner sees the invoice")
             }
             return DTO.invoice(invoice)
         }
@@ -36,7 +36,7 @@ struct MoneyController: Sendable {
             guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
                 id: invoiceId, on: connection, logger: context.logger)
             else {
-                throw Problem.notFound("no invoice \(invoiceId.uuidString.lowercased())")
+                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
             }
             try MoneyInput.ensureCurrency(body, is: invoice.currency)
             try MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
@@ -44,11 +44,10 @@ struct MoneyController: Sendable {
                 payment, on: invoice, fees: fees, recordedBy: caller.user.id, on: connection, logger: context.logger)
             {
             case .failure(.notOpen(let status)):
-                throw Problem.conflict("the invoice is \(status.rawValue); it takes no more payments", code: "invoice-not-open")
+                throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
             case .failure(.overpayment(let outstanding)):
-                throw Problem(.unprocessableContent, code: "overpayment", title: "Overpayment",
-                              detail: "the invoice has \(outstanding) outstanding; the payment is more than that",
-                              extensions: ["outstanding": .integer(outstanding)])
+                throw Refusal.overpayment(
+                    "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
             case .failure(.notPositive):
                 throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
             case .success(let updated):
@@ -68,14 +67,14 @@ struct MoneyController: Sendable {
         let (_, bytes) = try await JSONBody.optionalObject(request)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let invoice = try await InvoiceRepository.find(id: invoiceId, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no invoice \(invoiceId.uuidString.lowercased())")
+                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
             }
             guard invoice.status == .open else {
-                throw Problem.conflict("the invoice is \(invoice.status.rawValue)", code: "invoice-not-open")
+                throw Refusal.invoiceNotOpen("the invoice is \(invoice.status.rawValue)")
             }
             let now = try await LotRepository.now(on: connection, logger: context.logger)
             guard now >= invoice.dueAt else {
-                throw Problem.conflict("the invoice is not due until \(invoice.dueAt.rfc3339)", code: "invoice-not-due")
+                throw Refusal.invoiceNotDue("the invoice is not due until \(invoice.dueAt.rfc3339)")
             }
             let updated = try await InvoiceRepository.markDefaulted(invoice, on: connection, logger: context.logger)
             try await AuditRepository.record(
@@ -95,12 +94,10 @@ struct MoneyController: Sendable {
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let deposit = try await DepositRepository.find(id: depositId, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no deposit \(depositId.uuidString.lowercased())")
+                throw Refusal.notFound("no deposit \(depositId.uuidString.lowercased())")
             }
             guard deposit.status == .refundDue else {
-                throw Problem.conflict(
-                    "the deposit is \(deposit.status.rawValue); only a deposit owed back (refund-due) is refunded",
-                    code: "deposit-not-refundable")
+                throw Refusal.depositNotRefundable("the deposit is \(deposit.status.rawValue); only a deposit owed back (refund-due) is refunded")
             }
             try await DepositRepository.markRefunded(id: depositId, payoutReference: reference, on: connection, logger: context.logger)
             try await LedgerRepository.post(
@@ -131,7 +128,7 @@ struct MoneyController: Sendable {
         let id = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
+                throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             try Scope.ensureTakesChanges(stored)
@@ -143,7 +140,7 @@ struct MoneyController: Sendable {
                 throw ValidationFailure([FieldError(
                     field: "amount",
                     message: "the case's expenses would pass \(Money.maximum) minor units (\(recorded) recorded so far)",
-                    code: "amount-out-of-range")])
+                    code: .amountOutOfRange)])
             }
             let expense = Expense(
                 id: id, caseId: caseId, kind: kind, amount: amount, incurredOn: incurredOn, vendor: vendor,
@@ -232,9 +229,7 @@ enum MoneyInput {
             return
         }
         guard sent == currency else {
-            throw Problem(.unprocessableContent, code: "currency-mismatch", title: "Currency Mismatch",
-                          detail: "this is in \(currency); the request says \(sent)",
-                          errors: [FieldError(field: "currency", message: "must be \(currency)")])
+            throw Refusal.currencyMismatch(expected: currency, sent: sent)
         }
     }
 }

@@ -22,8 +22,7 @@ struct ReconciliationController: Sendable {
             $0.trimmingCharacters(in: .whitespaces).lowercased()
         }
         guard mediaType == "text/csv" else {
-            throw Problem(.unsupportedMediaType, code: "unsupported-media-type", title: "Unsupported Media Type",
-                          detail: "send the bank lines as text/csv: date,amount,reference,counterparty")
+            throw Problem.unsupportedMediaType("send the bank lines as text/csv: date,amount,reference,counterparty")
         }
         let bytes = try await request.body.collect(upTo: JSONBody.maximumSize)
         guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {

@@ -7,7 +7,7 @@ import GavelStore
 enum Scope {
     static func ensureVisible(consignorId: UUID, to caller: Caller, what: String) throws {
         if caller.role == .manager && caller.user.consignorId != consignorId {
-            throw Problem.notFound("no \(what)")
+            throw Refusal.notFound("no \(what)")
         }
     }
 
@@ -15,8 +15,7 @@ enum Scope {
     /// could never be disposed of or cleared. Read the case with `forChange` first.
     static func ensureTakesChanges(_ stored: StoredCase) throws {
         guard stored.loanCase.status == .open else {
-            throw Problem.conflict(
-                "the case is \(stored.loanCase.status.rawValue); it takes no more vehicles, expenses or lots", code: "case-settled")
+            throw Refusal.caseSettled("the case is \(stored.loanCase.status.rawValue); it takes no more vehicles, expenses or lots")
         }
     }
 

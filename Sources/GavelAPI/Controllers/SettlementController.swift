@@ -29,7 +29,7 @@ struct SettlementController: Sendable {
             // The case's row lock serialises two settlements of one case.
             for try await _ in try await connection.query("SELECT 1 FROM cases WHERE id = \(caseId) FOR UPDATE", logger: logger) {}
             guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: logger) else {
-                throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
+                throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
@@ -39,10 +39,8 @@ struct SettlementController: Sendable {
                 if facts.vehicles.isEmpty { reasons.append("the case has no vehicle") }
                 if !undisposed.isEmpty { reasons.append("not disposed of yet: \(undisposed.joined(separator: ", "))") }
                 if facts.openInvoices > 0 { reasons.append("\(facts.openInvoices) invoice(s) still open") }
-                throw Problem(.conflict, code: "case-not-ready", title: "Case Not Ready",
-                              detail: reasons.joined(separator: "; "),
-                              extensions: ["undisposedVehicles": .array(undisposed.map(JSONValue.string)),
-                                           "openInvoices": .integer(Int64(facts.openInvoices))])
+                throw Refusal.caseNotReady(
+                    reasons.joined(separator: "; "), undisposedVehicles: undisposed, openInvoices: facts.openInvoices)
             }
             let today = Scope.day(of: try await LotRepository.now(on: connection, logger: logger))
             let settlementDate = requestedDate ?? today
@@ -50,7 +48,7 @@ struct SettlementController: Sendable {
                 throw ValidationFailure([FieldError(field: "settlementDate", message: "must not be in the future")])
             }
             guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
-                throw Problem.notFound("no consignor for case \(caseId.uuidString.lowercased())")
+                throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
             }
             let loan = stored.loanCase
             let input = Waterfall.Input(
@@ -70,9 +68,9 @@ struct SettlementController: Sendable {
             if let previous {
                 switch try await SettlementRepository.supersede(previous, on: connection, logger: logger) {
                 case .surplusPaid?:
-                    throw Problem.conflict("the surplus of the current statement is paid out; it can no longer be corrected", code: "settlement-locked")
+                    throw Refusal.settlementLocked("the surplus of the current statement is paid out; it can no longer be corrected")
                 case .recoveriesRecorded?:
-                    throw Problem.conflict("recoveries are recorded on the current deficiency claim; it can no longer be corrected", code: "settlement-locked")
+                    throw Refusal.settlementLocked("recoveries are recorded on the current deficiency claim; it can no longer be corrected")
                 case nil: break
                 }
             }
@@ -106,7 +104,7 @@ struct SettlementController: Sendable {
         case .deficiency: "the deficiency (expenses and obligation left unpaid) would pass \(Money.maximum) minor units"
         case .surplus: "the surplus (proceeds left and credits) would pass \(Money.maximum) minor units"
         }
-        return FieldError(field: total == .interest ? "settlementDate" : total.rawValue, message: message, code: "amount-out-of-range")
+        return FieldError(field: total == .interest ? "settlementDate" : total.rawValue, message: message, code: .amountOutOfRange)
     }
 
     /// GET /v1/cases/{id}/settlement: JSON, or CSV (`Accept: text/csv`), or a printable
@@ -115,11 +113,11 @@ struct SettlementController: Sendable {
         let caseId = try context.parameters.uuid("id")
         let body = try await database.withConnection { connection -> JSONValue in
             guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no case \(caseId.uuidString.lowercased())")
+                throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
             guard let statement = try await SettlementRepository.current(caseId: caseId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("case \(caseId.uuidString.lowercased()) has no settlement statement")
+                throw Refusal.notFound("case \(caseId.uuidString.lowercased()) has no settlement statement")
             }
             return statement.body
         }
@@ -164,10 +162,10 @@ struct SettlementController: Sendable {
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let refund = try await SettlementRepository.refund(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no surplus refund \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no surplus refund \(id.uuidString.lowercased())")
             }
             guard refund.status == .pending else {
-                throw Problem.conflict("the surplus refund is \(refund.status.rawValue)", code: "refund-not-pending")
+                throw Refusal.refundNotPending("the surplus refund is \(refund.status.rawValue)")
             }
             try await SettlementRepository.markRefundPaid(id: id, reference: reference, on: connection, logger: context.logger)
             try await LedgerRepository.post(
@@ -199,16 +197,15 @@ struct SettlementController: Sendable {
         let recoveryId = newID()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no deficiency claim \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }
             try MoneyInput.ensureCurrency(body, is: claim.currency)
             guard claim.status == .open else {
-                throw Problem.conflict("the deficiency claim is \(claim.status.rawValue)", code: "claim-not-open")
+                throw Refusal.claimNotOpen("the deficiency claim is \(claim.status.rawValue)")
             }
             guard amount <= claim.outstanding else {
-                throw Problem(.unprocessableContent, code: "overpayment", title: "Overpayment",
-                              detail: "the claim has \(claim.outstanding) outstanding; the recovery is more than that",
-                              extensions: ["outstanding": .integer(claim.outstanding)])
+                throw Refusal.overpayment(
+                    "the claim has \(claim.outstanding) outstanding; the recovery is more than that", outstanding: claim.outstanding)
             }
             try await MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", connection: connection, logger: context.logger)
             let updated = try await SettlementRepository.recordRecovery(
@@ -234,10 +231,10 @@ struct SettlementController: Sendable {
         guard errors.isEmpty, let reason else { throw ValidationFailure(errors) }
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no deficiency claim \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }
             guard claim.status == .open else {
-                throw Problem.conflict("the deficiency claim is \(claim.status.rawValue)", code: "claim-not-open")
+                throw Refusal.claimNotOpen("the deficiency claim is \(claim.status.rawValue)")
             }
             let updated = try await SettlementRepository.writeOff(claim: claim, reason: reason, on: connection, logger: context.logger)
             try await AuditRepository.record(

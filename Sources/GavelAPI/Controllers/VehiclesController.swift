@@ -13,7 +13,7 @@ struct VehiclesController: Sendable {
         let id = try context.parameters.uuid("id")
         let answer = try await database.withConnection { connection -> JSONValue in
             guard let (vehicle, consignorId) = try await VehicleRepository.find(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no vehicle \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no vehicle \(id.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(id.uuidString.lowercased())")
             let appraisals = try await AppraisalRepository.list(vehicleId: id, on: connection, logger: context.logger)
@@ -31,20 +31,20 @@ struct VehiclesController: Sendable {
         let vehicleId = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
         if body.has("marketValue") && caller.role == .appraiser {
-            throw Problem.forbidden("only a manager or an admin may enter a value by hand")
+            throw Refusal.forbidden("only a manager or an admin may enter a value by hand")
         }
         let id = newID()
         let requestID = context.requestID
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
             guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
+                throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(vehicleId.uuidString.lowercased())")
             guard vehicle.status == .inStock else {
-                throw Problem.conflict("the vehicle is \(vehicle.status.rawValue); there is nothing left to appraise")
+                throw Refusal.conflict("the vehicle is \(vehicle.status.rawValue); there is nothing left to appraise")
             }
             guard let consignor = try await ConsignorRepository.find(id: consignorId, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no consignor for this vehicle")
+                throw Refusal.notFound("no consignor for this vehicle")
             }
             let today = Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger))
             let appraisal = try Appraisal.parse(
@@ -88,17 +88,17 @@ struct AppraisalsController: Sendable {
             guard let found = try await AppraisalRepository.find(id: id, on: connection, logger: context.logger),
                   let (_, consignorId) = try await VehicleRepository.find(
                     id: found.vehicleId, forUpdate: true, on: connection, logger: context.logger)
-            else { throw Problem.notFound("no appraisal \(id.uuidString.lowercased())") }
+            else { throw Refusal.notFound("no appraisal \(id.uuidString.lowercased())") }
             try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "appraisal \(id.uuidString.lowercased())")
             // Read again under the vehicle's lock: a concurrent decision may have landed.
             guard let before = try await AppraisalRepository.find(id: id, on: connection, logger: context.logger) else {
-                throw Problem.notFound("no appraisal \(id.uuidString.lowercased())")
+                throw Refusal.notFound("no appraisal \(id.uuidString.lowercased())")
             }
             guard before.authorId != caller.user.id else {
-                throw Problem.forbidden("maker-checker: the author of an appraisal cannot approve or reject it")
+                throw Refusal.forbidden("maker-checker: the author of an appraisal cannot approve or reject it")
             }
             guard before.status == .draft else {
-                throw Problem.conflict("the appraisal is \(before.status.rawValue), not a draft")
+                throw Refusal.conflict("the appraisal is \(before.status.rawValue), not a draft")
             }
             if approve {
                 try await AppraisalRepository.approve(
