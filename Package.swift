@@ -43,10 +43,21 @@ let package = Package(
             swiftSettings: strict
         ),
         .target(
+            name: "GavelWorkflows",
+            dependencies: [
+                "GavelCore",
+                "GavelStore",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ],
+            swiftSettings: strict
+        ),
+        .target(
             name: "GavelAPI",
             dependencies: [
                 "GavelCore",
                 "GavelStore",
+                "GavelWorkflows",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -94,6 +105,7 @@ let package = Package(
             name: "GavelAPITests",
             dependencies: [
                 "GavelAPI",
+                "GavelWorkflows",
                 "GavelStore",
                 "GavelCore",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),

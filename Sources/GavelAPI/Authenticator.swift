@@ -1,4 +1,5 @@
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import Logging
 

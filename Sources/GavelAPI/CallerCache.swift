@@ -1,4 +1,5 @@
 import GavelStore
+import GavelWorkflows
 import Logging
 import ServiceLifecycle
 import Synchronization

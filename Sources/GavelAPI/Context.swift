@@ -1,15 +1,10 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 
-/// The authenticated caller of a route. Handlers behind a role guard receive one as a
-/// parameter, so they cannot run without it.
-public struct Caller: Sendable {
-    public let user: User
-    public var role: Role { user.role }
-    public var auditActor: AuditActor { .user(id: user.id, name: user.name) }
-}
+@_exported import struct GavelWorkflows.Caller
 
 public struct GavelRequestContext: RequestContext {
     public var coreContext: CoreRequestContextStorage

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 
 /// The JSON shapes of api-contract.md, kept apart from the stored models.
 enum DTO {
@@ -162,38 +163,27 @@ extension DTO {
 }
 
 extension DTO {
-    static func deposit(_ deposit: Deposit) -> JSONValue {
-        .object([
-            "id": deposit.id.json, "lotId": deposit.lotId.json, "bidderId": deposit.bidderId.json,
-            "amount": .integer(deposit.amount), "currency": .string(deposit.currency),
-            "reference": .string(deposit.reference), "status": .string(deposit.status.rawValue),
+    static func deposit(_ deposit: Deposit) -> JSONValue { deposit.record }
+
+    /// A bid's 201. A sealed bid learns neither whether it leads nor the price.
+    static func placedBid(_ placed: PlacedBid, bidId: UUID, bidder: UUID) -> JSONValue {
+        let sealed = placed.format == .sealed
+        return .object([
+            "bidId": bidId.json,
+            "accepted": .bool(true),
+            "leading": sealed ? .null : .bool(placed.acceptance.leader == bidder),
+            "currentPrice": sealed ? .null : .integer(placed.acceptance.price),
+            "minimumNextBid": .integer(placed.acceptance.minimumNextBid),
+            "endsAt": placed.acceptance.endsAt.json,
+            "extended": .bool(placed.acceptance.extended),
         ])
     }
 }
 
 extension DTO {
-    static func invoice(_ invoice: StoredInvoice) -> JSONValue {
-        let terms = invoice.terms
-        return .object([
-            "id": invoice.id.json, "lotId": invoice.lotId.json, "caseId": invoice.caseId.json,
-            "bidderId": invoice.bidderId.json, "currency": .string(invoice.currency),
-            "price": .integer(terms.price), "buyerPremium": .integer(terms.buyerPremium), "docFee": .integer(terms.docFee),
-            "total": .integer(terms.total), "depositApplied": .integer(terms.depositApplied),
-            "amountDue": .integer(terms.amountDue), "paid": .integer(invoice.paid),
-            "outstanding": .integer(invoice.balance.outstanding), "status": .string(invoice.status.rawValue),
-            "dueAt": invoice.dueAt.json,
-        ])
-    }
+    static func invoice(_ invoice: StoredInvoice) -> JSONValue { invoice.record }
 
-    static func expense(_ expense: Expense) -> JSONValue {
-        .object([
-            "id": expense.id.json, "caseId": expense.caseId.json, "kind": .string(expense.kind.rawValue),
-            "amount": .integer(expense.amount), "currency": .string(expense.currency),
-            "incurredOn": .string(expense.incurredOn.description),
-            "vendor": expense.vendor.map(JSONValue.string) ?? .null,
-            "reference": expense.reference.map(JSONValue.string) ?? .null,
-        ])
-    }
+    static func expense(_ expense: Expense) -> JSONValue { expense.record }
 
     static func trialBalance(_ rows: [TrialBalanceRow]) -> JSONValue {
         .object([

@@ -117,6 +117,9 @@ extension Problem {
             return Problem(.unprocessableContent, code: "currency-mismatch", title: "Currency Mismatch",
                            detail: "this is in \(expected); the request says \(sent)",
                            errors: [FieldError(field: "currency", message: "must be \(expected)")])
+        case .idempotencyKeyReused:
+            return Problem(.unprocessableContent, code: "idempotency-key-reused", title: "Idempotency-Key Reused",
+                           detail: "this Idempotency-Key was already used with a different request")
         }
     }
 
@@ -182,10 +185,6 @@ extension Problem {
         Problem(.serviceUnavailable, code: "service-unavailable", title: "Service Unavailable", detail: detail,
                 headers: [.retryAfter: "2"])
     }
-
-    static let idempotencyKeyReused = Problem(
-        .unprocessableContent, code: "idempotency-key-reused", title: "Idempotency-Key Reused",
-        detail: "this Idempotency-Key was already used with a different request")
 
     static func internalError() -> Problem {
         Problem(.internalServerError, code: "internal-error", title: "Internal Server Error",

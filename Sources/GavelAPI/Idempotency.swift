@@ -4,7 +4,7 @@ import GavelStore
 import Hummingbird
 import HTTPTypes
 import NIOCore
-import PostgresNIO
+import GavelWorkflows
 
 /// Runs a state-changing POST in one transaction, honouring `Idempotency-Key`: the same
 /// key and body replay the first answer and change nothing; the same key with another
@@ -19,40 +19,23 @@ enum Idempotency {
     static func perform(
         _ request: Request, context: GavelRequestContext, caller: Caller, body: ByteBuffer, database: Database,
         atomicStatement: Bool = false,
-        _ work: @Sendable @escaping (PostgresConnection) async throws -> JSONResponse
+        _ work: @Sendable @escaping (Session) async throws -> JSONResponse
     ) async throws -> Response {
-        guard let key = try idempotencyKey(request) else {
-            if atomicStatement {
-                return try await database.withConnection { connection in try await work(connection) }.response
-            }
-            return try await database.transaction(logger: context.logger) { connection in
-                try await work(connection)
-            }.response
+        var once: Once?
+        if let key = try idempotencyKey(request) {
+            var hasher = SHA256()
+            // The query is part of the request: `?currency=GBP` and `?currency=JPY` are two.
+            hasher.update(data: Data("\(request.method.rawValue) \(request.uri.path)?\(request.uri.query ?? "")\n".utf8))
+            hasher.update(data: Data(buffer: body))
+            once = Once(userId: caller.user.id, key: key, requestSHA256: APIToken.hex(hasher.finalize()))
         }
-        var hasher = SHA256()
-        // The query is part of the request: `?currency=GBP` and `?currency=JPY` are two.
-        hasher.update(data: Data("\(request.method.rawValue) \(request.uri.path)?\(request.uri.query ?? "")\n".utf8))
-        hasher.update(data: Data(buffer: body))
-        let requestHash = APIToken.hex(hasher.finalize())
-        let userId = caller.user.id
-        let logger = context.logger
-        return try await database.transaction(logger: logger) { connection in
-            switch try await IdempotencyRepository.claim(
-                userId: userId, key: key, requestSHA256: requestHash, lifetime: database.idempotencyLifetime,
-                on: connection, logger: logger)
-            {
-            case .proceed:
-                let answer = try await work(connection)
-                try await IdempotencyRepository.remember(
-                    userId: userId, key: key, status: answer.status.code, body: answer.replayBody ?? answer.body,
-                    on: connection, logger: logger)
-                return answer
-            case .replay(let status, let body):
-                return JSONResponse(status: HTTPResponse.Status(code: status), body: body)
-            case .reusedWithDifferentRequest:
-                throw Problem.idempotencyKeyReused
-            }
-        }.response
+        let answered = try await Desk(database: database).change(
+            logger: context.logger, requestId: context.requestID, once: once, atomicStatement: atomicStatement,
+            remember: { answer in (answer.status.code, answer.replayBody ?? answer.body) }, work)
+        switch answered {
+        case .fresh(let answer): return answer.response
+        case .replay(let status, let body): return JSONResponse(status: HTTPResponse.Status(code: status), body: body).response
+        }
     }
 
     static func idempotencyKey(_ request: Request) throws -> String? {

@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+import GavelWorkflows
 import Hummingbird
 
 /// Reads a request body as JSON: over 1 MiB is a 413, not JSON is a 400, and the

@@ -27,16 +27,3 @@ struct JSONResponse: Sendable {
                  body: .init(byteBuffer: ByteBuffer(string: body)))
     }
 }
-
-extension UUID {
-    /// IDs go out in lowercase, the form RFC 9562 recommends.
-    var json: JSONValue { .string(uuidString.lowercased()) }
-}
-
-extension Optional where Wrapped == UUID {
-    var json: JSONValue { map(\.json) ?? .null }
-}
-
-extension Date {
-    var json: JSONValue { .string(rfc3339) }
-}

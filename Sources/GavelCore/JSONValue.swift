@@ -1,3 +1,5 @@
+import Foundation
+
 /// A parsed JSON document, used where Gavel must know what the client actually sent
 /// (partial policy updates, field-by-field validation) rather than what a `Codable`
 /// type would silently default.
@@ -97,4 +99,17 @@ extension JSONValue: Codable {
         case .object(let value): try container.encode(value)
         }
     }
+}
+
+extension UUID {
+    /// IDs go out in lowercase, the form RFC 9562 recommends.
+    public var json: JSONValue { .string(uuidString.lowercased()) }
+}
+
+extension Optional where Wrapped == UUID {
+    public var json: JSONValue { map(\.json) ?? .null }
+}
+
+extension Date {
+    public var json: JSONValue { .string(rfc3339) }
 }

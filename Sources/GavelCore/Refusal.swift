@@ -32,6 +32,8 @@ public enum Refusal: Error, Sendable, Equatable {
     case claimNotOpen(String)
     case overpayment(String, outstanding: Int64)
     case currencyMismatch(expected: String, sent: String)
+    /// The same Idempotency-Key with another request.
+    case idempotencyKeyReused
 }
 
 extension Refusal {

@@ -88,6 +88,13 @@ public enum UserRepository {
         return false
     }
 
+    /// The role of a user, nil when there is no such user (or its role no longer parses).
+    public static func role(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Role? {
+        let rows = try await connection.query("SELECT role FROM users WHERE id = \(id)", logger: logger)
+        for try await role in rows.decode(String.self) { return Role(rawValue: role) }
+        return nil
+    }
+
     /// On first start against an empty database, creates an admin and returns its token.
     /// The transaction-scoped advisory lock keeps instances starting together from
     /// creating two.

@@ -1,5 +1,6 @@
 import Foundation
 @testable import GavelAPI
+import GavelWorkflows
 import GavelCore
 import GavelStore
 import HTTPTypes

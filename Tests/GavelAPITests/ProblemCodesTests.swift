@@ -19,6 +19,7 @@ struct ProblemCodesTests {
         .settlementLocked("paid out"), .invoiceNotOpen("paid"), .invoiceNotDue("not yet"),
         .depositNotRefundable("held"), .refundNotPending("paid"), .claimNotOpen("settled"),
         .overpayment("more than owed", outstanding: 1), .currencyMismatch(expected: "CNY", sent: "USD"),
+        .idempotencyKeyReused,
     ]
 
     /// No default: a new refusal does not compile until it has a place here, and then
@@ -46,6 +47,7 @@ struct ProblemCodesTests {
         case .claimNotOpen: 18
         case .overpayment: 19
         case .currencyMismatch: 20
+        case .idempotencyKeyReused: 21
         }
     }
 
@@ -60,7 +62,7 @@ struct ProblemCodesTests {
                 .methodNotAllowed(.put, allowed: [.get]), .malformedJSON("not JSON"), .unsupportedMediaType("CSV"),
                 .payloadTooLarge(), .requestTimeout("slow"), .clientDisconnected(),
                 .clientError(.badRequest, detail: "bad"), .clientError(.uriTooLong, detail: "long"),
-                .serviceUnavailable("away"), .idempotencyKeyReused, .internalError(),
+                .serviceUnavailable("away"), .internalError(),
             ]
     }
 

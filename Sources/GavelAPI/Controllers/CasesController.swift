@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import PostgresNIO
 
@@ -16,7 +17,8 @@ struct CasesController: Sendable {
             throw Refusal.forbidden("a manager opens cases for its own consignor only")
         }
         let requestID = context.requestID
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let consignor = try await ConsignorRepository.find(id: loanCase.consignorId, on: connection, logger: context.logger) else {
                 throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
             }
@@ -73,7 +75,8 @@ struct CasesController: Sendable {
         let (body, bytes) = try await JSONBody.object(request)
         let requestID = context.requestID
         let id = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 
 struct ConsignorsController: Sendable {
@@ -28,7 +29,8 @@ struct ConsignorsController: Sendable {
         guard errors.isEmpty, let name else { throw ValidationFailure(errors) }
         let consignor = Consignor(id: newID(), name: name, currency: currency, policy: policy)
         let requestID = context.requestID
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             try await ConsignorRepository.insert(consignor, on: connection, logger: context.logger)
             try await AuditRepository.record(
                 AuditRecord(actor: caller.auditActor, action: "consignor.create", entityType: "consignor",

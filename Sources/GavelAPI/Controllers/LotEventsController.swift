@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import HTTPTypes
 import NIOCore
@@ -29,7 +30,7 @@ struct LotEventsController: Sendable {
                 throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
-            try await LotsController.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
+            try await Scope.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
             if let resumeAfter { return (lot, resumeAfter) }
             let count = try await LotEventRepository.count(lotId: lotId, on: connection, logger: context.logger)
             return (lot, max(0, count - 1))

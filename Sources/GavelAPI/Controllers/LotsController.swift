@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import Logging
 import PostgresNIO
@@ -25,10 +26,10 @@ struct LotsController: Sendable {
         guard errors.isEmpty, let vehicleId, let schedule else { throw ValidationFailure(errors) }
         let id = newID()
         let override = overrideRequest
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             try await planAndInsert(
                 id: id, vehicleId: vehicleId, schedule: schedule, override: override, relisting: nil,
-                caller: caller, context: context, connection: connection)
+                caller: caller, context: context, connection: session.connection)
         }
     }
 
@@ -41,7 +42,8 @@ struct LotsController: Sendable {
         let schedule = Self.schedule(body, defaultFormat: requestedFormat ?? .english, errors: &errors)
         guard errors.isEmpty, let requested = schedule else { throw ValidationFailure(errors) }
         let id = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let previous = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
             }
@@ -165,7 +167,7 @@ struct LotsController: Sendable {
                 throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
             }
             try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
-            try await Self.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
+            try await Scope.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
             let vehicle = try await VehicleRepository.find(id: lot.vehicleId, on: connection, logger: context.logger)?.0
             let mine = caller.role == .bidder
                 ? try await BidRepository.maximum(lotId: id, bidderId: caller.user.id, on: connection, logger: context.logger) : nil
@@ -200,16 +202,5 @@ struct LotsController: Sendable {
                 on: connection, logger: context.logger)
             return JSONResponse(.ok, DTO.lot(after, vehicle: nil, for: caller))
         }.response
-    }
-
-    /// Bidders see a lot from seven days before it opens, and its result after it
-    /// closes (the winner needs it; results are public as at any auction house). A
-    /// cancelled lot, or one not yet announced, does not exist for them.
-    static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
-        guard caller.role == .bidder else { return }
-        let now = try await LotRepository.now(on: connection, logger: logger)
-        guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
-            throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
-        }
     }
 }

@@ -3,27 +3,26 @@ import GavelCore
 import GavelStore
 import Hummingbird
 import Logging
-import PostgresNIO
+import GavelWorkflows
 
 /// Buyer-side money: invoices, payments, defaults, deposit payouts, expenses and the
 /// ledger. Every change posts its journal entry in the same transaction.
 struct MoneyController: Sendable {
     let database: Database
     let newID: @Sendable () -> UUID
+    var invoices: Invoices { Invoices(newID: newID) }
+    var deposits: Deposits { Deposits(newID: newID) }
+    var expenses: Expenses { Expenses(newID: newID) }
+    let books = Books()
 
     /// GET /v1/lots/{id}/invoice: the winner, finance and admins.
     func invoice(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let lotId = try context.parameters.uuid("id")
-        let answer = try await database.withConnection { connection -> JSONValue in
-            guard let invoice = try await InvoiceRepository.find(lotId: lotId, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("lot \(lotId.uuidString.lowercased()) has no invoice")
-            }
-            if caller.role == .bidder && invoice.bidderId != caller.user.id {
-                throw Refusal.forbidden("only the winner sees the invoice")
-            }
-            return DTO.invoice(invoice)
+        let invoices = self.invoices
+        let invoice = try await Desk(database: database).read(logger: context.logger) { session in
+            try await invoices.invoice(lotId: lotId, for: caller, in: session)
         }
-        return JSONResponse(.ok, answer).response
+        return JSONResponse(.ok, DTO.invoice(invoice)).response
     }
 
     /// POST /v1/invoices/{id}/payments: `{amount, reference, receivedOn}`.
@@ -31,32 +30,9 @@ struct MoneyController: Sendable {
         let invoiceId = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
         let receipt = try MoneyInput.receipt(body)
-        let payment = Payment(id: newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
-                id: invoiceId, on: connection, logger: context.logger)
-            else {
-                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
-            }
-            try MoneyInput.ensureCurrency(body, is: invoice.currency)
-            try MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
-            switch try await InvoiceRepository.recordPayment(
-                payment, on: invoice, fees: fees, recordedBy: caller.user.id, on: connection, logger: context.logger)
-            {
-            case .failure(.notOpen(let status)):
-                throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
-            case .failure(.overpayment(let outstanding)):
-                throw Refusal.overpayment(
-                    "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
-            case .failure(.notPositive):
-                throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
-            case .success(let updated):
-                try await AuditRepository.record(
-                    AuditRecord(actor: caller.auditActor, action: "invoice.payment", entityType: "invoice", entityId: invoice.id,
-                                before: DTO.invoice(invoice), after: DTO.invoice(updated), requestId: context.requestID),
-                    on: connection, logger: context.logger)
-                return JSONResponse(.created, DTO.invoice(updated))
-            }
+        let invoices = self.invoices
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.created, DTO.invoice(try await invoices.pay(invoiceId: invoiceId, receipt, by: caller, in: session)))
         }
     }
 
@@ -65,23 +41,9 @@ struct MoneyController: Sendable {
     func declareDefault(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let invoiceId = try context.parameters.uuid("id")
         let (_, bytes) = try await JSONBody.optionalObject(request)
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let invoice = try await InvoiceRepository.find(id: invoiceId, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
-            }
-            guard invoice.status == .open else {
-                throw Refusal.invoiceNotOpen("the invoice is \(invoice.status.rawValue)")
-            }
-            let now = try await LotRepository.now(on: connection, logger: context.logger)
-            guard now >= invoice.dueAt else {
-                throw Refusal.invoiceNotDue("the invoice is not due until \(invoice.dueAt.rfc3339)")
-            }
-            let updated = try await InvoiceRepository.markDefaulted(invoice, on: connection, logger: context.logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "invoice.default", entityType: "invoice", entityId: invoice.id,
-                            before: DTO.invoice(invoice), after: DTO.invoice(updated), requestId: context.requestID),
-                on: connection, logger: context.logger)
-            return JSONResponse(.ok, DTO.invoice(updated))
+        let invoices = self.invoices
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.ok, DTO.invoice(try await invoices.declareDefault(invoiceId: invoiceId, by: caller, in: session)))
         }
     }
 
@@ -92,24 +54,10 @@ struct MoneyController: Sendable {
         var errors: [FieldError] = []
         let reference = body.string("reference", errors: &errors)
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let deposit = try await DepositRepository.find(id: depositId, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("no deposit \(depositId.uuidString.lowercased())")
-            }
-            guard deposit.status == .refundDue else {
-                throw Refusal.depositNotRefundable("the deposit is \(deposit.status.rawValue); only a deposit owed back (refund-due) is refunded")
-            }
-            try await DepositRepository.markRefunded(id: depositId, payoutReference: reference, on: connection, logger: context.logger)
-            try await LedgerRepository.post(
-                Postings.depositRefunded(depositId: depositId, amount: deposit.amount, currency: deposit.currency),
-                on: connection, logger: context.logger)
-            var refunded = deposit
-            refunded.status = .refunded
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "deposit.refund", entityType: "deposit", entityId: depositId,
-                            before: DTO.deposit(deposit), after: DTO.deposit(refunded), requestId: context.requestID),
-                on: connection, logger: context.logger)
-            return JSONResponse(.ok, DTO.deposit(refunded))
+        let deposits = self.deposits
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.ok, DTO.deposit(
+                try await deposits.refund(depositId: depositId, payoutReference: reference, by: caller, in: session)))
         }
     }
 
@@ -125,35 +73,12 @@ struct MoneyController: Sendable {
         let vendor = body.string("vendor", required: false, errors: &errors)
         let reference = body.string("reference", required: false, errors: &errors)
         guard errors.isEmpty, let kind, let amount, let incurredOn else { throw ValidationFailure(errors) }
-        let id = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
-            guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
-            }
-            try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
-            try Scope.ensureTakesChanges(stored)
-            try MoneyInput.ensureCurrency(body, is: stored.currency)
-            try await MoneyInput.ensureNotFuture(incurredOn, field: "incurredOn", connection: connection, logger: context.logger)
-            // The case's expenses are a total the settlement adds up: bounded like any amount.
-            let recorded = try await ExpenseRepository.total(caseId: caseId, on: connection, logger: context.logger)
-            guard amount <= Money.maximum - recorded else {
-                throw ValidationFailure([FieldError(
-                    field: "amount",
-                    message: "the case's expenses would pass \(Money.maximum) minor units (\(recorded) recorded so far)",
-                    code: .amountOutOfRange)])
-            }
-            let expense = Expense(
-                id: id, caseId: caseId, kind: kind, amount: amount, incurredOn: incurredOn, vendor: vendor,
-                reference: reference, currency: stored.currency)
-            try await ExpenseRepository.insert(expense, recordedBy: caller.user.id, on: connection, logger: context.logger)
-            try await LedgerRepository.post(
-                Postings.expense(expenseId: id, caseId: caseId, kind: kind.rawValue, amount: amount, currency: stored.currency),
-                on: connection, logger: context.logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "expense.record", entityType: "case", entityId: caseId,
-                            before: nil, after: DTO.expense(expense), requestId: context.requestID),
-                on: connection, logger: context.logger)
-            return JSONResponse(.created, DTO.expense(expense))
+        let entry = Expenses.Entry(
+            caseId: caseId, kind: kind, amount: amount, incurredOn: incurredOn, vendor: vendor, reference: reference,
+            currency: try MoneyInput.currency(body))
+        let expenses = self.expenses
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.created, DTO.expense(try await expenses.record(entry, by: caller, in: session)))
         }
     }
 
@@ -163,8 +88,9 @@ struct MoneyController: Sendable {
         if let currency, !Currency.isKnown(currency) {
             throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 currency code such as CNY")])
         }
-        let rows = try await database.withConnection { connection in
-            try await LedgerRepository.trialBalance(currency: currency, on: connection, logger: context.logger)
+        let books = self.books
+        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+            try await books.trialBalance(currency: currency, in: session)
         }
         return JSONResponse(.ok, DTO.trialBalance(rows)).response
     }
@@ -173,41 +99,34 @@ struct MoneyController: Sendable {
     func entries(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
         let caseId = try Page.uuid(request, "caseId")
-        let answer = try await database.withConnection { connection -> JSONValue in
-            let rows = try await LedgerRepository.entries(
-                caseId: caseId, afterSeq: page.after, limit: page.limit, on: connection, logger: context.logger)
-            return DTO.page(rows.map { DTO.journalEntry($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))
+        let books = self.books
+        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+            try await books.entries(caseId: caseId, afterSeq: page.after, limit: page.limit, in: session)
         }
-        return JSONResponse(.ok, answer).response
+        return JSONResponse(.ok, DTO.page(
+            rows.map { DTO.journalEntry($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
     }
 }
 
 /// Reading money fields the same way on every route that moves money.
 enum MoneyInput {
-    /// Money received: `{amount, reference, receivedOn}`.
-    struct Receipt {
-        var amount: Int64
-        var reference: String
-        var receivedOn: CalendarDate
-    }
-
-    static func receipt(_ body: FieldReader) throws -> Receipt {
+    /// Money received: `{amount, reference, receivedOn, currency?}`.
+    static func receipt(_ body: FieldReader) throws -> Invoices.Receipt {
         var errors: [FieldError] = []
         let amount = positiveAmount(body, "amount", errors: &errors)
         let reference = body.string("reference", errors: &errors)
         let receivedOn = body.date("receivedOn", errors: &errors)
         guard errors.isEmpty, let amount, let reference, let receivedOn else { throw ValidationFailure(errors) }
-        return Receipt(amount: amount, reference: reference, receivedOn: receivedOn)
+        return Invoices.Receipt(amount: amount, reference: reference, receivedOn: receivedOn, currency: try currency(body))
     }
 
-    /// Money is received and spent in the past: a date after the database's today is a typo.
-    static func ensureNotFuture(_ date: CalendarDate, field: String, connection: PostgresConnection, logger: Logger) async throws {
-        try ensureNotFuture(date, field: field, today: Scope.day(of: try await LotRepository.now(on: connection, logger: logger)))
-    }
-
-    /// `today` by the database's clock.
-    static func ensureNotFuture(_ date: CalendarDate, field: String, today: CalendarDate) throws {
-        guard date <= today else { throw ValidationFailure([FieldError(field: field, message: "must not be in the future")]) }
+    /// The currency a client says it means (`currency`, optional); the workflow compares
+    /// it with the record's.
+    static func currency(_ body: FieldReader) throws -> String? {
+        var errors: [FieldError] = []
+        let sent = body.string("currency", maxLength: 3, required: false, errors: &errors)
+        if !errors.isEmpty { throw ValidationFailure(errors) }
+        return sent
     }
 
     /// An amount that moves money: zero is refused along with negatives.
@@ -220,16 +139,8 @@ enum MoneyInput {
         return amount
     }
 
-    /// A client may say which currency it means; when that is not the resource's, the
-    /// request is refused rather than booked in the wrong money.
+    /// Refuses a request whose `currency` is not the record's.
     static func ensureCurrency(_ body: FieldReader, is currency: String) throws {
-        var errors: [FieldError] = []
-        guard let sent = body.string("currency", maxLength: 3, required: false, errors: &errors) else {
-            if !errors.isEmpty { throw ValidationFailure(errors) }
-            return
-        }
-        guard sent == currency else {
-            throw Refusal.currencyMismatch(expected: currency, sent: sent)
-        }
+        try MoneyRules.ensureCurrency(try self.currency(body), is: currency)
     }
 }

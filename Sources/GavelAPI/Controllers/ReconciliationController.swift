@@ -2,6 +2,7 @@ import CSV
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import HTTPTypes
 
@@ -30,7 +31,8 @@ struct ReconciliationController: Sendable {
         }
         let lines = try BankStatementCSV.parse(text)
         let uploadId = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             try await ReconciliationRepository.lock(on: connection, logger: context.logger)
             let already = try await ReconciliationRepository.store(
                 lines, uploadId: uploadId, currency: currency, uploadedBy: caller.user.id, on: connection, logger: context.logger)

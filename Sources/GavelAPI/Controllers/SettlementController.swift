@@ -2,6 +2,7 @@ import CSV
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import HTTPTypes
 import Logging
@@ -24,7 +25,8 @@ struct SettlementController: Sendable {
         let requestedDate = body.date("settlementDate", required: false, errors: &errors)
         guard errors.isEmpty else { throw ValidationFailure(errors) }
         let statementId = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             let logger = context.logger
             // The case's row lock serialises two settlements of one case.
             for try await _ in try await connection.query("SELECT 1 FROM cases WHERE id = \(caseId) FOR UPDATE", logger: logger) {}
@@ -160,7 +162,8 @@ struct SettlementController: Sendable {
         var errors: [FieldError] = []
         let reference = body.string("reference", errors: &errors)
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let refund = try await SettlementRepository.refund(id: id, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no surplus refund \(id.uuidString.lowercased())")
             }
@@ -195,7 +198,8 @@ struct SettlementController: Sendable {
         let receipt = try MoneyInput.receipt(body)
         let amount = receipt.amount
         let recoveryId = newID()
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }
@@ -207,7 +211,8 @@ struct SettlementController: Sendable {
                 throw Refusal.overpayment(
                     "the claim has \(claim.outstanding) outstanding; the recovery is more than that", outstanding: claim.outstanding)
             }
-            try await MoneyInput.ensureNotFuture(receipt.receivedOn, field: "receivedOn", connection: connection, logger: context.logger)
+            try MoneyRules.ensureNotFuture(
+                receipt.receivedOn, field: "receivedOn", today: Scope.day(of: try await LotRepository.now(on: connection, logger: context.logger)))
             let updated = try await SettlementRepository.recordRecovery(
                 claim: claim, recoveryId: recoveryId, amount: amount, reference: receipt.reference, receivedOn: receipt.receivedOn,
                 recordedBy: caller.user.id, on: connection, logger: context.logger)
@@ -229,7 +234,8 @@ struct SettlementController: Sendable {
         var errors: [FieldError] = []
         let reason = body.string("reason", maxLength: 500, errors: &errors)
         guard errors.isEmpty, let reason else { throw ValidationFailure(errors) }
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
             }

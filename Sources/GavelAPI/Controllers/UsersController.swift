@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 
 struct UsersController: Sendable {
@@ -23,7 +24,8 @@ struct UsersController: Sendable {
         guard errors.isEmpty, let name, let role else { throw ValidationFailure(errors) }
         let user = User(id: newID(), name: name, role: role, consignorId: consignorId)
         let requestID = context.requestID
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             if let consignorId, try await ConsignorRepository.find(id: consignorId, on: connection, logger: context.logger) == nil {
                 throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
             }

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Hummingbird
 import PostgresNIO
 
@@ -35,7 +36,8 @@ struct VehiclesController: Sendable {
         }
         let id = newID()
         let requestID = context.requestID
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { connection in
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let connection = session.connection
             guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, on: connection, logger: context.logger) else {
                 throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
             }

@@ -1,0 +1,43 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Logging
+import PostgresNIO
+
+/// Consignor scoping: a manager acts only for its own consignor. Reading another's
+/// records answers 404, so the answer does not reveal that they exist.
+public enum Scope {
+    public static func ensureVisible(consignorId: UUID, to caller: Caller, what: String) throws {
+        if caller.role == .manager && caller.user.consignorId != consignorId {
+            throw Refusal.notFound("no \(what)")
+        }
+    }
+
+    /// A settled case takes no more vehicles or expenses (domain rules section 10): they
+    /// could never be disposed of or cleared. Read the case with `forChange` first.
+    public static func ensureTakesChanges(_ stored: StoredCase) throws {
+        guard stored.loanCase.status == .open else {
+            throw Refusal.caseSettled("the case is \(stored.loanCase.status.rawValue); it takes no more vehicles, expenses or lots")
+        }
+    }
+
+    /// The calendar day (UTC) of a database timestamp.
+    public static func day(of date: Date) -> CalendarDate {
+        CalendarDate(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
+    }
+
+    /// Bidders see a lot from seven days before it opens, and its result after it closes
+    /// (the winner needs it; results are public as at any auction house). A cancelled
+    /// lot, or one not yet announced, does not exist for them (404, as a missing one).
+    public static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
+        guard caller.role == .bidder else { return }
+        let now = try await LotRepository.now(on: connection, logger: logger)
+        guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
+            throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
+        }
+    }
+
+    static func ensureBidderMayView(_ lot: Lot, caller: Caller, in session: Session) async throws {
+        try await ensureBidderMayView(lot, caller: caller, connection: session.connection, logger: session.logger)
+    }
+}

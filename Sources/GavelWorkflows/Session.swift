@@ -1,0 +1,121 @@
+import Foundation
+import GavelCore
+import GavelStore
+import Logging
+import PostgresNIO
+
+/// The authenticated caller of a route. Handlers behind a role guard receive one as a
+/// parameter, so they cannot run without it; the workflows take it to decide what the
+/// caller may do and to name it in the audit trail.
+public struct Caller: Sendable {
+    public let user: User
+    public var role: Role { user.role }
+    public var auditActor: AuditActor { .user(id: user.id, name: user.name) }
+
+    public init(user: User) { self.user = user }
+}
+
+/// The transaction (for reads, the connection) one request's work runs in, with what its
+/// audit records and log lines carry. Only the workflows look inside: the HTTP layer
+/// opens one with `Desk` and hands it on.
+public struct Session: Sendable {
+    /// For the areas whose work is not yet in a workflow type (issue 14 moves them);
+    /// a workflow's caller never needs it.
+    public let connection: PostgresConnection
+    public let logger: Logger
+    public let requestId: String?
+
+    /// The database's clock: every "now" of a workflow is PostgreSQL's, so that several
+    /// instances agree.
+    func now() async throws -> Date { try await LotRepository.now(on: connection, logger: logger) }
+
+    /// The calendar day (UTC) of the database's now.
+    func today() async throws -> CalendarDate { Scope.day(of: try await now()) }
+
+    func audit(
+        _ caller: Caller, _ action: String, _ entityType: String, _ entityId: UUID, before: JSONValue?, after: JSONValue?
+    ) async throws {
+        try await AuditRepository.record(
+            AuditRecord(actor: caller.auditActor, action: action, entityType: entityType, entityId: entityId,
+                        before: before, after: after, requestId: requestId),
+            on: connection, logger: logger)
+    }
+}
+
+/// A POST its caller may retry with the same Idempotency-Key: the key, and the request
+/// it named (method, path, query and body, as a SHA-256).
+public struct Once: Sendable {
+    public let userId: UUID
+    public let key: String
+    public let requestSHA256: String
+
+    public init(userId: UUID, key: String, requestSHA256: String) {
+        self.userId = userId
+        self.key = key
+        self.requestSHA256 = requestSHA256
+    }
+}
+
+/// What a change answered: this time's answer, or the first answer to the same request.
+public enum Answered<Answer: Sendable>: Sendable {
+    case fresh(Answer)
+    case replay(status: Int, body: String)
+}
+
+/// Where the workflows' transactions begin: one per state change, committed when the
+/// work returns and rolled back when it throws.
+public struct Desk: Sendable {
+    public let database: Database
+
+    public init(database: Database) { self.database = database }
+
+    /// Reads on one connection.
+    public func read<Result: Sendable>(
+        logger: Logger, requestId: String? = nil, _ work: @escaping @Sendable (Session) async throws -> Result
+    ) async throws -> Result {
+        try await database.withConnection { connection in
+            try await work(Session(connection: connection, logger: logger, requestId: requestId))
+        }
+    }
+
+    /// One state change. With `once`, the first answer (rendered by `remember`) is stored
+    /// in the same transaction and every retry of the same request gets it again; the
+    /// same key with another request is refused (`idempotency-key-reused`). Only
+    /// successful answers are stored: a refused request changed nothing, so its retry is
+    /// safe. A stored answer lasts `Database.idempotencyLifetime`.
+    ///
+    /// `atomicStatement`: `work` runs one statement that is atomic by itself (a server-side
+    /// function), so without a key it runs outside BEGIN/COMMIT: one round trip, not three.
+    public func change<Answer: Sendable>(
+        logger: Logger, requestId: String?, once: Once?, atomicStatement: Bool = false,
+        remember: @escaping @Sendable (Answer) -> (status: Int, body: String),
+        _ work: @escaping @Sendable (Session) async throws -> Answer
+    ) async throws -> Answered<Answer> {
+        guard let once else {
+            if atomicStatement {
+                return .fresh(try await read(logger: logger, requestId: requestId, work))
+            }
+            return .fresh(try await database.transaction(logger: logger) { connection in
+                try await work(Session(connection: connection, logger: logger, requestId: requestId))
+            })
+        }
+        let lifetime = database.idempotencyLifetime
+        return try await database.transaction(logger: logger) { connection in
+            switch try await IdempotencyRepository.claim(
+                userId: once.userId, key: once.key, requestSHA256: once.requestSHA256, lifetime: lifetime,
+                on: connection, logger: logger)
+            {
+            case .proceed:
+                let answer = try await work(Session(connection: connection, logger: logger, requestId: requestId))
+                let stored = remember(answer)
+                try await IdempotencyRepository.remember(
+                    userId: once.userId, key: once.key, status: stored.status, body: stored.body, on: connection, logger: logger)
+                return .fresh(answer)
+            case .replay(let status, let body):
+                return .replay(status: status, body: body)
+            case .reusedWithDifferentRequest:
+                throw Refusal.idempotencyKeyReused
+            }
+        }
+    }
+}
