@@ -60,105 +60,19 @@ enum DTO {
     }
 }
 
-// MARK: - Cases, vehicles, appraisals, lots
+// MARK: - Cases, vehicles, appraisals, lots (their JSON is the records', GavelWorkflows/Records.swift)
 
 extension DTO {
     static func loanCase(_ loanCase: LoanCase, currency: String, vehicles: [Vehicle]?) -> JSONValue {
-        var members: [String: JSONValue] = [
-            "id": loanCase.id.json,
-            "consignorId": loanCase.consignorId.json,
-            "loanNumber": .string(loanCase.loanNumber),
-            "currency": .string(currency),
-            "borrower": loanCase.borrower.json,
-            "guarantors": LoanCase.guarantorsJSON(loanCase.guarantors),
-            "balances": loanCase.balances.json,
-            "lienholders": LoanCase.lienholdersJSON(loanCase.lienholders),
-            "credits": LoanCase.creditsJSON(loanCase.credits),
-            "status": .string(loanCase.status.rawValue),
-        ]
-        if let vehicles { members["vehicles"] = .array(vehicles.map(vehicle)) }
-        return .object(members)
+        loanCase.record(currency: currency, vehicles: vehicles)
     }
 
-    static func vehicle(_ vehicle: Vehicle) -> JSONValue {
-        .object([
-            "id": vehicle.id.json,
-            "caseId": vehicle.caseId.json,
-            "vin": .string(vehicle.vin.value),
-            "make": .string(vehicle.make),
-            "model": .string(vehicle.model),
-            "year": .integer(vehicle.year),
-            "mileageKm": .integer(vehicle.mileageKm),
-            "color": vehicle.color.map(JSONValue.string) ?? .null,
-            "location": vehicle.location.map(JSONValue.string) ?? .null,
-            "hasKeys": .bool(vehicle.hasKeys),
-            "titleStatus": .string(vehicle.titleStatus),
-            "repossessedOn": .string(vehicle.repossessedOn.description),
-            "status": .string(vehicle.status.rawValue),
-        ])
-    }
+    static func vehicle(_ vehicle: Vehicle) -> JSONValue { vehicle.record }
 
-    static func appraisal(_ appraisal: Appraisal) -> JSONValue {
-        .object([
-            "id": appraisal.id.json,
-            "vehicleId": appraisal.vehicleId.json,
-            "authorId": appraisal.authorId.json,
-            "method": .string(appraisal.method.rawValue),
-            "status": .string(appraisal.status.rawValue),
-            "valuationDate": .string(appraisal.valuationDate.description),
-            "conditionGrade": .number(Double(appraisal.gradeTenths) / 10),
-            "damages": Appraisal.damagesJSON(appraisal.damages),
-            "comparables": Appraisal.comparablesJSON(appraisal.comparables),
-            "baseValue": appraisal.baseValue.map(JSONValue.integer) ?? .null,
-            "conditionBp": appraisal.conditionBp.map(JSONValue.integer) ?? .null,
-            "damageTotal": .integer(appraisal.damageTotal),
-            "marketValue": .integer(appraisal.marketValue),
-            "liquidationValue": .integer(appraisal.liquidationValue),
-            "reason": appraisal.reason.map(JSONValue.string) ?? .null,
-        ])
-    }
+    static func appraisal(_ appraisal: Appraisal) -> JSONValue { appraisal.record }
 
-    /// A lot as the caller may see it: the reserve, the appraisal and an override's
-    /// reason are for staff only; a bidder sees whether they lead and their own maximum.
-    /// Sealed lots show only the bid count until they close.
     static func lot(_ lot: Lot, vehicle: Vehicle?, for caller: Caller, myMaximum: Int64? = nil) -> JSONValue {
-        let auction = lot.auction(maxima: [])
-        // Sealed amounts stay secret while bidding runs; after the close the winning price shows.
-        let sealed = lot.format == .sealed && [.scheduled, .open].contains(lot.status)
-        var members: [String: JSONValue] = [
-            "id": lot.id.json,
-            "vehicleId": lot.vehicleId.json,
-            "consignorId": lot.consignorId.json,
-            "round": .integer(lot.round),
-            "format": .string(lot.format.rawValue),
-            "status": .string(lot.status.rawValue),
-            "currency": .string(lot.currency),
-            "startsAt": lot.startsAt.json,
-            "endsAt": lot.endsAt.json,
-            "extensionWindowSeconds": .integer(lot.extensionWindowSeconds),
-            "extensionSeconds": .integer(lot.extensionSeconds),
-            "startingPrice": .integer(lot.prices.start),
-            "depositAmount": .integer(lot.prices.deposit),
-            "increments": Policy.incrementsJSON(lot.increments),
-            "currentPrice": sealed ? .null : lot.currentPrice.map(JSONValue.integer) ?? .null,
-            "bidCount": .integer(lot.bidCount),
-            "reserveMet": .bool(!sealed && auction.reserveMet),
-            "minimumNextBid": .integer(auction.minimumNextBid),
-            // Frozen at creation: what the winner's invoice will charge (domain rules section 4).
-            "fees": lot.fees.json,
-        ]
-        if let vehicle { members["vehicle"] = DTO.vehicle(vehicle) }
-        if caller.role.isStaff {
-            members["reserve"] = .integer(lot.prices.reserve)
-            members["appraisalId"] = lot.appraisalId.json
-            members["previousLotId"] = lot.previousLotId.json
-            members["overrideReason"] = lot.overrideReason.map(JSONValue.string) ?? .null
-            if caller.role == .admin { members["leaderId"] = lot.leaderId.json }
-        } else {
-            members["leading"] = sealed ? .null : .bool(lot.leaderId == caller.user.id)
-            members["myMaxAmount"] = myMaximum.map(JSONValue.integer) ?? .null
-        }
-        return .object(members)
+        lot.record(vehicle: vehicle, for: caller, myMaximum: myMaximum)
     }
 }
 

@@ -55,6 +55,12 @@ public enum CaseRepository {
         ).first
     }
 
+    /// Locks the case's row for update: two settlements of one case, and a settlement
+    /// and a change to the case, happen one after the other.
+    public static func lockForSettlement(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        for try await _ in try await connection.query("SELECT 1 FROM cases WHERE id = \(id) FOR UPDATE", logger: logger) {}
+    }
+
     /// Cases in creation order after `afterSeq`, optionally of one consignor.
     public static func list(
         consignorId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger

@@ -78,6 +78,15 @@ public struct Desk: Sendable {
         }
     }
 
+    /// One state change that is not retried with an Idempotency-Key.
+    public func change<Answer: Sendable>(
+        logger: Logger, requestId: String?, _ work: @escaping @Sendable (Session) async throws -> Answer
+    ) async throws -> Answer {
+        try await database.transaction(logger: logger) { connection in
+            try await work(Session(connection: connection, logger: logger, requestId: requestId))
+        }
+    }
+
     /// One state change. With `once`, the first answer (rendered by `remember`) is stored
     /// in the same transaction and every retry of the same request gets it again; the
     /// same key with another request is refused (`idempotency-key-reused`). Only

@@ -344,7 +344,7 @@ extension RealTime {
         @Test("vector C closes sold to B3 at 8 000 000 within 2 s; losers' deposits become refund-due")
         func soldAfterVectorC() async throws {
             try await withGavel { gavel in
-                let lot = try await OpenLot.start(gavel, bidders: 3, lasting: 63, extra: #", "extensionWindowSeconds": 1, "extensionSeconds": 1"#)
+                let lot = try await OpenLot.start(gavel, bidders: 3, lasting: 3_600, extra: #", "extensionWindowSeconds": 1, "extensionSeconds": 1"#)
                 for (index, amount) in [(0, 6_500_000), (1, 6_200_000), (2, 8_000_000), (0, 8_000_000)] {
                     #expect(try await lot.bid(index, Int64(amount)).status == .created)
                 }

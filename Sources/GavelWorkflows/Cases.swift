@@ -1,0 +1,76 @@
+import Foundation
+import GavelCore
+import GavelStore
+import PostgresNIO
+
+/// Cases (a defaulted loan and its collateral) and the vehicles taken back under them.
+public struct Cases: Sendable {
+    let newID: @Sendable () -> UUID
+
+    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+
+    /// Opens a case; a manager opens cases for its own consignor only, and a consignor
+    /// has one case per loan number.
+    public func open(_ loanCase: LoanCase, by caller: Caller, in session: Session) async throws -> JSONValue {
+        if caller.role == .manager && caller.user.consignorId != loanCase.consignorId {
+            throw Refusal.forbidden("a manager opens cases for its own consignor only")
+        }
+        guard let consignor = try await ConsignorRepository.find(id: loanCase.consignorId, on: session.connection, logger: session.logger) else {
+            throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
+        }
+        do {
+            try await CaseRepository.insert(loanCase, on: session.connection, logger: session.logger)
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw Refusal.conflict("consignor \(consignor.name) already has a case for loan \(loanCase.loanNumber)")
+        }
+        let record = loanCase.record(currency: consignor.currency, vehicles: [])
+        try await session.audit(caller, "case.create", "case", loanCase.id, before: nil, after: record)
+        return record
+    }
+
+    /// A case with its vehicles.
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+        guard let stored = try await CaseRepository.find(id: id, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no case \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(id.uuidString.lowercased())")
+        let vehicles = try await VehicleRepository.list(caseId: id, on: session.connection, logger: session.logger)
+        return stored.loanCase.record(currency: stored.currency, vehicles: vehicles)
+    }
+
+    /// Cases in creation order; a manager sees its own consignor's only (asking for
+    /// another's shows none).
+    public func list(
+        consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
+    ) async throws -> [(record: JSONValue, seq: Int64)] {
+        var consignorId = consignorId
+        if caller.role == .manager {
+            if let asked = consignorId, asked != caller.user.consignorId { return [] }
+            consignorId = caller.user.consignorId
+        }
+        let rows = try await CaseRepository.list(
+            consignorId: consignorId, afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger)
+        return rows.map { ($0.loanCase.record(currency: $0.currency, vehicles: nil), $0.seq) }
+    }
+
+    /// A vehicle taken back under an open case. `parse` reads it once the database's
+    /// today is known (no repossession in the future).
+    public func addVehicle(
+        caseId: UUID, by caller: Caller, in session: Session, parse: @Sendable (_ id: UUID, _ today: CalendarDate) throws -> Vehicle
+    ) async throws -> Vehicle {
+        let id = newID()
+        guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+        try Scope.ensureTakesChanges(stored)
+        let vehicle = try parse(id, try await session.today())
+        do {
+            try await VehicleRepository.insert(vehicle, on: session.connection, logger: session.logger)
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw Refusal.conflict("VIN \(vehicle.vin) belongs to a vehicle that is not yet disposed of")
+        }
+        try await session.audit(caller, "vehicle.create", "vehicle", vehicle.id, before: nil, after: vehicle.record)
+        return vehicle
+    }
+}

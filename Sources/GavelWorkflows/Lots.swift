@@ -1,0 +1,147 @@
+import Foundation
+import GavelCore
+import GavelStore
+import PostgresNIO
+
+/// Lots: a vehicle's rounds, priced from its approved appraisal and its consignor's
+/// policy, and the manager's decision on a lot closed below its reserve.
+public struct Lots: Sendable {
+    let newID: @Sendable () -> UUID
+
+    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+
+    /// Lists a vehicle: its round 1, or its next round after an unsold (or defaulted) one.
+    public func listVehicle(
+        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, by caller: Caller, in session: Session
+    ) async throws -> JSONValue {
+        try await plan(vehicleId: vehicleId, schedule: schedule, override: override, relisting: nil, by: caller, in: session)
+    }
+
+    /// The next round of an unsold (or defaulted) lot; without a format it keeps the last one's.
+    public func relist(
+        lotId: UUID, schedule requested: LotPlanning.Schedule, keepFormat: Bool, by caller: Caller, in session: Session
+    ) async throws -> JSONValue {
+        guard let previous = try await LotRepository.find(id: lotId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: previous.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
+        var schedule = requested
+        if keepFormat { schedule.format = previous.format }
+        return try await plan(
+            vehicleId: previous.vehicleId, schedule: schedule, override: nil, relisting: previous, by: caller, in: session)
+    }
+
+    private func plan(
+        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, relisting: Lot?,
+        by caller: Caller, in session: Session
+    ) async throws -> JSONValue {
+        let id = newID()
+        let connection = session.connection
+        let logger = session.logger
+        // The vehicle's row lock makes new lots of one vehicle happen one at a time.
+        // A missing vehicle and another consignor's answer alike (404), so that neither
+        // reveals which IDs exist.
+        guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, forUpdate: true, on: connection, logger: logger) else {
+            throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
+        }
+        if relisting == nil {
+            try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(vehicleId.uuidString.lowercased())")
+        }
+        guard vehicle.status == .inStock else {
+            throw Refusal.conflict("the vehicle is \(vehicle.status.rawValue)")
+        }
+        guard let appraisal = try await AppraisalRepository.approved(vehicleId: vehicleId, on: connection, logger: logger) else {
+            throw Refusal.appraisalNotApproved("the vehicle has no approved appraisal")
+        }
+        guard let consignor = try await ConsignorRepository.find(id: consignorId, on: connection, logger: logger) else {
+            throw Refusal.notFound("no consignor for this vehicle")
+        }
+        let lots = try await LotRepository.list(vehicleId: vehicleId, on: connection, logger: logger)
+        let previous = lots.last
+        if let relisting, relisting.id != previous?.id {
+            throw Refusal.conflict("lot \(relisting.id.uuidString.lowercased()) is not the vehicle's latest round")
+        }
+        let now = try await session.now()
+        let plan: LotPlanning.Plan
+        do {
+            plan = try LotPlanning.plan(
+                schedule: schedule, override: override, previous: previous, marketValue: appraisal.marketValue,
+                liquidationValue: appraisal.liquidationValue, policy: consignor.policy, now: now)
+        } catch {
+            switch error {
+            case .previousRoundNotFinished(let status):
+                throw Refusal.conflict("the vehicle's round \(previous?.round ?? 0) is \(status.rawValue); only an unsold or defaulted round can be followed by another")
+            case .invalid(let failure):
+                throw failure
+            }
+        }
+        var lot = Lot(
+            id: id, vehicleId: vehicleId, consignorId: consignorId, appraisalId: appraisal.id, previousLotId: previous?.id,
+            round: plan.round, format: schedule.format, status: schedule.startsAt <= now ? .open : .scheduled,
+            currency: consignor.currency, startsAt: schedule.startsAt, endsAt: schedule.endsAt,
+            extensionWindowSeconds: plan.extensionWindowSeconds, extensionSeconds: plan.extensionSeconds,
+            prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)
+        lot.fees = consignor.policy.fees
+        do {
+            try await LotRepository.insert(lot, createdBy: caller.user.id, on: connection, logger: logger)
+        } catch let error as PSQLError where error.isUniqueViolation {
+            throw Refusal.conflict("the vehicle already has a live lot")
+        }
+        let record = lot.record(vehicle: vehicle, for: caller)
+        try await session.audit(caller, relisting == nil ? "lot.create" : "lot.relist", "lot", id, before: nil, after: record)
+        return record
+    }
+
+    /// Lots in creation order: bidders see scheduled, open and closed lots from seven
+    /// days before they open; managers their consignor's.
+    public func list(
+        status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
+    ) async throws -> [(record: JSONValue, seq: Int64)] {
+        let visibility: LotRepository.Visibility = switch caller.role {
+        case .manager: .consignor(caller.user.consignorId ?? UUID())
+        case .bidder: .bidders
+        default: .everything
+        }
+        let rows = try await LotRepository.list(
+            visibility: visibility, status: status, consignorId: consignorId, afterSeq: afterSeq, limit: limit,
+            on: session.connection, logger: session.logger)
+        return rows.map { ($0.0.record(vehicle: nil, for: caller), $0.1) }
+    }
+
+    /// A lot as the caller may see it, with the vehicle; a bidder also sees its own maximum.
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+        let connection = session.connection
+        let logger = session.logger
+        guard let lot = try await LotRepository.find(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+        try await Scope.ensureBidderMayView(lot, caller: caller, in: session)
+        let vehicle = try await VehicleRepository.find(id: lot.vehicleId, on: connection, logger: logger)?.0
+        let mine = caller.role == .bidder
+            ? try await BidRepository.maximum(lotId: id, bidderId: caller.user.id, on: connection, logger: logger) : nil
+        return lot.record(vehicle: vehicle, for: caller, myMaximum: mine)
+    }
+
+    /// The manager's decision on a lot closed below its reserve: sold at the leading bid,
+    /// or not sold.
+    public func decide(lotId id: UUID, accept: Bool, by caller: Caller, in session: Session) async throws -> JSONValue {
+        let connection = session.connection
+        let logger = session.logger
+        guard let lot = try await LotRepository.find(id: id, forUpdate: true, on: connection, logger: logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+        guard lot.status == .pendingApproval else {
+            throw Refusal.conflict("the lot is \(lot.status.rawValue); only a lot pending approval takes a decision")
+        }
+        try await LotClosing.decide(lotId: id, accept: accept, on: connection, logger: logger)
+        guard let after = try await LotRepository.find(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        try await session.audit(
+            caller, accept ? "lot.decision.accept" : "lot.decision.reject", "lot", id,
+            before: .object(["status": .string(lot.status.rawValue)]), after: .object(["status": .string(after.status.rawValue)]))
+        return after.record(vehicle: nil, for: caller)
+    }
+}

@@ -1,0 +1,174 @@
+import Foundation
+import GavelCore
+import GavelStore
+
+/// Case settlement (domain rules section 8): the statement, its corrections, the
+/// surplus refund to the borrower and the deficiency claim against borrower and guarantors.
+public struct Settlements: Sendable {
+    let newID: @Sendable () -> UUID
+
+    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+
+    /// Issues the final statement of a case whose vehicles are all disposed of and whose
+    /// invoices are closed; on a settled case it issues a correction that supersedes the
+    /// earlier one, unless money has moved on that one. Answers the statement's JSON.
+    public func settle(caseId: UUID, settlementDate requested: CalendarDate?, by caller: Caller, in session: Session) async throws -> JSONValue {
+        let statementId = newID()
+        let connection = session.connection
+        let logger = session.logger
+        try await CaseRepository.lockForSettlement(id: caseId, on: connection, logger: logger)
+        guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: logger) else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+        let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
+        let undisposed = facts.vehicles.filter { $0.status == .inStock }.map(\.vin)
+        guard !facts.vehicles.isEmpty, undisposed.isEmpty, facts.openInvoices == 0 else {
+            var reasons: [String] = []
+            if facts.vehicles.isEmpty { reasons.append("the case has no vehicle") }
+            if !undisposed.isEmpty { reasons.append("not disposed of yet: \(undisposed.joined(separator: ", "))") }
+            if facts.openInvoices > 0 { reasons.append("\(facts.openInvoices) invoice(s) still open") }
+            throw Refusal.caseNotReady(reasons.joined(separator: "; "), undisposedVehicles: undisposed, openInvoices: facts.openInvoices)
+        }
+        let today = try await session.today()
+        let settlementDate = requested ?? today
+        guard settlementDate <= today else {
+            throw ValidationFailure([FieldError(field: "settlementDate", message: "must not be in the future")])
+        }
+        guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
+            throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
+        }
+        let loan = stored.loanCase
+        let input = Waterfall.Input(
+            balances: loan.balances, settlementDate: settlementDate, hammer: facts.hammer,
+            forfeitedDeposits: facts.forfeitedDeposits, expenses: facts.expenses,
+            allocationOrder: consignor.policy.settlement.allocationOrder, lienholders: loan.lienholders, credits: loan.credits)
+        let statement: Waterfall.Statement
+        switch Waterfall.settle(input) {
+        case .success(let value): statement = value
+        case .failure(.settlementBeforeAsOf):
+            throw ValidationFailure([FieldError(
+                field: "settlementDate", message: "must not be before the balances' date, \(loan.balances.asOf)")])
+        case .failure(.outOfRange(let total)):
+            throw ValidationFailure([Self.outOfRange(total)])
+        }
+        let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
+        if let previous {
+            switch try await SettlementRepository.supersede(previous, on: connection, logger: logger) {
+            case .surplusPaid?:
+                throw Refusal.settlementLocked("the surplus of the current statement is paid out; it can no longer be corrected")
+            case .recoveriesRecorded?:
+                throw Refusal.settlementLocked("recoveries are recorded on the current deficiency claim; it can no longer be corrected")
+            case nil: break
+            }
+        }
+        let json = StatementJSON.make(
+            id: statementId, caseId: caseId, currency: stored.currency, statement: statement, loan: loan,
+            lender: consignor.name, vehicles: facts.vehicles, supersedes: previous?.id)
+        try await SettlementRepository.issue(
+            id: statementId, caseId: caseId, currency: stored.currency, statement: statement, body: json,
+            borrower: loan.borrower.name, debtors: [loan.borrower.name] + loan.guarantors, supersedes: previous?.id,
+            issuedBy: caller.user.id, on: connection, logger: logger)
+        try await session.audit(
+            caller, previous == nil ? "settlement.issue" : "settlement.correct", "case", caseId,
+            before: previous.map { .object(["statementId": $0.id.json]) },
+            after: .object(["statementId": statementId.json, "surplus": .integer(statement.surplus),
+                            "deficiency": .integer(statement.deficiency)]))
+        return json
+    }
+
+    /// The field to blame when a total of the statement would pass `Money.maximum`: the
+    /// request's own (the date, for interest), else the case's records that add up to it.
+    static func outOfRange(_ total: Waterfall.Total) -> FieldError {
+        let message = switch total {
+        case .interest: "the obligation with its interest to this date passes \(Money.maximum) minor units"
+        case .expenses: "the case's expenses together pass \(Money.maximum) minor units"
+        case .credits: "the case's credits together pass \(Money.maximum) minor units"
+        case .proceeds: "the case's proceeds together pass \(Money.maximum) minor units"
+        case .deficiency: "the deficiency (expenses and obligation left unpaid) would pass \(Money.maximum) minor units"
+        case .surplus: "the surplus (proceeds left and credits) would pass \(Money.maximum) minor units"
+        }
+        return FieldError(field: total == .interest ? "settlementDate" : total.rawValue, message: message, code: .amountOutOfRange)
+    }
+
+    /// The case's current statement, as issued.
+    public func statement(caseId: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+        guard let stored = try await CaseRepository.find(id: caseId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+        guard let statement = try await SettlementRepository.current(caseId: caseId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("case \(caseId.uuidString.lowercased()) has no settlement statement")
+        }
+        return statement.body
+    }
+
+    public func refunds(afterSeq: Int64, limit: Int, in session: Session) async throws -> [(SurplusRefund, Int64)] {
+        try await SettlementRepository.refunds(afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger)
+    }
+
+    /// The surplus paid out to the borrower, with the payout's reference.
+    public func payRefund(id: UUID, reference: String, by caller: Caller, in session: Session) async throws -> SurplusRefund {
+        let connection = session.connection
+        let logger = session.logger
+        guard let refund = try await SettlementRepository.refund(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no surplus refund \(id.uuidString.lowercased())")
+        }
+        guard refund.status == .pending else {
+            throw Refusal.refundNotPending("the surplus refund is \(refund.status.rawValue)")
+        }
+        try await SettlementRepository.markRefundPaid(id: id, reference: reference, on: connection, logger: logger)
+        try await LedgerRepository.post(
+            Postings.surplusPaid(refundId: id, caseId: refund.caseId, amount: refund.amount, currency: refund.currency),
+            on: connection, logger: logger)
+        var paid = refund
+        paid.status = .paid
+        paid.payoutReference = reference
+        try await session.audit(caller, "surplus.pay", "surplus-refund", id, before: refund.record, after: paid.record)
+        return paid
+    }
+
+    public func claims(afterSeq: Int64, limit: Int, in session: Session) async throws -> [(DeficiencyClaim, Int64)] {
+        try await SettlementRepository.claims(afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger)
+    }
+
+    /// Money recovered on a deficiency claim; more than is outstanding is refused.
+    public func recordRecovery(id: UUID, _ receipt: Invoices.Receipt, by caller: Caller, in session: Session) async throws -> DeficiencyClaim {
+        let recoveryId = newID()
+        let connection = session.connection
+        let logger = session.logger
+        guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
+        }
+        try MoneyRules.ensureCurrency(receipt.currency, is: claim.currency)
+        guard claim.status == .open else {
+            throw Refusal.claimNotOpen("the deficiency claim is \(claim.status.rawValue)")
+        }
+        guard receipt.amount <= claim.outstanding else {
+            throw Refusal.overpayment(
+                "the claim has \(claim.outstanding) outstanding; the recovery is more than that", outstanding: claim.outstanding)
+        }
+        try await MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", in: session)
+        let updated = try await SettlementRepository.recordRecovery(
+            claim: claim, recoveryId: recoveryId, amount: receipt.amount, reference: receipt.reference,
+            receivedOn: receipt.receivedOn, recordedBy: caller.user.id, on: connection, logger: logger)
+        try await LedgerRepository.post(
+            Postings.deficiencyRecovered(recoveryId: recoveryId, caseId: claim.caseId, amount: receipt.amount, currency: claim.currency),
+            on: connection, logger: logger)
+        try await session.audit(caller, "deficiency.recovery", "deficiency-claim", id, before: claim.record, after: updated.record)
+        return updated
+    }
+
+    /// Gives up on what is left of a deficiency claim, with the reason.
+    public func writeOff(id: UUID, reason: String, by caller: Caller, in session: Session) async throws -> DeficiencyClaim {
+        guard let claim = try await SettlementRepository.claim(id: id, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
+        }
+        guard claim.status == .open else {
+            throw Refusal.claimNotOpen("the deficiency claim is \(claim.status.rawValue)")
+        }
+        let updated = try await SettlementRepository.writeOff(claim: claim, reason: reason, on: session.connection, logger: session.logger)
+        try await session.audit(caller, "deficiency.write-off", "deficiency-claim", id, before: claim.record, after: updated.record)
+        return updated
+    }
+}

@@ -1,0 +1,91 @@
+import Foundation
+import GavelCore
+import GavelStore
+
+/// Vehicles, their appraisals (maker-checker) and their lots.
+public struct Vehicles: Sendable {
+    let newID: @Sendable () -> UUID
+
+    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+
+    /// The vehicle with its appraisals and lots (staff).
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+        guard let (vehicle, consignorId) = try await VehicleRepository.find(id: id, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no vehicle \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(id.uuidString.lowercased())")
+        let appraisals = try await AppraisalRepository.list(vehicleId: id, on: session.connection, logger: session.logger)
+        let lots = try await LotRepository.list(vehicleId: id, on: session.connection, logger: session.logger)
+        guard case .object(var members) = vehicle.record else { return .null }
+        members["appraisals"] = .array(appraisals.map(\.record))
+        members["lots"] = .array(lots.map { $0.record(vehicle: nil, for: caller) })
+        return .object(members)
+    }
+
+    /// What an appraisal is read from, once the vehicle, its consignor's valuation policy
+    /// and the database's today are known.
+    public typealias AppraisalReader = @Sendable (
+        _ id: UUID, _ vehicle: Vehicle, _ policy: Policy.Valuation, _ today: CalendarDate
+    ) throws -> Appraisal
+
+    /// A draft valuation of a vehicle still in stock. A value entered by hand is for a
+    /// manager or an admin (`byHand`).
+    public func appraise(
+        vehicleId: UUID, byHand: Bool, by caller: Caller, in session: Session, read: AppraisalReader
+    ) async throws -> Appraisal {
+        if byHand && caller.role == .appraiser {
+            throw Refusal.forbidden("only a manager or an admin may enter a value by hand")
+        }
+        let id = newID()
+        guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(vehicleId.uuidString.lowercased())")
+        guard vehicle.status == .inStock else {
+            throw Refusal.conflict("the vehicle is \(vehicle.status.rawValue); there is nothing left to appraise")
+        }
+        guard let consignor = try await ConsignorRepository.find(id: consignorId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no consignor for this vehicle")
+        }
+        let appraisal = try read(id, vehicle, consignor.policy.valuation, try await session.today())
+        try await AppraisalRepository.insert(appraisal, on: session.connection, logger: session.logger)
+        try await session.audit(caller, "appraisal.create", "appraisal", id, before: nil, after: appraisal.record)
+        return appraisal
+    }
+
+    /// Approves a draft (the newest approval supersedes the older) or rejects it with a
+    /// reason; never by its author (maker-checker). Answers the appraisal's record.
+    public func decide(appraisalId id: UUID, approve: Bool, reason: String?, by caller: Caller, in session: Session) async throws -> JSONValue {
+        let connection = session.connection
+        let logger = session.logger
+        guard let found = try await AppraisalRepository.find(id: id, on: connection, logger: logger),
+              let (_, consignorId) = try await VehicleRepository.find(id: found.vehicleId, forUpdate: true, on: connection, logger: logger)
+        else { throw Refusal.notFound("no appraisal \(id.uuidString.lowercased())") }
+        try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "appraisal \(id.uuidString.lowercased())")
+        // Read again under the vehicle's lock: a concurrent decision may have landed.
+        guard let before = try await AppraisalRepository.find(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no appraisal \(id.uuidString.lowercased())")
+        }
+        guard before.authorId != caller.user.id else {
+            throw Refusal.forbidden("maker-checker: the author of an appraisal cannot approve or reject it")
+        }
+        guard before.status == .draft else {
+            throw Refusal.conflict("the appraisal is \(before.status.rawValue), not a draft")
+        }
+        if approve {
+            try await AppraisalRepository.approve(id: id, vehicleId: before.vehicleId, by: caller.user.id, on: connection, logger: logger)
+        } else {
+            try await AppraisalRepository.reject(id: id, by: caller.user.id, reason: reason ?? "", on: connection, logger: logger)
+        }
+        var after = before
+        after.status = approve ? .approved : .rejected
+        var record = after.record
+        if case .object(var members) = record, let reason {
+            members["rejectionReason"] = .string(reason)
+            record = .object(members)
+        }
+        try await session.audit(
+            caller, approve ? "appraisal.approve" : "appraisal.reject", "appraisal", id, before: before.record, after: record)
+        return record
+    }
+}
