@@ -5,16 +5,7 @@ import GavelWorkflows
 
 /// The JSON shapes of api-contract.md, kept apart from the stored models.
 enum DTO {
-    static func user(_ user: User, token: String?) -> JSONValue {
-        var members: [String: JSONValue] = [
-            "id": user.id.json,
-            "name": .string(user.name),
-            "role": .string(user.role.rawValue),
-            "consignorId": user.consignorId.json,
-        ]
-        if let token { members["token"] = .string(token) }
-        return .object(members)
-    }
+    static func user(_ user: User, token: String?) -> JSONValue { user.record(token: token) }
 
     /// The answer to POST /v1/users, and what its replay shows: the same, with the token
     /// withheld (it is shown once, and a stored answer must never hold it).
@@ -27,14 +18,7 @@ enum DTO {
         return (answer, .object(members))
     }
 
-    static func consignor(_ consignor: Consignor) -> JSONValue {
-        .object([
-            "id": consignor.id.json,
-            "name": .string(consignor.name),
-            "currency": .string(consignor.currency),
-            "policy": consignor.policy.json,
-        ])
-    }
+    static func consignor(_ consignor: Consignor) -> JSONValue { consignor.record }
 
     static func audit(_ entry: AuditEntry) -> JSONValue {
         let actor: JSONValue

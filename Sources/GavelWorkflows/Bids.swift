@@ -40,11 +40,7 @@ public struct Bids: Sendable {
     public func history(lotId: UUID, for caller: Caller, in session: Session) async throws -> (entries: [BidHistoryEntry], bidCount: Int64) {
         let connection = session.connection
         let logger = session.logger
-        guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: logger) else {
-            throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
-        }
-        try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
-        try await Scope.ensureBidderMayView(lot, caller: caller, in: session)
+        let lot = try await Scope.visibleLot(lotId, to: caller, in: session)
         let entries: [BidHistoryEntry]
         switch (lot.format, lot.status) {
         case (.sealed, .scheduled), (.sealed, .open): entries = []
@@ -52,5 +48,25 @@ public struct Bids: Sendable {
         default: entries = try await BidRepository.history(lotId: lotId, on: connection, logger: logger)
         }
         return (entries, lot.bidCount)
+    }
+}
+
+/// A lot's public events (`lot_events`, numbered from 1 without gaps), as its watchers
+/// read them from the table.
+public struct LotEvents: Sendable {
+    public init() {}
+
+    /// The lot, once the caller may watch it, and the number of the last event the
+    /// caller has seen: the one it resumes after, or (without one) all but the latest,
+    /// so that a new watcher starts with the lot's state now.
+    public func watch(lotId: UUID, resumingAfter: Int?, for caller: Caller, in session: Session) async throws -> (lot: Lot, seen: Int) {
+        let lot = try await Scope.visibleLot(lotId, to: caller, in: session)
+        if let resumingAfter { return (lot, resumingAfter) }
+        let count = try await LotEventRepository.count(lotId: lotId, on: session.connection, logger: session.logger)
+        return (lot, max(0, count - 1))
+    }
+
+    public func after(lotId: UUID, seq: Int, in session: Session) async throws -> [LotEvent] {
+        try await LotEventRepository.after(lotId: lotId, seq: seq, on: session.connection, logger: session.logger)
     }
 }

@@ -112,11 +112,7 @@ public struct Lots: Sendable {
     public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
         let connection = session.connection
         let logger = session.logger
-        guard let lot = try await LotRepository.find(id: id, on: connection, logger: logger) else {
-            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
-        }
-        try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
-        try await Scope.ensureBidderMayView(lot, caller: caller, in: session)
+        let lot = try await Scope.visibleLot(id, to: caller, in: session)
         let vehicle = try await VehicleRepository.find(id: lot.vehicleId, on: connection, logger: logger)?.0
         let mine = caller.role == .bidder
             ? try await BidRepository.maximum(lotId: id, bidderId: caller.user.id, on: connection, logger: logger) : nil

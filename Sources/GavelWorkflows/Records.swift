@@ -171,3 +171,28 @@ extension Lot {
         return .object(members)
     }
 }
+
+extension User {
+    /// A user as an admin sees it; `token` only in the answer that creates it.
+    public func record(token: String?) -> JSONValue {
+        var members: [String: JSONValue] = [
+            "id": id.json,
+            "name": .string(name),
+            "role": .string(role.rawValue),
+            "consignorId": consignorId.json,
+        ]
+        if let token { members["token"] = .string(token) }
+        return .object(members)
+    }
+}
+
+extension Consignor {
+    public var record: JSONValue {
+        .object([
+            "id": id.json,
+            "name": .string(name),
+            "currency": .string(currency),
+            "policy": policy.json,
+        ])
+    }
+}

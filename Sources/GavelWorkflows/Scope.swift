@@ -1,8 +1,6 @@
 import Foundation
 import GavelCore
 import GavelStore
-import Logging
-import PostgresNIO
 
 /// Consignor scoping: a manager acts only for its own consignor. Reading another's
 /// records answers 404, so the answer does not reveal that they exist.
@@ -29,15 +27,22 @@ public enum Scope {
     /// Bidders see a lot from seven days before it opens, and its result after it closes
     /// (the winner needs it; results are public as at any auction house). A cancelled
     /// lot, or one not yet announced, does not exist for them (404, as a missing one).
-    public static func ensureBidderMayView(_ lot: Lot, caller: Caller, connection: PostgresConnection, logger: Logger) async throws {
+    static func ensureBidderMayView(_ lot: Lot, caller: Caller, in session: Session) async throws {
         guard caller.role == .bidder else { return }
-        let now = try await LotRepository.now(on: connection, logger: logger)
+        let now = try await session.now()
         guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
             throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
         }
     }
 
-    static func ensureBidderMayView(_ lot: Lot, caller: Caller, in session: Session) async throws {
-        try await ensureBidderMayView(lot, caller: caller, connection: session.connection, logger: session.logger)
+    /// A lot the caller may see: not another consignor's (for a manager), and for a
+    /// bidder one announced and not cancelled. Any other is "no lot" (404).
+    static func visibleLot(_ id: UUID, to caller: Caller, in session: Session) async throws -> Lot {
+        guard let lot = try await LotRepository.find(id: id, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        try ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+        try await ensureBidderMayView(lot, caller: caller, in: session)
+        return lot
     }
 }

@@ -19,9 +19,7 @@ public struct Caller: Sendable {
 /// audit records and log lines carry. Only the workflows look inside: the HTTP layer
 /// opens one with `Desk` and hands it on.
 public struct Session: Sendable {
-    /// For the areas whose work is not yet in a workflow type (issue 14 moves them);
-    /// a workflow's caller never needs it.
-    public let connection: PostgresConnection
+    let connection: PostgresConnection
     public let logger: Logger
     public let requestId: String?
 

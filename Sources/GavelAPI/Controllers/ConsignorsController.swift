@@ -28,14 +28,8 @@ struct ConsignorsController: Sendable {
         }
         guard errors.isEmpty, let name else { throw ValidationFailure(errors) }
         let consignor = Consignor(id: newID(), name: name, currency: currency, policy: policy)
-        let requestID = context.requestID
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            let connection = session.connection
-            try await ConsignorRepository.insert(consignor, on: connection, logger: context.logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "consignor.create", entityType: "consignor",
-                            entityId: consignor.id, before: nil, after: DTO.consignor(consignor), requestId: requestID),
-                on: connection, logger: context.logger)
+            try await Consignors().create(consignor, by: caller, in: session)
             return JSONResponse(.created, DTO.consignor(consignor))
         }
     }
@@ -44,11 +38,9 @@ struct ConsignorsController: Sendable {
     /// consignor's manager gets 404, so the answer does not reveal that it exists.
     func get(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let id = try context.parameters.uuid("id")
-        try Scope.ensureVisible(consignorId: id, to: caller, what: "consignor \(id.uuidString.lowercased())")
-        let consignor = try await database.withConnection { connection in
-            try await ConsignorRepository.find(id: id, on: connection, logger: context.logger)
+        let consignor = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Consignors().find(id: id, for: caller, in: session)
         }
-        guard let consignor else { throw Refusal.notFound("no consignor \(id.uuidString.lowercased())") }
         return JSONResponse(.ok, DTO.consignor(consignor)).response
     }
 
@@ -56,19 +48,10 @@ struct ConsignorsController: Sendable {
     func updatePolicy(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let id = try context.parameters.uuid("id")
         let (patch, _) = try await JSONBody.read(request)
-        let requestID = context.requestID
-        return try await database.transaction(logger: context.logger) { connection in
-            guard let consignor = try await ConsignorRepository.find(id: id, forUpdate: true, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("no consignor \(id.uuidString.lowercased())")
-            }
-            let policy = try consignor.policy.applying(patch)
-            try await ConsignorRepository.updatePolicy(id: id, policy: policy, on: connection, logger: context.logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "consignor.policy.update", entityType: "consignor",
-                            entityId: id, before: consignor.policy.json, after: policy.json, requestId: requestID),
-                on: connection, logger: context.logger)
-            return JSONResponse(.ok, policy.json)
-        }.response
+        let policy = try await Desk(database: database).change(logger: context.logger, requestId: context.requestID) { session in
+            try await Consignors().updatePolicy(id: id, patch: patch, by: caller, in: session)
+        }
+        return JSONResponse(.ok, policy.json).response
     }
 }
 

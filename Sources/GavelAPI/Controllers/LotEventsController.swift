@@ -25,15 +25,10 @@ struct LotEventsController: Sendable {
     func stream(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let lotId = try context.parameters.uuid("id")
         let resumeAfter = try Self.lastEventID(request)
-        let (lot, start) = try await database.withConnection { connection -> (Lot, Int) in
-            guard let lot = try await LotRepository.find(id: lotId, on: connection, logger: context.logger) else {
-                throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
-            }
-            try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
-            try await Scope.ensureBidderMayView(lot, caller: caller, connection: connection, logger: context.logger)
-            if let resumeAfter { return (lot, resumeAfter) }
-            let count = try await LotEventRepository.count(lotId: lotId, on: connection, logger: context.logger)
-            return (lot, max(0, count - 1))
+        let desk = Desk(database: database)
+        let lotEvents = LotEvents()
+        let (lot, start) = try await desk.read(logger: context.logger) { session in
+            try await lotEvents.watch(lotId: lotId, resumingAfter: resumeAfter, for: caller, in: session)
         }
         let slot: EventStreamLimiter.Slot
         switch limiter.admit(caller.user.id) {
@@ -48,7 +43,6 @@ struct LotEventsController: Sendable {
         var headers: HTTPFields = [.contentType: "text/event-stream", .cacheControl: "no-store"]
         // Proxies such as nginx would otherwise hold events back in a buffer.
         headers[HTTPField.Name("X-Accel-Buffering")!] = "no"
-        let database = self.database
         let hub = self.hub
         let heartbeat = self.heartbeat
         let logger = context.logger
@@ -75,8 +69,8 @@ struct LotEventsController: Sendable {
             // final event went out.
             func catchUp(_ writer: inout any ResponseBodyWriter) async throws {
                 let after = sent
-                let events = try await database.withConnection { connection in
-                    try await LotEventRepository.after(lotId: lotId, seq: after, on: connection, logger: logger)
+                let events = try await desk.read(logger: logger) { session in
+                    try await lotEvents.after(lotId: lotId, seq: after, in: session)
                 }
                 for event in events where !ended { try await send(event, &writer) }
             }

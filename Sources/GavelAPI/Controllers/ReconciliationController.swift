@@ -30,25 +30,15 @@ struct ReconciliationController: Sendable {
             throw ValidationFailure([FieldError(field: "body", message: "must be UTF-8 text")])
         }
         let lines = try BankStatementCSV.parse(text)
-        let uploadId = newID()
+        let reconciliations = Reconciliations(newID: newID)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            let connection = session.connection
-            try await ReconciliationRepository.lock(on: connection, logger: context.logger)
-            let already = try await ReconciliationRepository.store(
-                lines, uploadId: uploadId, currency: currency, uploadedBy: caller.user.id, on: connection, logger: context.logger)
-            let bankLines = try await ReconciliationRepository.unmatchedLines(currency: currency, on: connection, logger: context.logger)
-            let items = try await ReconciliationRepository.unmatchedItems(currency: currency, on: connection, logger: context.logger)
-            let matches = Reconciliation.match(bankLines.map(\.line), items)
-            try await ReconciliationRepository.record(matches, on: connection, logger: context.logger)
-            let matchedLines = Set(matches.map(\.line.id))
-            let matchedItems = Set(matches.map(\.item.id))
-            let numbers = Dictionary(uniqueKeysWithValues: bankLines.map { ($0.line.id, $0) })
+            let outcome = try await reconciliations.upload(lines, currency: currency, by: caller, in: session)
             func lineJSON(_ line: Reconciliation.BankLine) -> JSONValue {
                 .object([
                     "id": line.id.json, "date": .string(line.date.description), "amount": .integer(line.amount),
                     "reference": .string(line.reference), "counterparty": .string(line.counterparty),
-                    "line": .integer(Int64(numbers[line.id]?.lineNumber ?? 0)),
-                    "uploadId": (numbers[line.id]?.uploadId).json,
+                    "line": .integer(Int64(outcome.lines[line.id]?.lineNumber ?? 0)),
+                    "uploadId": (outcome.lines[line.id]?.uploadId).json,
                 ])
             }
             func itemJSON(_ item: Reconciliation.BookItem) -> JSONValue {
@@ -57,20 +47,14 @@ struct ReconciliationController: Sendable {
                     "amount": .integer(item.amount), "reference": .string(item.reference),
                 ])
             }
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "reconciliation.upload", entityType: "bank-upload", entityId: uploadId,
-                            before: nil,
-                            after: .object(["lines": .integer(Int64(lines.count)), "matched": .integer(Int64(matches.count))]),
-                            requestId: context.requestID),
-                on: connection, logger: context.logger)
             return JSONResponse(.ok, .object([
-                "currency": .string(currency),
-                "matched": .array(matches.map { match in
+                "currency": .string(outcome.currency),
+                "matched": .array(outcome.matches.map { match in
                     .object(["bankLine": lineJSON(match.line), "bookItem": itemJSON(match.item), "rule": .string(match.rule.rawValue)])
                 }),
-                "unmatchedBankLines": .array(bankLines.filter { !matchedLines.contains($0.line.id) }.map { lineJSON($0.line) }),
-                "unmatchedBookItems": .array(items.filter { !matchedItems.contains($0.id) }.map(itemJSON)),
-                "alreadyImported": .array(already.map { .integer(Int64($0)) }),
+                "unmatchedBankLines": .array(outcome.unmatchedLines.map { lineJSON($0.line) }),
+                "unmatchedBookItems": .array(outcome.unmatchedItems.map(itemJSON)),
+                "alreadyImported": .array(outcome.alreadyImported.map { .integer(Int64($0)) }),
             ]))
         }
     }

@@ -23,17 +23,8 @@ struct UsersController: Sendable {
         }
         guard errors.isEmpty, let name, let role else { throw ValidationFailure(errors) }
         let user = User(id: newID(), name: name, role: role, consignorId: consignorId)
-        let requestID = context.requestID
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            let connection = session.connection
-            if let consignorId, try await ConsignorRepository.find(id: consignorId, on: connection, logger: context.logger) == nil {
-                throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
-            }
-            let token = try await UserRepository.create(user, on: connection, logger: context.logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: caller.auditActor, action: "user.create", entityType: "user", entityId: user.id,
-                            before: nil, after: DTO.user(user, token: nil), requestId: requestID),
-                on: connection, logger: context.logger)
+            let token = try await Users().create(user, by: caller, in: session)
             let created = DTO.createdUser(user, token: token)
             return JSONResponse(.created, created.answer, replay: created.replay)
         }
