@@ -16,8 +16,9 @@ public struct GavelConfiguration: Sendable {
     /// wherever the Dockerfile copies them.
     public var resourcesDirectory: String
     public var logger: Logger
-    /// Where new IDs come from; tests pin them.
+    /// Where new IDs come from, and the application's own clock (`Seam`); tests pin them.
     public var newID: @Sendable () -> UUID
+    public var now: @Sendable () -> Date = { Date() }
     /// How often an idle event stream says it is alive (proxies drop silent connections).
     public var eventHeartbeat: Duration = .seconds(15)
     /// Bids a second per bidder (per instance) before 429 `rate-limited`.
@@ -82,6 +83,7 @@ public func buildApplication(
 
     let router = Router(context: GavelRequestContext.self)
     let routesBox = RouteTableBox()
+    router.add(middleware: SeamMiddleware(newID: configuration.newID, now: configuration.now))
     router.add(middleware: RequestIDMiddleware())
     router.add(middleware: SecurityHeadersMiddleware())
     router.add(middleware: MetricsMiddleware(metrics: metrics))
@@ -93,7 +95,6 @@ public func buildApplication(
     routesBox.table.withLock { table in
         table = registerRoutes(
             on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
-            newID: configuration.newID,
             events: LotEventsController(
                 database: database, hub: hub, heartbeat: configuration.eventHeartbeat,
                 limiter: EventStreamLimiter(
@@ -111,7 +112,10 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     app.addServices(
-        client, LotCloser(database: database, logger: logger, schemaReady: schemaReady, metrics: metrics),
+        client,
+        LotCloser(
+            database: database, logger: logger, schemaReady: schemaReady, metrics: metrics,
+            newID: configuration.newID, now: configuration.now),
         LotEventListener(location: configuration.database, hub: hub, logger: logger))
     // A service that returns would stop the application: none when the cache is off.
     if configuration.callerCacheLifetime > .zero {
@@ -139,23 +143,23 @@ final class RouteTableBox: Sendable {
 
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
-    newID: @escaping @Sendable () -> UUID, events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache
+    events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache
 ) -> RouteTable {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
     routes.addRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
-        users: UsersController(database: database, newID: newID),
-        consignors: ConsignorsController(database: database, newID: newID),
+        users: UsersController(database: database),
+        consignors: ConsignorsController(database: database),
         audit: AuditController(database: database),
-        cases: CasesController(database: database, newID: newID),
-        vehicles: VehiclesController(database: database, newID: newID),
+        cases: CasesController(database: database),
+        vehicles: VehiclesController(database: database),
         appraisals: AppraisalsController(database: database),
-        lots: LotsController(database: database, newID: newID),
-        bidding: BiddingController(database: database, newID: newID, rateLimiter: bidLimiter),
+        lots: LotsController(database: database),
+        bidding: BiddingController(database: database, rateLimiter: bidLimiter),
         events: events,
-        money: MoneyController(database: database, newID: newID),
-        reconciliation: ReconciliationController(database: database, newID: newID),
-        settlement: SettlementController(database: database, newID: newID))
+        money: MoneyController(database: database),
+        reconciliation: ReconciliationController(database: database),
+        settlement: SettlementController(database: database))
     return routes.table
 }
 
@@ -168,7 +172,7 @@ public func registeredEndpoints() -> [Endpoint] {
     let database = Database(client: client, logger: logger)
     return registerRoutes(
         on: Router(context: GavelRequestContext.self), database: database,
-        metrics: GavelMetrics(), openAPIDocument: "", newID: { UUID() },
+        metrics: GavelMetrics(), openAPIDocument: "",
         events: LotEventsController(
             database: database, hub: LotEventHub(), heartbeat: .seconds(15),
             limiter: EventStreamLimiter(perCaller: 1, perInstance: 1)),

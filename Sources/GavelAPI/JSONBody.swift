@@ -46,7 +46,7 @@ enum JSONBody {
     private static func reader(_ value: JSONValue) throws -> FieldReader {
         var errors: [FieldError] = []
         // Only the bounds of a date hang on today (a year from it), so this server's clock will do.
-        guard let reader = FieldReader.body(value, today: Scope.day(of: Date()), errors: &errors) else {
+        guard let reader = FieldReader.body(value, today: Scope.day(of: Seam.now()), errors: &errors) else {
             throw ValidationFailure(errors)
         }
         return reader

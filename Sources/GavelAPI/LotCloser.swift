@@ -1,3 +1,5 @@
+import Foundation
+import GavelCore
 import GavelStore
 import Logging
 import ServiceLifecycle
@@ -13,6 +15,9 @@ struct LotCloser: Service {
     /// otherwise meet tables that do not exist yet.
     let schemaReady: Gate
     var metrics: GavelMetrics? = nil
+    /// The seam its sweeps run under (`Seam`): invoices, postings and fees get their IDs there.
+    var newID: @Sendable () -> UUID = { UUID() }
+    var now: @Sendable () -> Date = { Date() }
     var interval: Duration = .milliseconds(500)
     /// Closing transactions run at once by this instance. `SKIP LOCKED` gives each its
     /// own lots, so when thousands end together they are closed several at a time
@@ -25,7 +30,7 @@ struct LotCloser: Service {
                 try? await Task.sleep(for: .milliseconds(50))
             }
             while !Task.isCancelled {
-                await sweep()
+                await Seam.with(newID: newID, now: now) { await sweep() }
                 try? await Task.sleep(for: interval)
             }
         }

@@ -1,4 +1,5 @@
 import Foundation
+import GavelCore
 import HTTPTypes
 import Hummingbird
 import Logging
@@ -11,7 +12,7 @@ struct RequestIDMiddleware: RouterMiddleware {
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var context = context
-        let id = request.headers[.requestID].flatMap(Self.sanitized) ?? UUID().uuidString.lowercased()
+        let id = request.headers[.requestID].flatMap(Self.sanitized) ?? Seam.newID().uuidString.lowercased()
         context.requestID = id
         context.logger[metadataKey: "request_id"] = .string(id)
         var response = try await next(request, context)
@@ -157,4 +158,16 @@ struct BodyDeadlineMiddleware: RouterMiddleware {
 /// not the server's fault.
 struct ClientDisconnected: Error {
     var underlying: any Error
+}
+
+/// Binds the seam of new IDs and the application's clock (`Seam`) for everything a
+/// request does, down to the store.
+struct SeamMiddleware: RouterMiddleware {
+    typealias Context = GavelRequestContext
+    let newID: @Sendable () -> UUID
+    let now: @Sendable () -> Date
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        try await Seam.with(newID: newID, now: now) { try await next(request, context) }
+    }
 }

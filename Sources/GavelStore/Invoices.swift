@@ -122,7 +122,7 @@ public enum InvoiceRepository {
             guard let hammer, let winner, let fees else {
                 throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price, a winner or readable fees")
             }
-            return Sale(lotId: lotId, invoiceId: UUID(), caseId: caseId, winner: winner, price: hammer, currency: currency,
+            return Sale(lotId: lotId, invoiceId: Seam.newID(), caseId: caseId, winner: winner, price: hammer, currency: currency,
                         fees: fees)
         }
     }
@@ -164,7 +164,7 @@ public enum InvoiceRepository {
             }
             invoices.append(StoredInvoice(
                 id: sale.invoiceId, lotId: sale.lotId, caseId: sale.caseId, bidderId: sale.winner, depositId: deposit?.id,
-                currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Date()))
+                currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Seam.now()))
             dueDays.append(Int(sale.fees.paymentDueDays))
             entries.append(Postings.invoiced(invoiceId: sale.invoiceId, caseId: sale.caseId, terms: terms, currency: sale.currency))
             if let deposit {
@@ -248,7 +248,7 @@ public enum InvoiceRepository {
                 WHERE \(received?.id)::uuid IS NOT NULL
             ), expense AS (
                 INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
-                SELECT \(UUID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id) WHERE \(fee) > 0
+                SELECT \(Seam.newID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id) WHERE \(fee) > 0
             ), vehicle AS (
                 UPDATE vehicles SET status = 'sold', released_at = now()
                 WHERE \(completes) AND id = (SELECT vehicle_id FROM lots WHERE id = \(invoice.lotId))

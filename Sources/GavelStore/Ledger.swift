@@ -46,7 +46,7 @@ public enum LedgerRepository {
         for entry in entries where !entry.isBalanced {
             throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
         }
-        let ids = entries.map { _ in UUID() }
+        let ids = entries.map { _ in Seam.newID() }
         var entryIds: [UUID] = [], lineNumbers: [Int] = [], accounts: [String] = [], debits: [Int64] = [], credits: [Int64] = []
         for (id, entry) in zip(ids, entries) {
             for (number, line) in entry.lines.enumerated() {
@@ -80,7 +80,7 @@ public enum LedgerRepository {
     public static func reverse(
         eventKey: String, as newKey: String, kind: String, memo: String, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let id = UUID()
+        let id = Seam.newID()
         let inserted = try await connection.query(
             """
             INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)

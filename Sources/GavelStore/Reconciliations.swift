@@ -50,7 +50,7 @@ public enum ReconciliationRepository {
                 """
                 INSERT INTO bank_lines (id, upload_id, line_no, currency, booked_on, amount, reference, counterparty,
                                         fingerprint, occurrence, uploaded_by)
-                VALUES (\(UUID()), \(uploadId), \(line.lineNumber), \(currency), \(line.date.description)::date, \(line.amount),
+                VALUES (\(Seam.newID()), \(uploadId), \(line.lineNumber), \(currency), \(line.date.description)::date, \(line.amount),
                         \(line.reference), \(line.counterparty), \(line.fingerprint), \(line.occurrence), \(uploadedBy))
                 ON CONFLICT (currency, fingerprint, occurrence) DO NOTHING
                 RETURNING id

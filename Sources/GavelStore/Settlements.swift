@@ -127,14 +127,14 @@ public enum SettlementRepository {
             try await connection.query(
                 """
                 INSERT INTO surplus_refunds (id, case_id, statement_id, currency, amount, borrower)
-                VALUES (\(UUID()), \(caseId), \(id), \(currency), \(statement.surplus), \(borrower))
+                VALUES (\(Seam.newID()), \(caseId), \(id), \(currency), \(statement.surplus), \(borrower))
                 """, logger: logger)
         }
         if statement.deficiency > 0 {
             try await connection.query(
                 """
                 INSERT INTO deficiency_claims (id, case_id, statement_id, currency, amount, debtors)
-                VALUES (\(UUID()), \(caseId), \(id), \(currency), \(statement.deficiency), \(JSONText.encode(debtors))::jsonb)
+                VALUES (\(Seam.newID()), \(caseId), \(id), \(currency), \(statement.deficiency), \(JSONText.encode(debtors))::jsonb)
                 """, logger: logger)
         }
         try await connection.query("UPDATE cases SET status = 'settled' WHERE id = \(caseId)", logger: logger)

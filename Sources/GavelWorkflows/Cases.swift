@@ -5,9 +5,7 @@ import PostgresNIO
 
 /// Cases (a defaulted loan and its collateral) and the vehicles taken back under them.
 public struct Cases: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// Opens a case; a manager opens cases for its own consignor only, and a consignor
     /// has one case per loan number.
@@ -58,7 +56,7 @@ public struct Cases: Sendable {
     public func addVehicle(
         caseId: UUID, by caller: Caller, in session: Session, parse: @Sendable (_ id: UUID, _ today: CalendarDate) throws -> Vehicle
     ) async throws -> Vehicle {
-        let id = newID()
+        let id = Seam.newID()
         guard let stored = try await CaseRepository.find(id: caseId, forChange: true, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
         }

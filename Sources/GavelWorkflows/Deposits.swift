@@ -6,9 +6,7 @@ import PostgresNIO
 /// Bidders' deposits: received by finance before or during bidding, held per lot,
 /// applied to the winner's invoice, owed back to the others and refunded.
 public struct Deposits: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// A deposit finance received for a bidder on a lot.
     public struct Receipt: Sendable {
@@ -32,7 +30,7 @@ public struct Deposits: Sendable {
     /// (a fixed-price lot until it is bought), from the lot's deposit up to its starting
     /// price, one held per bidder and lot, never from a bidder barred from the vehicle.
     public func receive(_ receipt: Receipt, by caller: Caller, in session: Session) async throws -> Deposit {
-        let id = newID()
+        let id = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         guard let lot = try await LotRepository.find(id: receipt.lotId, forUpdate: true, on: connection, logger: logger) else {

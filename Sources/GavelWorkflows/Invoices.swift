@@ -5,9 +5,7 @@ import GavelStore
 /// The buyer's invoice: issued at the sale (by the closer), paid in parts or at once,
 /// or declared in default when unpaid at its due time.
 public struct Invoices: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// A lot's invoice: the winner, finance and admins see it.
     public func invoice(lotId: UUID, for caller: Caller, in session: Session) async throws -> StoredInvoice {
@@ -39,7 +37,7 @@ public struct Invoices: Sendable {
     /// Records a payment: partial, or the rest, which completes the sale (seller fee,
     /// vehicle released). More than is outstanding is refused, and nothing is written.
     public func pay(invoiceId: UUID, _ receipt: Receipt, by caller: Caller, in session: Session) async throws -> StoredInvoice {
-        let payment = Payment(id: newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
+        let payment = Payment(id: Seam.newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
         guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
             id: invoiceId, on: session.connection, logger: session.logger)
         else {
@@ -87,9 +85,7 @@ public struct Invoices: Sendable {
 /// A case's costs: storage, transport, repairs and the like, recorded by finance; the
 /// seller fee is Gavel's own, at payment in full.
 public struct Expenses: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     public struct Entry: Sendable {
         public var caseId: UUID
@@ -115,7 +111,7 @@ public struct Expenses: Sendable {
     }
 
     public func record(_ entry: Entry, by caller: Caller, in session: Session) async throws -> Expense {
-        let id = newID()
+        let id = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         guard let stored = try await CaseRepository.find(id: entry.caseId, forChange: true, on: connection, logger: logger) else {

@@ -6,9 +6,7 @@ import PostgresNIO
 /// Lots: a vehicle's rounds, priced from its approved appraisal and its consignor's
 /// policy, and the manager's decision on a lot closed below its reserve.
 public struct Lots: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// Lists a vehicle: its round 1, or its next round after an unsold (or defaulted) one.
     public func listVehicle(
@@ -35,7 +33,7 @@ public struct Lots: Sendable {
         vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, relisting: Lot?,
         by caller: Caller, in session: Session
     ) async throws -> JSONValue {
-        let id = newID()
+        let id = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         // The vehicle's row lock makes new lots of one vehicle happen one at a time.
@@ -98,7 +96,8 @@ public struct Lots: Sendable {
         status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
     ) async throws -> [(record: JSONValue, seq: Int64)] {
         let visibility: LotRepository.Visibility = switch caller.role {
-        case .manager: .consignor(caller.user.consignorId ?? UUID())
+        // A manager is always bound to a consignor; one that is not sees nothing.
+        case .manager: .consignor(caller.user.consignorId ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
         case .bidder: .bidders
         default: .everything
         }

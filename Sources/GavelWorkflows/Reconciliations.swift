@@ -6,9 +6,7 @@ import GavelStore
 /// payouts Gavel recorded. Every new line is stored once; matching then runs over every
 /// line still unmatched, so a line uploaded before its payment was recorded matches later.
 public struct Reconciliations: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// What an upload found.
     public struct Outcome: Sendable {
@@ -23,7 +21,7 @@ public struct Reconciliations: Sendable {
     }
 
     public func upload(_ lines: [UploadedBankLine], currency: String, by caller: Caller, in session: Session) async throws -> Outcome {
-        let uploadId = newID()
+        let uploadId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         // One upload at a time: two at once could match one receipt twice.

@@ -5,15 +5,13 @@ import GavelStore
 /// Case settlement (domain rules section 8): the statement, its corrections, the
 /// surplus refund to the borrower and the deficiency claim against borrower and guarantors.
 public struct Settlements: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// Issues the final statement of a case whose vehicles are all disposed of and whose
     /// invoices are closed; on a settled case it issues a correction that supersedes the
     /// earlier one, unless money has moved on that one. Answers the statement's JSON.
     public func settle(caseId: UUID, settlementDate requested: CalendarDate?, by caller: Caller, in session: Session) async throws -> JSONValue {
-        let statementId = newID()
+        let statementId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         try await CaseRepository.lockForSettlement(id: caseId, on: connection, logger: logger)
@@ -134,7 +132,7 @@ public struct Settlements: Sendable {
 
     /// Money recovered on a deficiency claim; more than is outstanding is refused.
     public func recordRecovery(id: UUID, _ receipt: Invoices.Receipt, by caller: Caller, in session: Session) async throws -> DeficiencyClaim {
-        let recoveryId = newID()
+        let recoveryId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: logger) else {

@@ -4,9 +4,7 @@ import GavelStore
 
 /// Vehicles, their appraisals (maker-checker) and their lots.
 public struct Vehicles: Sendable {
-    let newID: @Sendable () -> UUID
-
-    public init(newID: @escaping @Sendable () -> UUID) { self.newID = newID }
+    public init() {}
 
     /// The vehicle with its appraisals and lots (staff).
     public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
@@ -36,7 +34,7 @@ public struct Vehicles: Sendable {
         if byHand && caller.role == .appraiser {
             throw Refusal.forbidden("only a manager or an admin may enter a value by hand")
         }
-        let id = newID()
+        let id = Seam.newID()
         guard let (vehicle, consignorId) = try await VehicleRepository.find(id: vehicleId, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no vehicle \(vehicleId.uuidString.lowercased())")
         }

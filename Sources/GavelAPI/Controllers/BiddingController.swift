@@ -6,9 +6,8 @@ import GavelWorkflows
 
 struct BiddingController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
     let rateLimiter: BidRateLimiter
-    var deposits: Deposits { Deposits(newID: newID) }
+    let deposits = Deposits()
     let bids = Bids()
 
     /// POST /v1/lots/{id}/deposits: finance records a deposit received for a lot.
@@ -56,7 +55,7 @@ struct BiddingController: Sendable {
         var errors: [FieldError] = []
         let amount = body.amount("maxAmount", errors: &errors)
         guard errors.isEmpty, let amount else { throw ValidationFailure(errors) }
-        let bidId = newID()
+        let bidId = Seam.newID()
         let bids = self.bids
         return try await Idempotency.perform(
             request, context: context, caller: caller, body: bytes, database: database, atomicStatement: true

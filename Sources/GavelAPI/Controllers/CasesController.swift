@@ -6,13 +6,12 @@ import Hummingbird
 
 struct CasesController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
-    var cases: Cases { Cases(newID: newID) }
+    let cases = Cases()
 
     /// POST /v1/cases: a defaulted loan. A manager opens cases for its own consignor only.
     func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let (body, bytes) = try await JSONBody.object(request)
-        let loanCase = try LoanCase.parse(body, id: newID(), today: Scope.day(of: Date()))
+        let loanCase = try LoanCase.parse(body, id: Seam.newID(), today: Scope.day(of: Seam.now()))
         let cases = self.cases
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             JSONResponse(.created, try await cases.open(loanCase, by: caller, in: session))

@@ -6,7 +6,6 @@ import Hummingbird
 
 struct ConsignorsController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
 
     /// POST /v1/consignors: the policy is every default of domain-rules.md with the
     /// given parts applied over it, validated against the chosen ruleset.
@@ -27,7 +26,7 @@ struct ConsignorsController: Sendable {
             }
         }
         guard errors.isEmpty, let name else { throw ValidationFailure(errors) }
-        let consignor = Consignor(id: newID(), name: name, currency: currency, policy: policy)
+        let consignor = Consignor(id: Seam.newID(), name: name, currency: currency, policy: policy)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             try await Consignors().create(consignor, by: caller, in: session)
             return JSONResponse(.created, DTO.consignor(consignor))

@@ -6,8 +6,7 @@ import Hummingbird
 
 struct LotsController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
-    var lots: Lots { Lots(newID: newID) }
+    let lots = Lots()
 
     /// POST /v1/lots: round 1 of a vehicle, or its next round after an unsold one.
     func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {

@@ -9,10 +9,9 @@ import GavelWorkflows
 /// ledger. Every change posts its journal entry in the same transaction.
 struct MoneyController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
-    var invoices: Invoices { Invoices(newID: newID) }
-    var deposits: Deposits { Deposits(newID: newID) }
-    var expenses: Expenses { Expenses(newID: newID) }
+    let invoices = Invoices()
+    let deposits = Deposits()
+    let expenses = Expenses()
     let books = Books()
 
     /// GET /v1/lots/{id}/invoice: the winner, finance and admins.

@@ -12,7 +12,6 @@ import HTTPTypes
 /// unmatched, so a line uploaded before its payment was recorded matches later.
 struct ReconciliationController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
 
     func upload(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let currency = request.uri.queryParameters["currency"].map(String.init) ?? "CNY"
@@ -30,7 +29,7 @@ struct ReconciliationController: Sendable {
             throw ValidationFailure([FieldError(field: "body", message: "must be UTF-8 text")])
         }
         let lines = try BankStatementCSV.parse(text)
-        let reconciliations = Reconciliations(newID: newID)
+        let reconciliations = Reconciliations()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             let outcome = try await reconciliations.upload(lines, currency: currency, by: caller, in: session)
             func lineJSON(_ line: Reconciliation.BankLine) -> JSONValue {

@@ -12,8 +12,7 @@ import NIOCore
 /// deficiency claims.
 struct SettlementController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
-    var settlements: Settlements { Settlements(newID: newID) }
+    let settlements = Settlements()
 
     /// POST /v1/cases/{id}/settlement: `{settlementDate?}`. Issues the final statement;
     /// on a settled case it issues a correction that supersedes the earlier one.

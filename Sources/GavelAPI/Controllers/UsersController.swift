@@ -6,7 +6,6 @@ import Hummingbird
 
 struct UsersController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
 
     /// POST /v1/users: the token is in this answer only; the database keeps its hash.
     func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
@@ -22,7 +21,7 @@ struct UsersController: Sendable {
             errors.append(FieldError(field: "consignorId", message: "only a manager is bound to a consignor"))
         }
         guard errors.isEmpty, let name, let role else { throw ValidationFailure(errors) }
-        let user = User(id: newID(), name: name, role: role, consignorId: consignorId)
+        let user = User(id: Seam.newID(), name: name, role: role, consignorId: consignorId)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             let token = try await Users().create(user, by: caller, in: session)
             let created = DTO.createdUser(user, token: token)

@@ -6,8 +6,7 @@ import Hummingbird
 
 struct VehiclesController: Sendable {
     let database: Database
-    let newID: @Sendable () -> UUID
-    var vehicles: Vehicles { Vehicles(newID: newID) }
+    let vehicles = Vehicles()
 
     /// GET /v1/vehicles/{id}: the vehicle with its appraisals and lots (staff).
     func get(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
@@ -36,7 +35,7 @@ struct VehiclesController: Sendable {
 
 struct AppraisalsController: Sendable {
     let database: Database
-    let vehicles = Vehicles(newID: { UUID() })
+    let vehicles = Vehicles()
 
     /// POST /v1/appraisals/{id}/approve: maker-checker; the newest approval supersedes.
     func approve(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
