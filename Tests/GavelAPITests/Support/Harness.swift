@@ -65,7 +65,14 @@ struct Harness: Sendable {
         if json != nil && headers[.contentType] == nil { headers[.contentType] = "application/json" }
         let response = try await client.executeRequest(
             uri: path, method: method, headers: headers, body: json.map { ByteBuffer(string: $0) })
-        return Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        let reply = Reply(status: response.status, headers: response.headers, text: String(buffer: response.body))
+        // Every JSON answer must be what Docs/openapi.yaml says it is.
+        let mismatches = SpecValidator.shared.problems(
+            method: method.rawValue, path: path, status: reply.status.code, contentType: reply.headers[.contentType], body: reply.text)
+        if !mismatches.isEmpty {
+            Issue.record("\(method.rawValue) \(path) -> \(reply.status.code) differs from Docs/openapi.yaml: \(mismatches.joined(separator: "; "))\n\(reply.text.prefix(600))")
+        }
+        return reply
     }
 
     /// Creates a user through the API and returns its ID and token.
