@@ -65,7 +65,8 @@ extension DTO {
 
     /// A bid's 201. A sealed bid learns neither whether it leads nor the price.
     static func placedBid(_ placed: PlacedBid, bidId: UUID, bidder: UUID) -> JSONValue {
-        let sealed = placed.format == .sealed
+        // A bid is only ever taken while the lot is open.
+        let sealed = Lot.amountsHidden(format: placed.format, status: .open)
         return .object([
             "bidId": bidId.json,
             "accepted": .bool(true),

@@ -104,7 +104,7 @@ public struct Auction: Equatable, Sendable {
     }
 
     public func isOpen(at now: Date) -> Bool {
-        !soldAtFixedPrice && startsAt <= now && now < endsAt
+        !soldAtFixedPrice && Lot.hasStarted(startsAt: startsAt, at: now) && now < endsAt
     }
 
     public var reserveMet: Bool { price.map { $0 >= reserve } ?? false }

@@ -191,3 +191,19 @@ public enum LotPlanning {
         return Plan(round: round, prices: prices, extensionWindowSeconds: window, extensionSeconds: extensionSeconds)
     }
 }
+
+// MARK: - What a lot shows, and when it opens: one place each in Swift (their SQL twins
+// are listed in Docs/architecture.md with the tests that keep them equal).
+
+extension Lot {
+    /// A scheduled lot is open from `startsAt` (by the database's clock), until `endsAt`.
+    public static func hasStarted(startsAt: Date, at now: Date) -> Bool { startsAt <= now }
+
+    /// Sealed amounts (the price, whether the reserve is met, the bids) stay secret while
+    /// bidding runs; after the close the winning price shows.
+    public static func amountsHidden(format: Format, status: Status?) -> Bool {
+        format == .sealed && (status == .scheduled || status == .open)
+    }
+
+    public var amountsHidden: Bool { Self.amountsHidden(format: format, status: status) }
+}

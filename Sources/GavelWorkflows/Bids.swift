@@ -41,11 +41,12 @@ public struct Bids: Sendable {
         let connection = session.connection
         let logger = session.logger
         let lot = try await Scope.visibleLot(lotId, to: caller, in: session)
-        let entries: [BidHistoryEntry]
-        switch (lot.format, lot.status) {
-        case (.sealed, .scheduled), (.sealed, .open): entries = []
-        case (.sealed, _): entries = try await BidRepository.sealedResult(lotId: lotId, on: connection, logger: logger)
-        default: entries = try await BidRepository.history(lotId: lotId, on: connection, logger: logger)
+        let entries: [BidHistoryEntry] = if lot.amountsHidden {
+            []
+        } else if lot.format == .sealed {
+            try await BidRepository.sealedResult(lotId: lotId, on: connection, logger: logger)
+        } else {
+            try await BidRepository.history(lotId: lotId, on: connection, logger: logger)
         }
         return (entries, lot.bidCount)
     }

@@ -75,7 +75,7 @@ public struct Lots: Sendable {
         }
         var lot = Lot(
             id: id, vehicleId: vehicleId, consignorId: consignorId, appraisalId: appraisal.id, previousLotId: previous?.id,
-            round: plan.round, format: schedule.format, status: schedule.startsAt <= now ? .open : .scheduled,
+            round: plan.round, format: schedule.format, status: Lot.hasStarted(startsAt: schedule.startsAt, at: now) ? .open : .scheduled,
             currency: consignor.currency, startsAt: schedule.startsAt, endsAt: schedule.endsAt,
             extensionWindowSeconds: plan.extensionWindowSeconds, extensionSeconds: plan.extensionSeconds,
             prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)

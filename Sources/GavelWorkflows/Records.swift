@@ -134,7 +134,7 @@ extension Lot {
         let lot = self
         let auction = lot.auction(maxima: [])
         // Sealed amounts stay secret while bidding runs; after the close the winning price shows.
-        let sealed = lot.format == .sealed && [.scheduled, .open].contains(lot.status)
+        let sealed = lot.amountsHidden
         var members: [String: JSONValue] = [
             "id": lot.id.json,
             "vehicleId": lot.vehicleId.json,

@@ -46,7 +46,7 @@ struct LotEventsController: Sendable {
         let hub = self.hub
         let heartbeat = self.heartbeat
         let logger = context.logger
-        let sealed = lot.format == .sealed
+        let format = lot.format
         return Response(status: .ok, headers: headers, body: ResponseBody { writer in
             // The slot is held until the stream ends (and released with this closure if it never runs).
             defer { withExtendedLifetime(slot) {} }
@@ -75,7 +75,7 @@ struct LotEventsController: Sendable {
                 for event in events where !ended { try await send(event, &writer) }
             }
             func send(_ event: LotEvent, _ writer: inout any ResponseBodyWriter) async throws {
-                try await writer.write(ByteBuffer(string: Self.frame(event, sealed: sealed)))
+                try await writer.write(ByteBuffer(string: Self.frame(event, format: format)))
                 sent = event.seq
                 if event.kind == .closed && Self.finalStatuses.contains(event.status) { ended = true }
             }
@@ -112,8 +112,8 @@ struct LotEventsController: Sendable {
 
     /// The SSE frame of one event: the public state, with a sealed lot's price hidden
     /// while bidding runs.
-    static func frame(_ event: LotEvent, sealed: Bool) -> String {
-        let hidden = sealed && ["scheduled", "open"].contains(event.status)
+    static func frame(_ event: LotEvent, format: Lot.Format) -> String {
+        let hidden = Lot.amountsHidden(format: format, status: Lot.Status(rawValue: event.status))
         let data: JSONValue = .object([
             "lotId": event.lotId.json,
             "status": .string(event.status),
