@@ -165,9 +165,11 @@ public struct Auction: Equatable, Sendable {
         maxima.removeAll { $0.bidder == bidder }
         maxima.append(Maximum(bidder: bidder, amount: amount, sequence: sequence))
         bidCount += 1
-        // Nothing about the amounts is public until the close.
+        // Nothing about the amounts is public until the close: the price stays the start
+        // (as `place_bid` stores it), the amounts are only in the maxima.
         let top = Self.ranked(maxima)[0]
         leader = top.bidder
+        price = start
         return .success(Acceptance(
             price: start, leader: top.bidder, endsAt: endsAt, extended: false, minimumNextBid: start, closesLot: false))
     }
@@ -180,8 +182,10 @@ public struct Auction: Equatable, Sendable {
         leader = bidder
         bidCount += 1
         soldAtFixedPrice = true
+        // The sale ends the lot at the bid's instant; the closer takes it from there.
+        endsAt = now
         return .success(Acceptance(
-            price: start, leader: bidder, endsAt: endsAt, extended: false, minimumNextBid: start, closesLot: true))
+            price: start, leader: bidder, endsAt: now, extended: false, minimumNextBid: start, closesLot: true))
     }
 
     /// Soft close: a bid in the last `extensionWindowSeconds` moves the end to

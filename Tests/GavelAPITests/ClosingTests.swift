@@ -242,10 +242,15 @@ struct ClosingTests {
                         try await PostgresConnection.with(gavel.database, logger: quietLogger) { connection in
                             var total = 0
                             while true {
-                                let closed = try await PostgresTransactionError.unwrapping {
-                                    try await connection.withTransaction(logger: quietLogger) { connection in
-                                        try await LotClosing.closeDue(limit: 25, on: connection, logger: quietLogger).closed
+                                let closed: [ClosedLot]
+                                do {
+                                    closed = try await PostgresTransactionError.unwrapping {
+                                        try await connection.withTransaction(logger: quietLogger) { connection in
+                                            try await LotClosing.closeDue(limit: 25, on: connection, logger: quietLogger).closed
+                                        }
                                     }
+                                } catch {
+                                    throw TestSetupError("a closer failed: \(String(reflecting: error))")
                                 }
                                 total += closed.count
                                 if closed.isEmpty { break }

@@ -87,6 +87,7 @@ struct AuctionTests {
         _ = try auction.place(bidder: Self.b3, amount: 6_000_000, sequence: 5, now: now).get()  // replaced, lower
         #expect(auction.outcome == .sold(price: 8_000_000, winner: Self.b1))
         #expect(auction.bidCount == 4)  // the refused bid does not count
+        #expect(auction.price == 5_900_000, "a sealed lot's price stays its start until the close")
         // No soft close for sealed bids.
         let late = try auction.place(bidder: Self.b2, amount: 8_100_000, sequence: 6, now: Self.closes.addingTimeInterval(-1)).get()
         #expect(!late.extended)
@@ -99,6 +100,7 @@ struct AuctionTests {
         #expect(auction.place(bidder: Self.b1, amount: 4_800_000, sequence: 1, now: now) == .failure(.notTheFixedPrice(price: 4_720_000)))
         let bought = try auction.place(bidder: Self.b2, amount: 4_720_000, sequence: 2, now: now).get()
         #expect(bought.closesLot)
+        #expect(bought.endsAt == now && auction.endsAt == now, "the sale ends the lot at its instant")
         #expect(auction.place(bidder: Self.b3, amount: 4_720_000, sequence: 3, now: now) == .failure(.lotNotOpen))
         #expect(auction.outcome == .sold(price: 4_720_000, winner: Self.b2))
     }
