@@ -222,3 +222,50 @@ public struct Auction: Equatable, Sendable {
         }
     }
 }
+
+// MARK: - The whole bid decision, as `place_bid` (SQL/0005) takes it
+
+/// Why a bid is refused before or by the engine's rules.
+public enum BidRefusal: Error, Equatable, Sendable {
+    case lotNotFound
+    case depositRequired(amount: Int64)
+    case bidderBarred
+    case rejected(Auction.Rejection)
+}
+
+/// What `place_bid` looks at besides the engine's state: the lot's status as stored,
+/// bars after a default, and deposits held (domain rules section 5). With the engine,
+/// the Swift reference of every answer `place_bid` gives.
+public struct BidAdmission: Equatable, Sendable {
+    /// Only a lot stored `scheduled` takes bids (open from its start by the clock);
+    /// every other status is after the close (or a cancellation).
+    public var storedStatus: Lot.Status
+    public var depositAmount: Int64
+    /// Bidders barred from this lot's vehicle.
+    public var barred: Set<UUID>
+    /// Each bidder's deposit held for this lot.
+    public var heldDeposits: [UUID: Int64]
+
+    public init(storedStatus: Lot.Status, depositAmount: Int64, barred: Set<UUID>, heldDeposits: [UUID: Int64]) {
+        self.storedStatus = storedStatus
+        self.depositAmount = depositAmount
+        self.barred = barred
+        self.heldDeposits = heldDeposits
+    }
+}
+
+extension Auction {
+    /// Decides a bid as `place_bid` does, checks in its order: the lot open (its stored
+    /// status and its times), then a bar (a barred bidder could not cure it with a
+    /// deposit), then the deposit, then the engine's rules.
+    public mutating func decide(
+        bidder: UUID, amount: Int64, sequence: Int64, now: Date, admission: BidAdmission
+    ) -> Result<Acceptance, BidRefusal> {
+        guard admission.storedStatus == .scheduled, isOpen(at: now) else { return .failure(.rejected(.lotNotOpen)) }
+        if admission.barred.contains(bidder) { return .failure(.bidderBarred) }
+        if admission.depositAmount > 0 && (admission.heldDeposits[bidder] ?? -1) < admission.depositAmount {
+            return .failure(.depositRequired(amount: admission.depositAmount))
+        }
+        return place(bidder: bidder, amount: amount, sequence: sequence, now: now).mapError { .rejected($0) }
+    }
+}

@@ -76,12 +76,6 @@ public enum DepositRepository {
 }
 
 /// Why a bid was refused before the engine looked at its amount.
-public enum BidRefusal: Error, Equatable, Sendable {
-    case lotNotFound
-    case depositRequired(amount: Int64)
-    case bidderBarred
-    case rejected(Auction.Rejection)
-}
 
 public struct PlacedBid: Sendable, Equatable {
     public var bidId: UUID
