@@ -595,7 +595,7 @@ extension RealTime {
                         slow.send(String(character))
                     }
                 }
-                let answer = slow.receive()
+                let answer = await slow.receive()
                 let waited = ContinuousClock.now - started
                 trickle.cancel()
                 #expect(answer.hasPrefix("HTTP/1.1 408"), "\(answer)")

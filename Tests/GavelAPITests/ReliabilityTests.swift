@@ -48,7 +48,7 @@ struct ReliabilityTests {
             #expect(output.contains("request"), "the instance logged nothing")
             for token in tokens { #expect(!output.contains(token), "a token is in the log") }
             #expect(!output.contains("7654321") && !output.contains("6543210"), "a maximum is in the log")
-            let dump = try Self.pgDump(location)
+            let dump = try await Self.pgDump(location)
             #expect(dump.contains("gavel_migrations"), "the dump is empty: \(dump.prefix(200))")
             for token in tokens { #expect(!dump.contains(token), "a token is stored in clear") }
         }
@@ -72,12 +72,11 @@ struct ReliabilityTests {
         return sent
     }
 
-    static func pgDump(_ location: DatabaseLocation) throws -> String {
+    static func pgDump(_ location: DatabaseLocation) async throws -> String {
         let binary = ["/usr/lib/postgresql/15/bin/pg_dump", "/usr/bin/pg_dump"].first { FileManager.default.isExecutableFile(atPath: $0) }
         guard let binary else { throw TestSetupError("no pg_dump") }
         let child = try ChildProcess.start(binary, ["--dbname", location.url, "--data-only"], environment: ProcessInfo.processInfo.environment)
-        var status: Int32 = 0
-        waitpid(child.pid, &status, 0)
+        guard try await child.wait(timeout: .seconds(120)) != nil else { throw TestSetupError("pg_dump did not finish") }
         return child.output
     }
 }

@@ -77,7 +77,7 @@ struct ServeProcessTests {
             let (child, port, token) = try await Self.serve(location)
             let connection = try RawHTTPConnection(port: port)
             connection.send("GET /v1/audit HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer \(token)\r\nX-Request-ID: log-probe-7\r\n\r\n")
-            let response = connection.receive()
+            let response = await connection.receive()
             connection.closeConnection()
             #expect(response.hasPrefix("HTTP/1.1 200"))
             child.signal(SIGTERM)
@@ -104,11 +104,11 @@ struct ServeProcessTests {
         }
     }
 
-    static func metrics(_ port: Int) throws -> String {
+    static func metrics(_ port: Int) async throws -> String {
         let connection = try RawHTTPConnection(port: port)
         defer { connection.closeConnection() }
         connection.send("GET /metrics HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
-        return connection.receive()
+        return await connection.receive()
     }
 
     @Test("a second serve on a database with an admin prints no new token")
@@ -184,7 +184,7 @@ extension RealTime {
                 // Still running: a request is in flight.
                 #expect(try await child.wait(timeout: .milliseconds(10)) == nil)
                 connection.send(String(body.dropFirst(10)))
-                let response = connection.receive()
+                let response = await connection.receive()
                 #expect(response.hasPrefix("HTTP/1.1 201"), "\(response)")
                 let exitCode = try await child.wait(timeout: .seconds(20))
                 #expect(exitCode == 0, "\(child.output)")
@@ -203,10 +203,10 @@ extension RealTime {
                 let (child, port) = try await ServeProcessTests.launch(proxied) { $0.contains("listening") }
                 // Wait until both listeners hear (the caller cache says so).
                 let deadline = ContinuousClock.now + .seconds(10)
-                while ContinuousClock.now < deadline, !(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1")) {
+                while ContinuousClock.now < deadline, !(try await ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1")) {
                     try await Task.sleep(for: .milliseconds(100))
                 }
-                #expect(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1"))
+                #expect(try await ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 1"))
                 // Every connection is dropped; then either each new one stalls once its client
                 // sends LISTEN (PostgresNIO then waits for ever), or no new one is answered at all.
                 if onlyListen { proxy.stallOnListen.withLock { $0 = true } } else { proxy.stalled.withLock { $0 = true } }
@@ -214,7 +214,7 @@ extension RealTime {
                 proxy.restore()
                 try await Task.sleep(for: .seconds(8))
                 #expect(child.output.contains("was not confirmed in time"), "no listener gave up on an unanswered connection")
-                #expect(try ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 0"))
+                #expect(try await ServeProcessTests.metrics(port).contains("\ngavel_caller_cache_listening 0"))
                 child.signal(SIGTERM)
                 let code = try await child.wait(timeout: .seconds(10))
                 if code == nil { child.signal(SIGKILL) }

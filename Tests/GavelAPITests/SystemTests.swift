@@ -204,7 +204,7 @@ extension RealTime {
                         + "Content-Type: application/json\r\nContent-Length: \(body.utf8.count)\r\n\r\n" + String(body.prefix(10)))
                 let started = ContinuousClock.now
                 // Returns when the server closes the connection (or after the socket's own 15 s).
-                let response = connection.receive()
+                let response = await connection.receive()
                 let waited = ContinuousClock.now - started
                 #expect(waited >= .milliseconds(400) && waited < .seconds(5), "closed after \(waited)")
                 #expect(!response.hasPrefix("HTTP/1.1 2"), "\(response)")
@@ -223,7 +223,7 @@ extension RealTime {
                 let fresh = try RawHTTPConnection(port: port)
                 defer { fresh.closeConnection() }
                 fresh.send("GET /health HTTP/1.1\r\nHost: localhost\r\n\r\n")
-                #expect(fresh.receive().hasPrefix("HTTP/1.1 200"))
+                #expect(await fresh.receive().hasPrefix("HTTP/1.1 200"))
             }
         }
     }

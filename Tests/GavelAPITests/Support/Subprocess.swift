@@ -81,8 +81,15 @@ struct RawHTTPConnection {
         }
     }
 
-    /// Reads until the peer closes or a whole response (by Content-Length) has arrived.
-    func receive() -> String {
+    /// Reads until the peer closes or a whole response (by Content-Length) has arrived, on
+    /// a thread of its own: a blocking read on one of Swift's cooperative threads (two, on
+    /// two cores) would hold back every in-process server of the tests running beside it.
+    func receive() async -> String {
+        let fd = self.fd
+        return await offThePool { Self.receive(fd) }
+    }
+
+    private static func receive(_ fd: Int32) -> String {
         var data = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
@@ -129,4 +136,12 @@ func gavelExecutable() throws -> String {
         throw TestSetupError("no gavel executable in \(candidates); run swift build first")
     }
     return found
+}
+
+/// Runs a blocking call (a socket read, `waitpid`) on a thread of its own and resumes
+/// the caller when it returns, so the cooperative pool is never held by it.
+func offThePool<T: Sendable>(_ body: @escaping @Sendable () -> T) async -> T {
+    await withCheckedContinuation { continuation in
+        Thread { continuation.resume(returning: body()) }.start()
+    }
 }
