@@ -137,9 +137,4 @@ enum MoneyInput {
         }
         return amount
     }
-
-    /// Refuses a request whose `currency` is not the record's.
-    static func ensureCurrency(_ body: FieldReader, is currency: String) throws {
-        try MoneyRules.ensureCurrency(try self.currency(body), is: currency)
-    }
 }
