@@ -122,13 +122,17 @@ public func buildApplication(
         app.addServices(CallerChangeListener(location: configuration.database, cache: callers, logger: logger))
     }
     let newID = configuration.newID
+    let now = configuration.now
     app.beforeServerStarts {
         _ = try await client.withConnection { connection in
             try await migrations.run(on: connection, logger: logger)
         }
         schemaReady.open()
-        let token = try await client.withTransaction(logger: logger) { connection in
-            try await UserRepository.bootstrapAdmin(id: newID(), on: connection, logger: logger)
+        let token = try await Seam.with(newID: newID, now: now) {
+            // The pool's own transaction, without a lease deadline: the database may still be starting.
+            try await client.withTransaction(logger: logger) { connection in
+                try await Users().bootstrapAdmin(in: Session(connection: connection, logger: logger))
+            }
         }
         if let token { onAdminToken(token) }
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import Logging
 import ServiceLifecycle
 import Synchronization
@@ -37,14 +38,15 @@ struct LotCloser: Service {
     }
 
     func sweep() async {
+        let desk = Desk(database: database)
         do {
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<closingWorkers {
                     group.addTask {
                         // Batches keep each transaction short; a full batch means more may be due.
                         while true {
-                            let batch = try await database.transaction { connection in
-                                try await LotClosing.closeDue(limit: 100, on: connection, logger: logger)
+                            let batch = try await desk.change(logger: logger, requestId: nil) { session in
+                                try await Closing().closeDue(limit: 100, in: session)
                             }
                             for lot in batch.closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
                             // Logged and counted once: a lot set aside leaves the queue for good.
@@ -58,11 +60,11 @@ struct LotCloser: Service {
                 }
                 try await group.waitForAll()
             }
-            _ = try await database.transaction { connection in
-                try await LotClosing.expireDecisions(limit: 100, on: connection, logger: logger)
+            _ = try await desk.change(logger: logger, requestId: nil) { session in
+                try await Closing().expireDecisions(limit: 100, in: session)
             }
-            let defaulted = try await database.transaction { connection in
-                try await InvoiceRepository.defaultOverdue(limit: 100, on: connection, logger: logger)
+            let defaulted = try await desk.change(logger: logger, requestId: nil) { session in
+                try await Closing().defaultOverdue(limit: 100, in: session)
             }
             // Stored answers of Idempotency-Key past their lifetime (D24).
             _ = try await database.transaction { connection in

@@ -153,22 +153,4 @@ extension Appraisal {
             return .object(members)
         })
     }
-
-    /// The stored JSON columns read back (written by `damagesJSON` / `comparablesJSON`).
-    public static func storedDetails(damages: JSONValue, comparables: JSONValue) throws(ValidationFailure)
-        -> ([Valuation.Damage], [Valuation.AdjustedComparable])
-    {
-        var errors: [FieldError] = []
-        let reader = FieldReader.stored(["damages": damages, "comparables": comparables])
-        let parsedDamages = reader.objects("damages", errors: &errors)?.compactMap { parseDamage($0, errors: &errors) } ?? []
-        let parsedComparables = reader.objects("comparables", errors: &errors)?.compactMap { entry -> Valuation.AdjustedComparable? in
-            guard let comparable = parseComparable(entry, errors: &errors) else { return nil }
-            let adjusted = entry.has("adjustedPrice") ? entry.amount("adjustedPrice", errors: &errors) : nil
-            let used = entry.bool("used", errors: &errors) ?? false
-            let reason = entry.string("reason", maxLength: 500, required: false, errors: &errors)
-            return Valuation.AdjustedComparable(comparable: comparable, adjustedPrice: adjusted, used: used, reason: reason)
-        } ?? []
-        guard errors.isEmpty else { throw ValidationFailure(errors) }
-        return (parsedDamages, parsedComparables)
-    }
 }

@@ -27,11 +27,6 @@ public struct FieldReader: Sendable {
         earliestDate...today.adding(days: 365)
     }
 
-    /// A reader of what Gavel itself stored: amounts up to `Money.maximum`.
-    public static func stored(_ members: [String: JSONValue]) -> FieldReader {
-        FieldReader(members, amountLimit: Money.maximum)
-    }
-
     /// A reader for a whole request body, which must be a JSON object.
     public static func body(_ value: JSONValue, today: CalendarDate, errors: inout [FieldError]) -> FieldReader? {
         guard case .object(let members) = value else {

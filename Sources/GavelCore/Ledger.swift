@@ -179,6 +179,21 @@ public enum Postings {
             ])
     }
 
+    /// An entry undone by its mirror image: `original` is the entry's event key.
+    public struct Reversal: Sendable, Equatable {
+        public var original: String
+        public var eventKey: String
+        public var kind: String
+        public var memo: String
+    }
+
+    /// A superseded statement's distribution, undone before its correction is posted.
+    public static func settlementReversal(statementId: UUID) -> Reversal {
+        Reversal(
+            original: key("settlement", statementId), eventKey: key("settlement-reversal", statementId),
+            kind: "settlement-reversal", memo: "settlement statement superseded")
+    }
+
     public static func surplusPaid(refundId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
         JournalEntry(
             eventKey: key("surplus-paid", refundId), kind: "surplus-paid", caseId: caseId, currency: currency,

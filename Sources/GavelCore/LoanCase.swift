@@ -66,6 +66,21 @@ public struct LoanCase: Equatable, Sendable {
     public var credits: [Credit]
     public var status: CaseStatus
 
+    public init(
+        id: UUID, consignorId: UUID, loanNumber: String, borrower: Borrower, guarantors: [String], balances: Balances,
+        lienholders: [Lienholder], credits: [Credit], status: CaseStatus
+    ) {
+        self.id = id
+        self.consignorId = consignorId
+        self.loanNumber = loanNumber
+        self.borrower = borrower
+        self.guarantors = guarantors
+        self.balances = balances
+        self.lienholders = lienholders
+        self.credits = credits
+        self.status = status
+    }
+
     /// Reads a new case from a request body; every problem is listed.
     public static func parse(_ body: FieldReader, id: UUID, today: CalendarDate) throws(ValidationFailure) -> LoanCase {
         var errors: [FieldError] = []
@@ -132,7 +147,7 @@ public struct LoanCase: Equatable, Sendable {
     }
 }
 
-// MARK: - JSON forms (API answers and jsonb columns share them)
+// MARK: - JSON forms (the API's; the jsonb columns have their own, GavelStore/StoredDocuments.swift)
 
 extension LoanCase.Borrower {
     public var json: JSONValue {
@@ -160,23 +175,5 @@ extension LoanCase {
 
     public static func creditsJSON(_ credits: [Credit]) -> JSONValue {
         .array(credits.map { .object(["label": .string($0.label), "amount": .integer($0.amount)]) })
-    }
-
-    /// Reads the stored JSON columns back; they were written by Gavel, so a failure
-    /// here means the row was altered outside it.
-    public static func stored(
-        id: UUID, consignorId: UUID, loanNumber: String, borrower: JSONValue, guarantors: JSONValue,
-        balances: Balances, lienholders: JSONValue, credits: JSONValue, status: CaseStatus
-    ) throws(ValidationFailure) -> LoanCase {
-        var errors: [FieldError] = []
-        let reader = FieldReader.stored(["borrower": borrower, "guarantors": guarantors, "lienholders": lienholders, "credits": credits])
-        let borrower = reader.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
-        let guarantors = reader.objects("guarantors", errors: &errors)?.compactMap { $0.string("name", errors: &errors) } ?? []
-        let lienholders = reader.objects("lienholders", errors: &errors)?.compactMap { parseLienholder($0, errors: &errors) } ?? []
-        let credits = reader.objects("credits", errors: &errors)?.compactMap { parseCredit($0, errors: &errors) } ?? []
-        guard errors.isEmpty, let borrower else { throw ValidationFailure(errors) }
-        return LoanCase(
-            id: id, consignorId: consignorId, loanNumber: loanNumber, borrower: borrower, guarantors: guarantors,
-            balances: balances, lienholders: lienholders, credits: credits, status: status)
     }
 }

@@ -91,7 +91,7 @@ public struct Policy: Equatable, Sendable {
 // MARK: - JSON form (the contract's policy shape)
 
 extension Policy.Fees {
-    /// The policy's `fees` member; also what a lot keeps of them, frozen at its creation.
+    /// The policy's `fees` member, and a lot's (frozen at its creation) as answered.
     public var json: JSONValue {
         .object([
             "buyerPremiumBp": .integer(buyerPremiumBp),
@@ -101,22 +101,6 @@ extension Policy.Fees {
             "sellerFeeBp": .integer(sellerFeeBp),
             "paymentDueDays": .integer(paymentDueDays),
         ])
-    }
-
-    /// Fees as `json` wrote them (a lot's frozen copy).
-    public static func stored(_ value: JSONValue) throws(ValidationFailure) -> Policy.Fees {
-        guard case .object(let members) = value else { throw ValidationFailure([FieldError(field: "fees", message: "must be an object")]) }
-        let reader = FieldReader.stored(members)
-        var errors: [FieldError] = []
-        var fees = Policy.Fees()
-        fees.buyerPremiumBp = reader.integer("buyerPremiumBp", in: 0...10_000, errors: &errors) ?? 0
-        fees.buyerPremiumMin = reader.amount("buyerPremiumMin", errors: &errors) ?? 0
-        fees.buyerPremiumMax = reader.amount("buyerPremiumMax", errors: &errors) ?? 0
-        fees.docFee = reader.amount("docFee", errors: &errors) ?? 0
-        fees.sellerFeeBp = reader.integer("sellerFeeBp", in: 0...10_000, errors: &errors) ?? 0
-        fees.paymentDueDays = reader.integer("paymentDueDays", in: 1...90, errors: &errors) ?? 0
-        guard errors.isEmpty else { throw ValidationFailure(errors) }
-        return fees
     }
 }
 
@@ -154,6 +138,10 @@ extension Policy {
             ]),
         ])
     }
+
+    /// The policy checked as one sent to the API is: each range, the rules between its
+    /// members and its ruleset's (a stored policy read back passes the same checks).
+    public func validated() throws(ValidationFailure) -> Policy { try Policy.parse(json) }
 
     /// Applies a partial policy (a JSON merge patch) to this one and validates the result,
     /// including the chosen ruleset. Unknown members are refused so a typo cannot pass
@@ -303,14 +291,6 @@ extension Policy {
         .array(bands.map { band in
             .object(["below": band.below.map(JSONValue.integer) ?? .null, "step": .integer(band.step)])
         })
-    }
-
-    /// An increment table as `incrementsJSON` writes it (a lot keeps its own copy).
-    public static func parseIncrements(json: JSONValue) throws(ValidationFailure) -> [Increment] {
-        var errors: [FieldError] = []
-        let bands = parseIncrements(FieldReader(["increments": json]), errors: &errors)
-        guard errors.isEmpty, let bands else { throw ValidationFailure(errors) }
-        return bands
     }
 
     private static func parseIncrements(_ v: FieldReader, errors: inout [FieldError]) -> [Increment]? {

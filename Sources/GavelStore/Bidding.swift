@@ -53,6 +53,48 @@ public enum DepositRepository {
             """, logger: logger)
     }
 
+    /// Every deposit held on these lots becomes owed back, except the one of
+    /// `keepers[i]` on `lotIds[i]` (the winner's, or the leader's awaiting a decision).
+    public static func releaseHeld(lotIds: [UUID], keepers: [UUID?], on connection: PostgresConnection, logger: Logger) async throws {
+        // '' stands for "no keeper" (no arrays of optionals in PostgresNIO).
+        try await connection.query(
+            """
+            UPDATE deposits d SET status = 'refund-due', updated_at = now()
+            FROM unnest(\(lotIds)::uuid[], \(keepers.map { $0?.uuidString ?? "" })::text[]) AS t (lot_id, keeper)
+            WHERE d.lot_id = t.lot_id AND d.status = 'held' AND d.bidder_id IS DISTINCT FROM NULLIF(t.keeper, '')::uuid
+            """, logger: logger)
+    }
+
+    /// The deposit each winner holds on the lot it won, locked, by lot.
+    public static func heldByWinners(
+        lotIds: [UUID], winners: [UUID], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [UUID: (id: UUID, amount: Int64)] {
+        var deposits: [UUID: (id: UUID, amount: Int64)] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT d.lot_id, d.id, d.amount FROM deposits d
+            JOIN unnest(\(lotIds)::uuid[], \(winners)::uuid[]) AS t (lot_id, bidder_id)
+              ON d.lot_id = t.lot_id AND d.bidder_id = t.bidder_id
+            WHERE d.status = 'held' FOR UPDATE OF d
+            """, logger: logger)
+        for try await (lotId, id, amount) in rows.decode((UUID, UUID, Int64).self) { deposits[lotId] = (id, amount) }
+        return deposits
+    }
+
+    /// Deposits applied to their winners' invoices.
+    public static func markApplied(ids: [UUID], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !ids.isEmpty else { return }
+        try await connection.query(
+            "UPDATE deposits SET status = 'applied', updated_at = now() WHERE id = ANY(\(ids)::uuid[])", logger: logger)
+    }
+
+    /// An applied deposit kept by the case: its bidder did not pay the invoice.
+    public static func markForfeited(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE deposits SET status = 'forfeited', updated_at = now() WHERE id = \(id) AND status = 'applied'",
+            logger: logger)
+    }
+
     static func decode(_ row: PostgresRandomAccessRow) throws -> Deposit {
         Deposit(
             id: try row.value("id"), lotId: try row.value("lot_id"), bidderId: try row.value("bidder_id"),
@@ -94,6 +136,16 @@ public struct BidHistoryEntry: Sendable, Equatable {
 
 public enum BidRepository {
     /// Whether the bidder defaulted on this vehicle before (and so may not bid on it).
+    /// Bars a bidder from the vehicle of a lot (once; a second bar changes nothing).
+    public static func bar(bidderId: UUID, vehicleOfLot lotId: UUID, reason: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            INSERT INTO bidder_bars (bidder_id, vehicle_id, reason)
+            SELECT \(bidderId), vehicle_id, \(reason) FROM lots WHERE id = \(lotId)
+            ON CONFLICT DO NOTHING
+            """, logger: logger)
+    }
+
     public static func isBarred(bidderId: UUID, vehicleId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
         for try await barred in try await connection.query(
             "SELECT EXISTS (SELECT 1 FROM bidder_bars WHERE bidder_id = \(bidderId) AND vehicle_id = \(vehicleId))", logger: logger

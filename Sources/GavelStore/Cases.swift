@@ -18,10 +18,9 @@ public enum CaseRepository {
             INSERT INTO cases (id, consignor_id, loan_number, borrower, guarantors, principal, interest, fees,
                                per_diem_interest, balances_as_of, lienholders, credits)
             VALUES (\(loanCase.id), \(loanCase.consignorId), \(loanCase.loanNumber),
-                    \(JSONText.encode(loanCase.borrower.json))::jsonb, \(JSONText.encode(LoanCase.guarantorsJSON(loanCase.guarantors)))::jsonb,
+                    \(BorrowerDocument.text(loanCase.borrower))::jsonb, \(GuarantorsDocument.text(loanCase.guarantors))::jsonb,
                     \(b.principal), \(b.interest), \(b.fees), \(b.perDiemInterest), \(b.asOf.description)::date,
-                    \(JSONText.encode(LoanCase.lienholdersJSON(loanCase.lienholders)))::jsonb,
-                    \(JSONText.encode(LoanCase.creditsJSON(loanCase.credits)))::jsonb)
+                    \(LienholdersDocument.text(loanCase.lienholders))::jsonb, \(CreditsDocument.text(loanCase.credits))::jsonb)
             """, logger: logger)
     }
 
@@ -35,15 +34,16 @@ public enum CaseRepository {
         let balances = LoanCase.Balances(
             principal: try row.value("principal"), interest: try row.value("interest"), fees: try row.value("fees"),
             perDiemInterest: try row.value("per_diem_interest"), asOf: try row.calendarDate("balances_as_of"))
-        do {
-            let loanCase = try LoanCase.stored(
-                id: try row.value("id"), consignorId: try row.value("consignor_id"), loanNumber: try row.value("loan_number"),
-                borrower: try row.json("borrower"), guarantors: try row.json("guarantors"), balances: balances,
-                lienholders: try row.json("lienholders"), credits: try row.json("credits"), status: try row.enumValue("status"))
-            return StoredCase(loanCase: loanCase, currency: try row.value("currency"), seq: try row.value("seq"))
-        } catch let failure as ValidationFailure {
-            throw StoredDataCorrupt(description: "case row no longer parses: \(failure.errors)")
-        }
+        let id: UUID = try row.value("id")
+        let loanCase = LoanCase(
+            id: id, consignorId: try row.value("consignor_id"), loanNumber: try row.value("loan_number"),
+            borrower: try BorrowerDocument.read(try row.value("borrower"), "the borrower of case \(id)"),
+            guarantors: try GuarantorsDocument.read(try row.value("guarantors"), "the guarantors of case \(id)"),
+            balances: balances,
+            lienholders: try LienholdersDocument.read(try row.value("lienholders"), "the lienholders of case \(id)"),
+            credits: try CreditsDocument.read(try row.value("credits"), "the credits of case \(id)"),
+            status: try row.enumValue("status"))
+        return StoredCase(loanCase: loanCase, currency: try row.value("currency"), seq: try row.value("seq"))
     }
 
     /// `forChange`: the row is share-locked, so that a change to the case (a vehicle, an
@@ -57,6 +57,11 @@ public enum CaseRepository {
 
     /// Locks the case's row for update: two settlements of one case, and a settlement
     /// and a change to the case, happen one after the other.
+    /// A case whose final statement is issued.
+    public static func markSettled(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE cases SET status = 'settled' WHERE id = \(id)", logger: logger)
+    }
+
     public static func lockForSettlement(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         for try await _ in try await connection.query("SELECT 1 FROM cases WHERE id = \(id) FOR UPDATE", logger: logger) {}
     }

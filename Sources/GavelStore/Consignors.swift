@@ -23,7 +23,7 @@ public struct StoredDataCorrupt: Error, CustomStringConvertible {
 
 public enum ConsignorRepository {
     public static func insert(_ consignor: Consignor, on connection: PostgresConnection, logger: Logger) async throws {
-        let policy = JSONText.encode(consignor.policy.json)
+        let policy = PolicyDocument.text(consignor.policy)
         try await connection.query(
             """
             INSERT INTO consignors (id, name, currency, policy)
@@ -51,17 +51,10 @@ public enum ConsignorRepository {
 
     private static func first(_ rows: PostgresRowSequence) async throws -> Consignor? {
         for try await (id, name, currency, policyText) in rows.decode((UUID, String, String, String).self) {
-            return Consignor(id: id, name: name, currency: currency, policy: try storedPolicy(policyText, of: id))
+            return Consignor(
+                id: id, name: name, currency: currency, policy: try PolicyDocument.read(policyText, "the policy of consignor \(id)"))
         }
         return nil
-    }
-
-    /// A policy as stored (`policy::text`), checked again on the way out.
-    static func storedPolicy(_ text: String, of id: UUID) throws -> Policy {
-        guard let json = try? JSONText.decode(JSONValue.self, from: text), let policy = try? Policy.parse(json) else {
-            throw StoredDataCorrupt(description: "stored policy of consignor \(id) no longer validates")
-        }
-        return policy
     }
 
     public static func updatePolicy(
@@ -69,7 +62,7 @@ public enum ConsignorRepository {
     ) async throws {
         try await connection.query(
             """
-            UPDATE consignors SET policy = \(JSONText.encode(policy.json))::jsonb, updated_at = now()
+            UPDATE consignors SET policy = \(PolicyDocument.text(policy))::jsonb, updated_at = now()
             WHERE id = \(id)
             """, logger: logger)
     }

@@ -15,6 +15,22 @@ public struct StoredInvoice: Sendable, Equatable {
     public var status: InvoiceBalance.Status
     public var dueAt: Date
 
+    public init(
+        id: UUID, lotId: UUID, caseId: UUID, bidderId: UUID, depositId: UUID?, currency: String, terms: InvoiceTerms,
+        paid: Int64, status: InvoiceBalance.Status, dueAt: Date
+    ) {
+        self.id = id
+        self.lotId = lotId
+        self.caseId = caseId
+        self.bidderId = bidderId
+        self.depositId = depositId
+        self.currency = currency
+        self.terms = terms
+        self.paid = paid
+        self.status = status
+        self.dueAt = dueAt
+    }
+
     public var balance: InvoiceBalance { InvoiceBalance(amountDue: terms.amountDue, paid: paid, status: status) }
 }
 
@@ -30,13 +46,6 @@ public struct Payment: Sendable, Equatable {
         self.reference = reference
         self.receivedOn = receivedOn
     }
-}
-
-/// A sale whose invoice would pass the bound of an amount (domain rules section 1):
-/// only a lot made or changed outside the API can come to this, since every input is
-/// bounded so that no invoice can.
-public struct InvoiceOutOfRange: Error, Sendable {
-    public var lotId: UUID
 }
 
 public enum InvoiceRepository {
@@ -78,12 +87,7 @@ public enum InvoiceRepository {
             JOIN lots l ON l.id = i.lot_id
             """, id: id, logger: logger
         ) { row in
-            let fees: Policy.Fees
-            do {
-                fees = try Policy.Fees.stored(try row.json("lot_fees"))
-            } catch {
-                throw StoredDataCorrupt(description: "the fees of the lot of invoice \(id) no longer parse")
-            }
+            let fees = try FeesDocument.read(try row.value("lot_fees"), "the fees of the lot of invoice \(id)")
             return (invoice: try decode(row), fees: fees, now: try row.value("database_now", as: Date.self))
         }.first
     }
@@ -95,7 +99,6 @@ public enum InvoiceRepository {
     /// A lot that has just become `sold`, as its invoice needs it.
     public struct Sale: Sendable, Equatable {
         public var lotId: UUID
-        public var invoiceId: UUID
         public var caseId: UUID
         public var winner: UUID
         public var price: Int64
@@ -105,7 +108,7 @@ public enum InvoiceRepository {
     }
 
     /// The sales of lots that are `sold` (the caller holds their locks), in the order of `lotIds`.
-    static func sales(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [Sale] {
+    public static func sales(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [Sale] {
         let rows = try await connection.query(
             """
             SELECT l.id, l.hammer_price, l.winner_id, l.currency::text, l.fees::text AS fees, v.case_id
@@ -116,62 +119,21 @@ public enum InvoiceRepository {
         ).collect { row in
             (try row.value("id", as: UUID.self), try row.value("hammer_price", as: Int64?.self),
              try row.value("winner_id", as: UUID?.self), try row.value("currency", as: String.self),
-             try? Policy.Fees.stored(try row.json("fees")), try row.value("case_id", as: UUID.self))
+             try? FeesDocument.read(try row.value("fees"), ""), try row.value("case_id", as: UUID.self))
         }
         return try rows.map { lotId, hammer, winner, currency, fees, caseId in
             guard let hammer, let winner, let fees else {
                 throw StoredDataCorrupt(description: "lot \(lotId) is sold without a price, a winner or readable fees")
             }
-            return Sale(lotId: lotId, invoiceId: Seam.newID(), caseId: caseId, winner: winner, price: hammer, currency: currency,
-                        fees: fees)
+            return Sale(lotId: lotId, caseId: caseId, winner: winner, price: hammer, currency: currency, fees: fees)
         }
     }
 
-    /// Invoices the winner of a lot that has just become `sold` (the caller holds the
-    /// lot's lock).
-    @discardableResult
-    public static func issue(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice {
-        let sales = try await sales(lotIds: [lotId], on: connection, logger: logger)
-        guard let invoice = try await issue(sales, on: connection, logger: logger).first else {
-            throw StoredDataCorrupt(description: "lot \(lotId) vanished while being invoiced")
-        }
-        return invoice
-    }
-
-    /// Invoices the winners of lots that have just become `sold`, in a few statements
-    /// whatever their number: each winner's held deposit is applied, and the sale and
-    /// the deposit are posted. Payment is due `paymentDueDays` after the sale became
-    /// final (the close, or a manager's acceptance below the reserve).
-    public static func issue(_ sales: [Sale], on connection: PostgresConnection, logger: Logger) async throws -> [StoredInvoice] {
-        guard !sales.isEmpty else { return [] }
-        var deposits: [UUID: (id: UUID, amount: Int64)] = [:]
-        let depositRows = try await connection.query(
-            """
-            SELECT d.lot_id, d.id, d.amount FROM deposits d
-            JOIN unnest(\(sales.map(\.lotId))::uuid[], \(sales.map(\.winner))::uuid[]) AS t (lot_id, bidder_id)
-              ON d.lot_id = t.lot_id AND d.bidder_id = t.bidder_id
-            WHERE d.status = 'held' FOR UPDATE OF d
-            """, logger: logger)
-        for try await (lotId, id, amount) in depositRows.decode((UUID, UUID, Int64).self) { deposits[lotId] = (id, amount) }
-
-        var invoices: [StoredInvoice] = []
-        var dueDays: [Int] = []
-        var entries: [JournalEntry] = []
-        for sale in sales {
-            let deposit = deposits[sale.lotId]
-            guard let terms = InvoiceTerms.forSale(price: sale.price, deposit: deposit?.amount ?? 0, fees: sale.fees) else {
-                throw InvoiceOutOfRange(lotId: sale.lotId)
-            }
-            invoices.append(StoredInvoice(
-                id: sale.invoiceId, lotId: sale.lotId, caseId: sale.caseId, bidderId: sale.winner, depositId: deposit?.id,
-                currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Seam.now()))
-            dueDays.append(Int(sale.fees.paymentDueDays))
-            entries.append(Postings.invoiced(invoiceId: sale.invoiceId, caseId: sale.caseId, terms: terms, currency: sale.currency))
-            if let deposit {
-                entries.append(Postings.depositApplied(
-                    depositId: deposit.id, caseId: sale.caseId, amount: terms.depositApplied, currency: sale.currency))
-            }
-        }
+    /// Stores new invoices in one statement, each due `dueDays[i]` days from the
+    /// database's now; answers them with their due times.
+    public static func insert(
+        _ invoices: [StoredInvoice], dueDays: [Int], on connection: PostgresConnection, logger: Logger
+    ) async throws -> [StoredInvoice] {
         let dueRows = try await connection.query(
             """
             INSERT INTO invoices (id, lot_id, case_id, bidder_id, deposit_id, currency, price, buyer_premium, doc_fee, total,
@@ -190,55 +152,34 @@ public enum InvoiceRepository {
             """, logger: logger)
         var dueAt: [UUID: Date] = [:]
         for try await (id, due) in dueRows.decode((UUID, Date).self) { dueAt[id] = due }
-        try await LedgerRepository.post(entries, on: connection, logger: logger)
-        let applied = invoices.compactMap(\.depositId)
-        if !applied.isEmpty {
-            try await connection.query(
-                "UPDATE deposits SET status = 'applied', updated_at = now() WHERE id = ANY(\(applied)::uuid[])", logger: logger)
+        return try invoices.map { invoice in
+            guard let due = dueAt[invoice.id] else { throw StoredDataCorrupt(description: "invoice \(invoice.id) was not stored") }
+            var stored = invoice
+            stored.dueAt = due
+            return stored
         }
-        for index in invoices.indices {
-            guard let due = dueAt[invoices[index].id] else {
-                throw StoredDataCorrupt(description: "invoice \(invoices[index].id) was not stored")
-            }
-            invoices[index].dueAt = due
-            guard invoices[index].terms.amountDue == 0 else { continue }
-            // The deposit covered everything: paid at once.
-            invoices[index].status = .paid
-            try await writeBalance(
-                invoices[index], payment: nil, fees: sales[index].fees, on: connection,
-                logger: logger)
-        }
-        return invoices
     }
 
-    /// Records a payment on an open invoice the caller holds locked; `fees` are its
-    /// consignor's (the seller fee, when the payment completes the sale).
-    public static func recordPayment(
-        _ payment: Payment, on invoice: StoredInvoice, fees: Policy.Fees, recordedBy: UUID, on connection: PostgresConnection,
-        logger: Logger
-    ) async throws -> Result<StoredInvoice, InvoiceBalance.PaymentRefusal> {
-        let after: InvoiceBalance
-        switch invoice.balance.paying(payment.amount) {
-        case .failure(let refusal): return .failure(refusal)
-        case .success(let balance): after = balance
+    /// The sale completed by the payment in full: the seller fee charged to the case as an
+    /// expense (when there is one) and the vehicle released to the buyer.
+    public struct Completion: Sendable {
+        public var sellerFeeExpenseId: UUID
+        public var sellerFee: Int64
+
+        public init(sellerFeeExpenseId: UUID, sellerFee: Int64) {
+            self.sellerFeeExpenseId = sellerFeeExpenseId
+            self.sellerFee = sellerFee
         }
-        var updated = invoice
-        updated.paid = after.paid
-        updated.status = after.status
-        try await writeBalance(updated, payment: (payment, recordedBy), fees: fees, on: connection, logger: logger)
-        return .success(updated)
     }
 
     /// Writes an invoice's new balance in one statement, with the payment that made it
-    /// (if any) and, once it is paid in full, the sale's completion: the seller fee as a
-    /// case expense and the vehicle released. Then posts the payment and the seller fee.
-    static func writeBalance(
-        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, fees: Policy.Fees, on connection: PostgresConnection,
-        logger: Logger
+    /// (if any) and the sale's completion (if it is now paid in full).
+    public static func writeBalance(
+        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, completion: Completion?,
+        on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let completes = invoice.status == .paid
-        let fee = completes ? InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees) : 0
         let received = payment?.0
+        let completes = completion != nil
         try await connection.query(
             """
             WITH payment AS (
@@ -248,7 +189,9 @@ public enum InvoiceRepository {
                 WHERE \(received?.id)::uuid IS NOT NULL
             ), expense AS (
                 INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
-                SELECT \(Seam.newID()), \(invoice.caseId), 'seller-fee', \(fee), current_date, \(invoice.id) WHERE \(fee) > 0
+                SELECT \(completion?.sellerFeeExpenseId), \(invoice.caseId), 'seller-fee', \(completion?.sellerFee ?? 0),
+                       current_date, \(invoice.id)
+                WHERE \(completion?.sellerFee ?? 0) > 0
             ), vehicle AS (
                 UPDATE vehicles SET status = 'sold', released_at = now()
                 WHERE \(completes) AND id = (SELECT vehicle_id FROM lots WHERE id = \(invoice.lotId))
@@ -257,51 +200,20 @@ public enum InvoiceRepository {
                                 paid_at = CASE WHEN \(completes) THEN now() END
             WHERE id = \(invoice.id)
             """, logger: logger)
-        var entries: [JournalEntry] = []
-        if let received {
-            entries.append(Postings.paymentReceived(
-                paymentId: received.id, caseId: invoice.caseId, amount: received.amount, currency: invoice.currency))
-        }
-        if fee > 0 {
-            entries.append(Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: fee, currency: invoice.currency))
-        }
-        try await LedgerRepository.post(entries, on: connection, logger: logger)
     }
 
-    /// The buyer did not pay (the caller holds the invoice's lock and checked it is
-    /// open): the deposit is forfeited to the case, the bidder barred from the vehicle,
-    /// and the lot becomes `defaulted`, ready to be relisted as the next round.
-    public static func markDefaulted(_ invoice: StoredInvoice, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice {
+    /// An open invoice whose buyer did not pay.
+    public static func markDefaulted(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "UPDATE invoices SET status = 'defaulted', defaulted_at = now() WHERE id = \(invoice.id)", logger: logger)
-        if let depositId = invoice.depositId {
-            try await connection.query(
-                "UPDATE deposits SET status = 'forfeited', updated_at = now() WHERE id = \(depositId) AND status = 'applied'",
-                logger: logger)
-        }
-        try await connection.query(
-            """
-            INSERT INTO bidder_bars (bidder_id, vehicle_id, reason)
-            SELECT \(invoice.bidderId), vehicle_id, 'defaulted on invoice ' || \(invoice.id.uuidString.lowercased())
-            FROM lots WHERE id = \(invoice.lotId)
-            ON CONFLICT DO NOTHING
-            """, logger: logger)
-        try await connection.query("UPDATE lots SET status = 'defaulted' WHERE id = \(invoice.lotId)", logger: logger)
-        try await LotEventRepository.record(lotId: invoice.lotId, kind: .closed, on: connection, logger: logger)
-        try await LedgerRepository.post(
-            Postings.defaulted(invoiceId: invoice.id, caseId: invoice.caseId, terms: invoice.terms, paid: invoice.paid, currency: invoice.currency),
-            on: connection, logger: logger)
-        var updated = invoice
-        updated.status = .defaulted
-        return updated
+            "UPDATE invoices SET status = 'defaulted', defaulted_at = now() WHERE id = \(id)", logger: logger)
     }
 
-    /// Defaults open invoices whose due time has passed; several instances share the
-    /// work without taking the same invoice twice.
-    public static func defaultOverdue(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
+    /// Open invoices whose due time has passed, locked; several instances share them
+    /// without taking the same invoice twice (`SKIP LOCKED`).
+    public static func overdue(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [StoredInvoice] {
         var binds = PostgresBindings()
         binds.append(limit)
-        let overdue = try await connection.query(
+        return try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
                     SELECT \(columns) FROM invoices WHERE status = 'open' AND due_at <= now()
@@ -309,14 +221,5 @@ public enum InvoiceRepository {
                     """, binds: binds),
             logger: logger
         ).collect(decode)
-        for invoice in overdue {
-            _ = try await markDefaulted(invoice, on: connection, logger: logger)
-            try await AuditRepository.record(
-                AuditRecord(actor: .system("closer"), action: "invoice.default", entityType: "invoice", entityId: invoice.id,
-                            before: .object(["status": .string("open")]), after: .object(["status": .string("defaulted")]),
-                            requestId: nil),
-                on: connection, logger: logger)
-        }
-        return overdue.map(\.id)
     }
 }

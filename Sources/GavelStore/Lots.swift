@@ -14,7 +14,7 @@ public enum LotRepository {
     }
 
     public static func insert(_ lot: Lot, createdBy: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        let increments = JSONText.encode(Policy.incrementsJSON(lot.increments))
+        let increments = IncrementsDocument.text(lot.increments)
         try await connection.query(
             """
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format, status, currency,
@@ -24,7 +24,7 @@ public enum LotRepository {
                     \(Int(lot.round)), \(lot.format.rawValue), 'scheduled', \(lot.currency), \(lot.startsAt), \(lot.endsAt),
                     \(Int(lot.extensionWindowSeconds)), \(Int(lot.extensionSeconds)), \(lot.prices.start),
                     \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy),
-                    \(JSONText.encode(lot.fees.json))::jsonb)
+                    \(FeesDocument.text(lot.fees))::jsonb)
             """, logger: logger)
     }
 
@@ -37,10 +37,11 @@ public enum LotRepository {
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
         guard let format = Lot.Format(rawValue: try row.value("format")),
-              let status = Lot.Status(rawValue: try row.value("status")),
-              let increments = try? Policy.parseIncrements(json: try row.json("increments")),
-              let fees = try? Policy.Fees.stored(try row.json("fees"))
+              let status = Lot.Status(rawValue: try row.value("status"))
         else { throw StoredDataCorrupt(description: "lot row no longer parses") }
+        let id: UUID = try row.value("id")
+        let increments = try IncrementsDocument.read(try row.value("increments"), "the increments of lot \(id)")
+        let fees = try FeesDocument.read(try row.value("fees"), "the fees of lot \(id)")
         var lot = Lot(
             id: try row.value("id"), vehicleId: try row.value("vehicle_id"), consignorId: try row.value("consignor_id"),
             appraisalId: try row.value("appraisal_id"), previousLotId: try row.value("previous_lot_id"),
@@ -104,5 +105,126 @@ public enum LotRepository {
         let rows = try await connection.query("SELECT now()", logger: logger)
         for try await now in rows.decode(Date.self) { return now }
         throw StoredDataCorrupt(description: "SELECT now() returned no row")
+    }
+}
+
+/// The rows the closer reads and writes; what it decides is `GavelWorkflows.Closing`'s.
+extension LotRepository {
+    /// Scheduled lots whose end has passed, locked, those that never failed to close
+    /// first. `SKIP LOCKED` lets several instances close at once without taking the same
+    /// lot twice; a lot in the middle of a bid is simply taken next time. A row that no
+    /// longer reads comes back as its failure, so that it can be set aside.
+    public static func dueForClosing(
+        limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(id: UUID, lot: Result<Lot, any Error>)] {
+        var bindings = PostgresBindings()
+        bindings.append(limit)
+        return try await connection.query(
+            PostgresQuery(
+                unsafeSQL: """
+                    SELECT \(columns) FROM lots WHERE status = 'scheduled' AND ends_at <= clock_timestamp()
+                    ORDER BY close_attempts, ends_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                    """, binds: bindings),
+            logger: logger
+        ).collect { row in (id: try row.value("id", as: UUID.self), lot: Result { try decode(row).0 }) }
+    }
+
+    /// The two highest maxima of each lot, highest first (an auction's outcome needs no more).
+    public static func topMaxima(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [Auction.Maximum]] {
+        var maxima: [UUID: [Auction.Maximum]] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT t.lot_id, m.bidder_id, m.amount, m.sequence FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)
+            CROSS JOIN LATERAL (SELECT bidder_id, amount, sequence FROM lot_maxima WHERE lot_id = t.lot_id
+                                ORDER BY amount DESC, sequence ASC LIMIT 2) m
+            ORDER BY t.lot_id, m.amount DESC, m.sequence ASC
+            """, logger: logger)
+        for try await (lotId, bidder, amount, sequence) in rows.decode((UUID, UUID, Int64, Int64).self) {
+            maxima[lotId, default: []].append(Auction.Maximum(bidder: bidder, amount: amount, sequence: sequence))
+        }
+        return maxima
+    }
+
+    /// How one lot closed, as its row keeps it.
+    public struct Close: Sendable, Equatable {
+        public var lotId: UUID
+        public var status: Lot.Status
+        public var winner: UUID?
+        public var hammerPrice: Int64?
+        /// For a lot pending approval: hours from the close until the decision is due.
+        public var decisionHours: Int?
+
+        public init(lotId: UUID, status: Lot.Status, winner: UUID?, hammerPrice: Int64?, decisionHours: Int?) {
+            self.lotId = lotId
+            self.status = status
+            self.winner = winner
+            self.hammerPrice = hammerPrice
+            self.decisionHours = decisionHours
+        }
+    }
+
+    /// Writes the closes of lots the caller holds locked, in one statement whatever their number.
+    public static func writeCloses(_ closes: [Close], on connection: PostgresConnection, logger: Logger) async throws {
+        // '' and -1 stand for NULL (no arrays of optionals in PostgresNIO).
+        try await connection.query(
+            """
+            UPDATE lots l SET status = t.status, closed_at = c.at, winner_id = NULLIF(t.winner, '')::uuid,
+                              hammer_price = NULLIF(t.price, -1), current_price = COALESCE(NULLIF(t.price, -1), l.current_price),
+                              decision_due_at = CASE WHEN t.hours >= 0 THEN c.at + make_interval(hours => t.hours::int) END
+            FROM unnest(\(closes.map(\.lotId))::uuid[], \(closes.map(\.status.rawValue))::text[],
+                        \(closes.map { $0.winner?.uuidString ?? "" })::text[], \(closes.map { $0.hammerPrice ?? -1 })::bigint[],
+                        \(closes.map { $0.decisionHours ?? -1 })::bigint[])
+                 AS t (lot_id, status, winner, price, hours),
+                 -- One reading of the clock for both: the decision is due exactly approvalHours after the close.
+                 LATERAL (SELECT clock_timestamp() AS at) c
+            WHERE l.id = t.lot_id
+            """, logger: logger)
+    }
+
+    /// Counts one more failed attempt to close a lot; answers how many there have been.
+    public static func countCloseAttempt(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var attempts = 0
+        for try await count in try await connection.query(
+            "UPDATE lots SET close_attempts = close_attempts + 1 WHERE id = \(lotId) RETURNING close_attempts", logger: logger
+        ).decode(Int.self) { attempts = count }
+        return attempts
+    }
+
+    /// Takes a scheduled lot out of the closer's queue, with the reason on the row.
+    public static func setCloseFailed(lotId: UUID, reason: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE lots SET status = 'close-failed', close_failure = \(reason) WHERE id = \(lotId) AND status = 'scheduled'",
+            logger: logger)
+    }
+
+    /// Lots pending approval whose decision is overdue, locked (`SKIP LOCKED`, as the closer's queue).
+    public static func overdueDecisions(limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [UUID] {
+        try await connection.query(
+            """
+            SELECT id FROM lots WHERE status = 'pending-approval' AND decision_due_at <= clock_timestamp()
+            ORDER BY decision_due_at LIMIT \(limit) FOR UPDATE SKIP LOCKED
+            """, logger: logger
+        ).collect { row in try row.value("id", as: UUID.self) }
+    }
+
+    /// A lot pending approval becomes sold at its leading bid.
+    public static func markAccepted(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE lots SET status = 'sold', decision_due_at = NULL WHERE id = \(lotId) AND status = 'pending-approval'",
+            logger: logger)
+    }
+
+    /// A lot pending approval becomes unsold: no winner, no hammer price.
+    public static func markRejected(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE lots SET status = 'unsold', decision_due_at = NULL, winner_id = NULL, hammer_price = NULL
+            WHERE id = \(lotId) AND status = 'pending-approval'
+            """, logger: logger)
+    }
+
+    /// A sold lot whose buyer did not pay.
+    public static func markDefaulted(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query("UPDATE lots SET status = 'defaulted' WHERE id = \(lotId)", logger: logger)
     }
 }

@@ -109,11 +109,10 @@ public enum SettlementRepository {
         }.first
     }
 
-    /// Stores a final statement and what it gives rise to: the ledger entry, the
-    /// surplus refund or the deficiency claim, and the case marked settled.
-    public static func issue(
-        id: UUID, caseId: UUID, currency: String, statement: Waterfall.Statement, body: JSONValue, borrower: String,
-        debtors: [String], supersedes: UUID?, issuedBy: UUID, on connection: PostgresConnection, logger: Logger
+    /// Stores a final statement.
+    public static func insertStatement(
+        id: UUID, caseId: UUID, currency: String, statement: Waterfall.Statement, body: JSONValue, supersedes: UUID?,
+        issuedBy: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await connection.query(
             """
@@ -121,55 +120,56 @@ public enum SettlementRepository {
             VALUES (\(id), \(caseId), \(currency), \(statement.settlementDate.description)::date, \(JSONText.encode(body))::jsonb,
                     \(statement.surplus), \(statement.deficiency), \(supersedes), \(issuedBy))
             """, logger: logger)
-        let entry = Postings.settlement(statementId: id, caseId: caseId, statement: statement, currency: currency)
-        if !entry.lines.isEmpty { try await LedgerRepository.post(entry, on: connection, logger: logger) }
-        if statement.surplus > 0 {
-            try await connection.query(
-                """
-                INSERT INTO surplus_refunds (id, case_id, statement_id, currency, amount, borrower)
-                VALUES (\(Seam.newID()), \(caseId), \(id), \(currency), \(statement.surplus), \(borrower))
-                """, logger: logger)
-        }
-        if statement.deficiency > 0 {
-            try await connection.query(
-                """
-                INSERT INTO deficiency_claims (id, case_id, statement_id, currency, amount, debtors)
-                VALUES (\(Seam.newID()), \(caseId), \(id), \(currency), \(statement.deficiency), \(JSONText.encode(debtors))::jsonb)
-                """, logger: logger)
-        }
-        try await connection.query("UPDATE cases SET status = 'settled' WHERE id = \(caseId)", logger: logger)
     }
 
-    public enum SupersedeRefusal: Error, Equatable {
-        case surplusPaid
-        case recoveriesRecorded
+    /// The surplus a statement owes the borrower, pending payout.
+    public static func insertRefund(
+        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, borrower: String,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO surplus_refunds (id, case_id, statement_id, currency, amount, borrower)
+            VALUES (\(id), \(caseId), \(statementId), \(currency), \(amount), \(borrower))
+            """, logger: logger)
     }
 
-    /// Before a correction: the earlier statement is superseded, its entry reversed,
-    /// its refund or claim cancelled. Refused once money moved on them.
-    public static func supersede(
-        _ old: StoredStatement, on connection: PostgresConnection, logger: Logger
-    ) async throws -> SupersedeRefusal? {
+    /// The deficiency a statement leaves, claimed from its debtors.
+    public static func insertClaim(
+        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, debtors: [String],
+        on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO deficiency_claims (id, case_id, statement_id, currency, amount, debtors)
+            VALUES (\(id), \(caseId), \(statementId), \(currency), \(amount), \(JSONText.encode(debtors))::jsonb)
+            """, logger: logger)
+    }
+
+    /// Whether money has moved on what a statement gave rise to (its surplus paid out,
+    /// recoveries on its claim), with the refund and the claim locked.
+    public static func moneyMoved(
+        statementId: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (surplusPaid: Bool, recovered: Bool) {
         var paid = false, recovered = false
         for try await status in try await connection.query(
-            "SELECT status FROM surplus_refunds WHERE statement_id = \(old.id) FOR UPDATE", logger: logger
+            "SELECT status FROM surplus_refunds WHERE statement_id = \(statementId) FOR UPDATE", logger: logger
         ).decode(String.self) { paid = status == "paid" }
         for try await amount in try await connection.query(
-            "SELECT recovered FROM deficiency_claims WHERE statement_id = \(old.id) FOR UPDATE", logger: logger
+            "SELECT recovered FROM deficiency_claims WHERE statement_id = \(statementId) FOR UPDATE", logger: logger
         ).decode(Int64.self) { recovered = amount > 0 }
-        if paid { return .surplusPaid }
-        if recovered { return .recoveriesRecorded }
+        return (paid, recovered)
+    }
+
+    /// A statement superseded by a correction, with its refund and its claim cancelled.
+    public static func markSuperseded(statementId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
-            "UPDATE settlement_statements SET status = 'superseded' WHERE id = \(old.id)", logger: logger)
+            "UPDATE settlement_statements SET status = 'superseded' WHERE id = \(statementId)", logger: logger)
         try await connection.query(
-            "UPDATE surplus_refunds SET status = 'cancelled' WHERE statement_id = \(old.id)", logger: logger)
+            "UPDATE surplus_refunds SET status = 'cancelled' WHERE statement_id = \(statementId)", logger: logger)
         try await connection.query(
-            "UPDATE deficiency_claims SET status = 'cancelled', closed_at = now() WHERE statement_id = \(old.id)", logger: logger)
-        try await LedgerRepository.reverse(
-            eventKey: "settlement:" + old.id.uuidString.lowercased(),
-            as: "settlement-reversal:" + old.id.uuidString.lowercased(), kind: "settlement-reversal",
-            memo: "settlement statement superseded", on: connection, logger: logger)
-        return nil
+            "UPDATE deficiency_claims SET status = 'cancelled', closed_at = now() WHERE statement_id = \(statementId)",
+            logger: logger)
     }
 
     // MARK: - Surplus refunds and deficiency claims
@@ -237,36 +237,30 @@ public enum SettlementRepository {
         ).first
     }
 
+    /// Money recovered on a claim, with the claim's new balance (`claim` as it now stands).
     public static func recordRecovery(
-        claim: DeficiencyClaim, recoveryId: UUID, amount: Int64, reference: String, receivedOn: CalendarDate, recordedBy: UUID,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws -> DeficiencyClaim {
+        on claim: DeficiencyClaim, recoveryId: UUID, amount: Int64, reference: String, receivedOn: CalendarDate,
+        recordedBy: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         try await connection.query(
             """
             INSERT INTO deficiency_recoveries (id, claim_id, amount, reference, received_on, recorded_by)
             VALUES (\(recoveryId), \(claim.id), \(amount), \(reference), \(receivedOn.description)::date, \(recordedBy))
             """, logger: logger)
-        var updated = claim
-        updated.recovered += amount
-        updated.status = updated.recovered == updated.amount ? .settled : .open
         try await connection.query(
             """
-            UPDATE deficiency_claims SET recovered = \(updated.recovered), status = \(updated.status.rawValue),
-                   closed_at = CASE WHEN \(updated.status.rawValue) = 'settled' THEN now() END
+            UPDATE deficiency_claims SET recovered = \(claim.recovered), status = \(claim.status.rawValue),
+                   closed_at = CASE WHEN \(claim.status.rawValue) = 'settled' THEN now() END
             WHERE id = \(claim.id)
             """, logger: logger)
-        return updated
     }
 
-    public static func writeOff(claim: DeficiencyClaim, reason: String, on connection: PostgresConnection, logger: Logger) async throws -> DeficiencyClaim {
+    /// An open claim given up, with the reason.
+    public static func markWrittenOff(id: UUID, reason: String, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
             UPDATE deficiency_claims SET status = 'written-off', write_off_reason = \(reason), closed_at = now()
-            WHERE id = \(claim.id) AND status = 'open'
+            WHERE id = \(id) AND status = 'open'
             """, logger: logger)
-        var updated = claim
-        updated.status = .writtenOff
-        updated.writeOffReason = reason
-        return updated
     }
 }

@@ -95,23 +95,13 @@ public enum UserRepository {
         return nil
     }
 
-    /// On first start against an empty database, creates an admin and returns its token.
-    /// The transaction-scoped advisory lock keeps instances starting together from
-    /// creating two.
-    public static func bootstrapAdmin(
-        id: UUID, on connection: PostgresConnection, logger: Logger
-    ) async throws -> String? {
+    /// On first start against an empty database, creates an admin and returns its token
+    /// (nil when there are users already). The transaction-scoped advisory lock keeps
+    /// instances starting together from creating two.
+    public static func createFirstAdmin(_ admin: User, on connection: PostgresConnection, logger: Logger) async throws -> String? {
         try await connection.query("SELECT pg_advisory_xact_lock(\(Int64(0x6761_7665_6C01)))", logger: logger)
         let rows = try await connection.query("SELECT 1 FROM users LIMIT 1", logger: logger)
         for try await _ in rows { return nil }
-        let admin = User(id: id, name: "admin", role: .admin, consignorId: nil)
-        let token = try await create(admin, on: connection, logger: logger)
-        try await AuditRepository.record(
-            AuditRecord(
-                actor: .system("bootstrap"), action: "user.create", entityType: "user", entityId: id,
-                before: nil, after: .object(["id": .string(id.uuidString.lowercased()), "name": .string("admin"), "role": .string("admin")]),
-                requestId: nil),
-            on: connection, logger: logger)
-        return token
+        return try await create(admin, on: connection, logger: logger)
     }
 }

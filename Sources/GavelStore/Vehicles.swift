@@ -64,8 +64,7 @@ public enum AppraisalRepository {
                                     liquidation_value, reason)
             VALUES (\(appraisal.id), \(appraisal.vehicleId), \(appraisal.authorId), \(appraisal.method.rawValue),
                     \(appraisal.status.rawValue), \(appraisal.valuationDate.description)::date, \(Int(appraisal.gradeTenths)),
-                    \(JSONText.encode(Appraisal.damagesJSON(appraisal.damages)))::jsonb,
-                    \(JSONText.encode(Appraisal.comparablesJSON(appraisal.comparables)))::jsonb,
+                    \(DamagesDocument.text(appraisal.damages))::jsonb, \(ComparablesDocument.text(appraisal.comparables))::jsonb,
                     \(appraisal.baseValue), \(appraisal.conditionBp.map { Int($0) }), \(appraisal.damageTotal),
                     \(appraisal.marketValue), \(appraisal.liquidationValue), \(appraisal.reason))
             """, logger: logger)
@@ -79,9 +78,11 @@ public enum AppraisalRepository {
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> Appraisal {
         guard let method = Appraisal.Method(rawValue: try row.value("method")),
-              let status = Appraisal.Status(rawValue: try row.value("status")),
-              let (damages, comparables) = try? Appraisal.storedDetails(damages: try row.json("damages"), comparables: try row.json("comparables"))
+              let status = Appraisal.Status(rawValue: try row.value("status"))
         else { throw StoredDataCorrupt(description: "appraisal row no longer parses") }
+        let id: UUID = try row.value("id")
+        let damages = try DamagesDocument.read(try row.value("damages"), "the damages of appraisal \(id)")
+        let comparables = try ComparablesDocument.read(try row.value("comparables"), "the comparables of appraisal \(id)")
         return Appraisal(
             id: try row.value("id"), vehicleId: try row.value("vehicle_id"), authorId: try row.value("author_id"),
             method: method, status: status, valuationDate: try row.calendarDate("valuation_date"),

@@ -45,9 +45,8 @@ public struct Invoices: Sendable {
         }
         try MoneyRules.ensureCurrency(receipt.currency, is: invoice.currency)
         try MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
-        switch try await InvoiceRepository.recordPayment(
-            payment, on: invoice, fees: fees, recordedBy: caller.user.id, on: session.connection, logger: session.logger)
-        {
+        var updated = invoice
+        switch invoice.balance.paying(payment.amount) {
         case .failure(.notOpen(let status)):
             throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
         case .failure(.overpayment(let outstanding)):
@@ -55,10 +54,13 @@ public struct Invoices: Sendable {
                 "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
         case .failure(.notPositive):
             throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
-        case .success(let updated):
-            try await session.audit(caller, "invoice.payment", "invoice", invoice.id, before: invoice.record, after: updated.record)
-            return updated
+        case .success(let balance):
+            updated.paid = balance.paid
+            updated.status = balance.status
         }
+        try await writeBalance(updated, payment: (payment, caller.user.id), fees: fees, in: session)
+        try await session.audit(caller, "invoice.payment", "invoice", invoice.id, before: invoice.record, after: updated.record)
+        return updated
     }
 
     /// Finance declares an invoice unpaid when due (the closer does the same by itself):
@@ -76,8 +78,99 @@ public struct Invoices: Sendable {
         guard try await session.now() >= invoice.dueAt else {
             throw Refusal.invoiceNotDue("the invoice is not due until \(invoice.dueAt.rfc3339)")
         }
-        let updated = try await InvoiceRepository.markDefaulted(invoice, on: session.connection, logger: session.logger)
+        let updated = try await markDefaulted(invoice, in: session)
         try await session.audit(caller, "invoice.default", "invoice", invoice.id, before: invoice.record, after: updated.record)
+        return updated
+    }
+
+    /// Invoices the winners of lots that have just become `sold` (the caller holds their
+    /// locks), in a few statements whatever their number: each winner's held deposit is
+    /// applied, and the sale and the deposit are posted. Payment is due `paymentDueDays`
+    /// after the sale became final (the close, or a manager's acceptance below the
+    /// reserve); an invoice the deposit covers is paid at once.
+    @discardableResult
+    func issue(lotIds: [UUID], in session: Session) async throws -> [StoredInvoice] {
+        let connection = session.connection
+        let logger = session.logger
+        let sales = try await InvoiceRepository.sales(lotIds: lotIds, on: connection, logger: logger)
+        guard !sales.isEmpty else { return [] }
+        let deposits = try await DepositRepository.heldByWinners(
+            lotIds: sales.map(\.lotId), winners: sales.map(\.winner), on: connection, logger: logger)
+        var invoices: [StoredInvoice] = []
+        var entries: [JournalEntry] = []
+        for sale in sales {
+            let deposit = deposits[sale.lotId]
+            guard let terms = InvoiceTerms.forSale(price: sale.price, deposit: deposit?.amount ?? 0, fees: sale.fees) else {
+                throw InvoiceOutOfRange(lotId: sale.lotId)
+            }
+            let invoice = StoredInvoice(
+                id: Seam.newID(), lotId: sale.lotId, caseId: sale.caseId, bidderId: sale.winner, depositId: deposit?.id,
+                currency: sale.currency, terms: terms, paid: 0, status: .open, dueAt: Seam.now())
+            invoices.append(invoice)
+            entries.append(Postings.invoiced(invoiceId: invoice.id, caseId: sale.caseId, terms: terms, currency: sale.currency))
+            if let deposit {
+                entries.append(Postings.depositApplied(
+                    depositId: deposit.id, caseId: sale.caseId, amount: terms.depositApplied, currency: sale.currency))
+            }
+        }
+        invoices = try await InvoiceRepository.insert(
+            invoices, dueDays: sales.map { Int($0.fees.paymentDueDays) }, on: connection, logger: logger)
+        try await LedgerRepository.post(entries, on: connection, logger: logger)
+        try await DepositRepository.markApplied(ids: invoices.compactMap(\.depositId), on: connection, logger: logger)
+        for index in invoices.indices {
+            guard invoices[index].terms.amountDue == 0 else { continue }
+            // The deposit covered everything: paid at once.
+            invoices[index].status = .paid
+            try await writeBalance(invoices[index], payment: nil, fees: sales[index].fees, in: session)
+        }
+        return invoices
+    }
+
+    /// Writes an invoice's new balance with the payment that made it (if any) and posts
+    /// them; once it is paid in full, the sale completes: the seller fee (`fees` are the
+    /// lot's, frozen at its creation) becomes a case expense and the vehicle is released.
+    func writeBalance(
+        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, fees: Policy.Fees, in session: Session
+    ) async throws {
+        let completion = invoice.status == .paid
+            ? InvoiceRepository.Completion(
+                sellerFeeExpenseId: Seam.newID(), sellerFee: InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees))
+            : nil
+        try await InvoiceRepository.writeBalance(
+            invoice, payment: payment, completion: completion, on: session.connection, logger: session.logger)
+        var entries: [JournalEntry] = []
+        if let received = payment?.0 {
+            entries.append(Postings.paymentReceived(
+                paymentId: received.id, caseId: invoice.caseId, amount: received.amount, currency: invoice.currency))
+        }
+        if let completion, completion.sellerFee > 0 {
+            entries.append(Postings.sellerFee(
+                invoiceId: invoice.id, caseId: invoice.caseId, amount: completion.sellerFee, currency: invoice.currency))
+        }
+        try await LedgerRepository.post(entries, on: session.connection, logger: session.logger)
+    }
+
+    /// The buyer did not pay (the caller holds the invoice's lock and checked it is
+    /// open): the deposit is forfeited to the case, the bidder barred from the vehicle,
+    /// and the lot becomes `defaulted`, ready to be relisted as the next round.
+    func markDefaulted(_ invoice: StoredInvoice, in session: Session) async throws -> StoredInvoice {
+        let connection = session.connection
+        let logger = session.logger
+        try await InvoiceRepository.markDefaulted(id: invoice.id, on: connection, logger: logger)
+        if let depositId = invoice.depositId {
+            try await DepositRepository.markForfeited(id: depositId, on: connection, logger: logger)
+        }
+        try await BidRepository.bar(
+            bidderId: invoice.bidderId, vehicleOfLot: invoice.lotId,
+            reason: "defaulted on invoice \(invoice.id.uuidString.lowercased())", on: connection, logger: logger)
+        try await LotRepository.markDefaulted(lotId: invoice.lotId, on: connection, logger: logger)
+        try await LotEventRepository.record(lotId: invoice.lotId, kind: .closed, on: connection, logger: logger)
+        try await LedgerRepository.post(
+            Postings.defaulted(
+                invoiceId: invoice.id, caseId: invoice.caseId, terms: invoice.terms, paid: invoice.paid, currency: invoice.currency),
+            on: connection, logger: logger)
+        var updated = invoice
+        updated.status = .defaulted
         return updated
     }
 }

@@ -130,7 +130,7 @@ public struct Lots: Sendable {
         guard lot.status == .pendingApproval else {
             throw Refusal.conflict("the lot is \(lot.status.rawValue); only a lot pending approval takes a decision")
         }
-        try await LotClosing.decide(lotId: id, accept: accept, on: connection, logger: logger)
+        try await Closing().decide(lotId: id, accept: accept, in: session)
         guard let after = try await LotRepository.find(id: id, on: connection, logger: logger) else {
             throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
         }

@@ -7,6 +7,17 @@ import GavelStore
 public struct Users: Sendable {
     public init() {}
 
+    /// The first start of an empty database: an admin, whose token is answered once
+    /// (nil when there are users already).
+    public func bootstrapAdmin(in session: Session) async throws -> String? {
+        let admin = User(id: Seam.newID(), name: "admin", role: .admin, consignorId: nil)
+        guard let token = try await UserRepository.createFirstAdmin(admin, on: session.connection, logger: session.logger) else {
+            return nil
+        }
+        try await session.audit(.system("bootstrap"), "user.create", "user", admin.id, before: nil, after: admin.record(token: nil))
+        return token
+    }
+
     /// Creates a user (a manager bound to its consignor); answers its token, which only
     /// this answer shows: the database keeps its hash.
     public func create(_ user: User, by caller: Caller, in session: Session) async throws -> String {

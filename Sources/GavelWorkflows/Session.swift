@@ -23,6 +23,14 @@ public struct Session: Sendable {
     public let logger: Logger
     public let requestId: String?
 
+    /// A session on a connection whose transaction the caller began (the closer, tests
+    /// that close lots inside a transaction of their own); requests get theirs from `Desk`.
+    public init(connection: PostgresConnection, logger: Logger, requestId: String? = nil) {
+        self.connection = connection
+        self.logger = logger
+        self.requestId = requestId
+    }
+
     /// The database's clock: every "now" of a workflow is PostgreSQL's, so that several
     /// instances agree.
     func now() async throws -> Date { try await LotRepository.now(on: connection, logger: logger) }
@@ -33,10 +41,26 @@ public struct Session: Sendable {
     func audit(
         _ caller: Caller, _ action: String, _ entityType: String, _ entityId: UUID, before: JSONValue?, after: JSONValue?
     ) async throws {
-        try await AuditRepository.record(
-            AuditRecord(actor: caller.auditActor, action: action, entityType: entityType, entityId: entityId,
-                        before: before, after: after, requestId: requestId),
-            on: connection, logger: logger)
+        try await audit(caller.auditActor, action, entityType, entityId, before: before, after: after)
+    }
+
+    func audit(
+        _ actor: AuditActor, _ action: String, _ entityType: String, _ entityId: UUID, before: JSONValue?, after: JSONValue?
+    ) async throws {
+        try await audit([AuditRecord(actor: actor, action: action, entityType: entityType, entityId: entityId,
+                                     before: before, after: after, requestId: requestId)])
+    }
+
+    func audit(_ records: [AuditRecord]) async throws {
+        try await AuditRepository.record(records, on: connection, logger: logger)
+    }
+
+    /// Runs `work` behind a savepoint: when it throws, what it wrote is undone, the
+    /// transaction goes on, and the error comes back as the result.
+    func attempt<Result: Sendable>(
+        _ savepoint: String, _ work: () async throws -> Result
+    ) async throws -> Swift.Result<Result, any Error> {
+        try await Savepoint.attempt(savepoint, on: connection, logger: logger, work)
     }
 }
 

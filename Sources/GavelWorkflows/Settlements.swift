@@ -52,27 +52,50 @@ public struct Settlements: Sendable {
         }
         let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
         if let previous {
-            switch try await SettlementRepository.supersede(previous, on: connection, logger: logger) {
-            case .surplusPaid?:
-                throw Refusal.settlementLocked("the surplus of the current statement is paid out; it can no longer be corrected")
-            case .recoveriesRecorded?:
-                throw Refusal.settlementLocked("recoveries are recorded on the current deficiency claim; it can no longer be corrected")
-            case nil: break
-            }
+            try await supersede(previous, in: session)
         }
         let json = StatementJSON.make(
             id: statementId, caseId: caseId, currency: stored.currency, statement: statement, loan: loan,
             lender: consignor.name, vehicles: facts.vehicles, supersedes: previous?.id)
-        try await SettlementRepository.issue(
+        try await SettlementRepository.insertStatement(
             id: statementId, caseId: caseId, currency: stored.currency, statement: statement, body: json,
-            borrower: loan.borrower.name, debtors: [loan.borrower.name] + loan.guarantors, supersedes: previous?.id,
-            issuedBy: caller.user.id, on: connection, logger: logger)
+            supersedes: previous?.id, issuedBy: caller.user.id, on: connection, logger: logger)
+        let entry = Postings.settlement(statementId: statementId, caseId: caseId, statement: statement, currency: stored.currency)
+        if !entry.lines.isEmpty { try await LedgerRepository.post(entry, on: connection, logger: logger) }
+        if statement.surplus > 0 {
+            try await SettlementRepository.insertRefund(
+                id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency, amount: statement.surplus,
+                borrower: loan.borrower.name, on: connection, logger: logger)
+        }
+        if statement.deficiency > 0 {
+            try await SettlementRepository.insertClaim(
+                id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency,
+                amount: statement.deficiency, debtors: [loan.borrower.name] + loan.guarantors, on: connection, logger: logger)
+        }
+        try await CaseRepository.markSettled(id: caseId, on: connection, logger: logger)
         try await session.audit(
             caller, previous == nil ? "settlement.issue" : "settlement.correct", "case", caseId,
             before: previous.map { .object(["statementId": $0.id.json]) },
             after: .object(["statementId": statementId.json, "surplus": .integer(statement.surplus),
                             "deficiency": .integer(statement.deficiency)]))
         return json
+    }
+
+    /// Before a correction: the earlier statement is superseded, its entry reversed, its
+    /// refund or claim cancelled. Refused once money moved on them.
+    func supersede(_ old: StoredStatement, in session: Session) async throws {
+        let moved = try await SettlementRepository.moneyMoved(statementId: old.id, on: session.connection, logger: session.logger)
+        if moved.surplusPaid {
+            throw Refusal.settlementLocked("the surplus of the current statement is paid out; it can no longer be corrected")
+        }
+        if moved.recovered {
+            throw Refusal.settlementLocked("recoveries are recorded on the current deficiency claim; it can no longer be corrected")
+        }
+        try await SettlementRepository.markSuperseded(statementId: old.id, on: session.connection, logger: session.logger)
+        let reversal = Postings.settlementReversal(statementId: old.id)
+        try await LedgerRepository.reverse(
+            eventKey: reversal.original, as: reversal.eventKey, kind: reversal.kind, memo: reversal.memo,
+            on: session.connection, logger: session.logger)
     }
 
     /// The field to blame when a total of the statement would pass `Money.maximum`: the
@@ -147,8 +170,11 @@ public struct Settlements: Sendable {
                 "the claim has \(claim.outstanding) outstanding; the recovery is more than that", outstanding: claim.outstanding)
         }
         try await MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", in: session)
-        let updated = try await SettlementRepository.recordRecovery(
-            claim: claim, recoveryId: recoveryId, amount: receipt.amount, reference: receipt.reference,
+        var updated = claim
+        updated.recovered += receipt.amount
+        updated.status = updated.recovered == updated.amount ? .settled : .open
+        try await SettlementRepository.recordRecovery(
+            on: updated, recoveryId: recoveryId, amount: receipt.amount, reference: receipt.reference,
             receivedOn: receipt.receivedOn, recordedBy: caller.user.id, on: connection, logger: logger)
         try await LedgerRepository.post(
             Postings.deficiencyRecovered(recoveryId: recoveryId, caseId: claim.caseId, amount: receipt.amount, currency: claim.currency),
@@ -165,7 +191,10 @@ public struct Settlements: Sendable {
         guard claim.status == .open else {
             throw Refusal.claimNotOpen("the deficiency claim is \(claim.status.rawValue)")
         }
-        let updated = try await SettlementRepository.writeOff(claim: claim, reason: reason, on: session.connection, logger: session.logger)
+        try await SettlementRepository.markWrittenOff(id: id, reason: reason, on: session.connection, logger: session.logger)
+        var updated = claim
+        updated.status = .writtenOff
+        updated.writeOffReason = reason
         try await session.audit(caller, "deficiency.write-off", "deficiency-claim", id, before: claim.record, after: updated.record)
         return updated
     }

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import PostgresNIO
 import Testing
 
@@ -79,7 +80,7 @@ struct ClosingTests {
                 try await connection.withTransaction(logger: quietLogger) { connection in
                     try await connection.query(
                         "UPDATE lots SET ends_at = clock_timestamp() WHERE id = ANY(\(lotIds)::uuid[])", logger: quietLogger)
-                    return try await LotClosing.closeDue(limit: 100, on: connection, logger: quietLogger).closed
+                    return try await Closing().closeDue(limit: 100, in: Session(connection: connection, logger: quietLogger)).closed
                 }
             }
         }
@@ -246,7 +247,7 @@ struct ClosingTests {
                                 do {
                                     closed = try await PostgresTransactionError.unwrapping {
                                         try await connection.withTransaction(logger: quietLogger) { connection in
-                                            try await LotClosing.closeDue(limit: 25, on: connection, logger: quietLogger).closed
+                                            try await Closing().closeDue(limit: 25, in: Session(connection: connection, logger: quietLogger)).closed
                                         }
                                     }
                                 } catch {

@@ -1,6 +1,7 @@
 import Foundation
 import GavelCore
 import GavelStore
+import GavelWorkflows
 import HTTPTypes
 import PostgresNIO
 import Testing
@@ -463,7 +464,7 @@ struct MoneyTests {
                             while true {
                                 let done = try await PostgresTransactionError.unwrapping {
                                     try await connection.withTransaction(logger: quietLogger) { connection in
-                                        try await InvoiceRepository.defaultOverdue(limit: 20, on: connection, logger: quietLogger)
+                                        try await Closing().defaultOverdue(limit: 20, in: Session(connection: connection, logger: quietLogger))
                                     }
                                 }
                                 if done.isEmpty { break }

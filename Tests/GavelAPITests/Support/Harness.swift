@@ -118,6 +118,7 @@ struct Harness: Sendable {
     }
 
     /// Runs SQL against this test's database directly, to look behind the API.
+    @discardableResult
     func sql<T: Sendable>(_ body: (PostgresConnection) async throws -> T) async throws -> T {
         try await PostgresConnection.with(database, logger: quietLogger, body)
     }
@@ -139,10 +140,15 @@ func withGavel<T: Sendable>(
     configure: @Sendable (inout GavelConfiguration) -> Void = { _ in },
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
-    try await withMigratedDatabase { location in
-        try await withGavel(
-            on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout,
-            idleTimeout: idleTimeout, callerCacheLifetime: callerCacheLifetime, configure: configure, body)
+    do {
+        return try await withMigratedDatabase { location in
+            try await withGavel(
+                on: location, newID: newID, live: live, eventHeartbeat: eventHeartbeat, statementTimeout: statementTimeout,
+                idleTimeout: idleTimeout, callerCacheLifetime: callerCacheLifetime, configure: configure, body)
+        }
+    } catch let error as PSQLError {
+        // PSQLError's description hides the server's message; a failing test needs it.
+        throw TestSetupError("PostgreSQL: \(String(reflecting: error))")
     }
 }
 

@@ -115,7 +115,7 @@ final class SpecValidator: @unchecked Sendable {
             if let text, !texts.contains(text) { found.append("\(path) is \(text), not one of \(texts.joined(separator: ", "))") }
         }
         switch (schema["type"] as? String, value) {
-        case ("object", .object(let members)), (nil, .object(let members)) where schema["properties"] != nil:
+        case (let type, .object(let members)) where type == "object" || (type == nil && schema["properties"] != nil):
             let properties = schema["properties"] as? [String: Any] ?? [:]
             for name in schema["required"] as? [String] ?? [] where members[name] == nil {
                 found.append("\(path).\(name) is required and missing")

@@ -83,9 +83,14 @@ actor TestDatabase {
         return try await template!.value
     }
 
+    /// A database server's own errors are printed whole: PSQLError's description hides them.
     private static func admin(_ server: DatabaseLocation, _ body: (PostgresConnection) async throws -> Void) async throws {
-        try await PostgresConnection.with(server.with(database: "postgres"), logger: quietLogger) { connection in
-            try await body(connection)
+        do {
+            try await PostgresConnection.with(server.with(database: "postgres"), logger: quietLogger) { connection in
+                try await body(connection)
+            }
+        } catch let error as PSQLError {
+            throw TestSetupError("the test database server refused: \(String(reflecting: error))")
         }
     }
 }

@@ -1,0 +1,240 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Why a request never waits for ever on the pool (D17): each lease runs against a
+/// deadline, on a clock shared by the pool.
+extension Database {
+    /// Runs `work`, which leases a connection and then claims the caller's body from
+    /// `slot`; if no connection came within `leaseTimeout`, the caller gets
+    /// `DatabaseUnavailable` at once and the body can no longer be claimed. Once
+    /// claimed, the body runs to its end (a statement is bounded by the statement
+    /// timeout instead), so a half-done change is never abandoned here, with one
+    /// exception: when the body's connection closes under it, the caller gets
+    /// `DatabaseUnavailable` at once. Nothing it started can commit any more, and
+    /// PostgresNIO 1.33 neither answers nor fails a query written to a channel that has
+    /// just closed, so the body may never return (D17: the stalled closer and the
+    /// shutdown that never finished). The body is escaping for this reason: it may
+    /// outlive the call, stuck, on a dead connection.
+    ///
+    /// The work runs as a task of its own that nothing awaits past the deadline unless it
+    /// holds a connection: a lease request the pool neither grants nor fails (PostgresNIO
+    /// honours cancellation, but the request must not depend on that) cannot hold the
+    /// request with it.
+    func withLeaseDeadline<Body, Result: Sendable>(
+        _ slot: LeaseSlot<Body>, _ work: @escaping @Sendable () async throws -> Result
+    ) async throws -> Result {
+        let timeout = leaseTimeout
+        let logger = self.logger
+        let outcome = LeaseOutcome<Result>(clock: leaseClock)
+        let clock = leaseClock
+        // At the deadline: no connection yet, the caller is answered. A body running on a
+        // connection that has closed under it cannot commit any more and may never return
+        // (a lost query): the caller is answered too. A body still running on a live
+        // connection is looked at again every second (the clock already ticks; a watch on
+        // the connection itself would pile up a callback per lease on a pooled connection).
+        @Sendable func check() {
+            if slot.abandon() {
+                logger.warning("gave up waiting for a database connection", metadata: ["after": "\(timeout)"])
+                outcome.finish(.failure(DatabaseUnavailable(description: "no database connection within \(timeout)")))
+            } else if slot.connectionClosed {
+                if outcome.finish(.failure(DatabaseUnavailable(description: "the database connection closed during the request"))) {
+                    logger.warning("the database connection closed under a request")
+                }
+            } else {
+                outcome.rearm(clock.schedule(at: .now + .seconds(1), check))
+            }
+        }
+        defer { _ = slot.abandon() }
+        return try await withTaskCancellationHandler {
+            try await withCheckedThrowingContinuation { continuation in
+                // The continuation is in place before either task exists: a worker that
+                // finishes at once must find it.
+                outcome.begin(continuation)
+                let worker = Task {
+                    do {
+                        outcome.finish(.success(try await work()))
+                    } catch {
+                        outcome.finish(.failure(error))
+                    }
+                }
+                outcome.attach(worker: worker, deadline: clock.schedule(at: .now + timeout, check))
+            }
+        } onCancel: {
+            outcome.cancelWork()
+        }
+    }
+}
+
+/// The caller's body, handed to whichever comes first: the leased connection
+/// (`claim`) or the deadline (`abandon`, after which it never runs: the caller has been
+/// answered).
+final class LeaseSlot<Body: Sendable>: @unchecked Sendable {
+    private enum State { case waiting(Body), claimed, abandoned }
+    private let lock = NSLock()
+    private var state: State
+    private var connection: PostgresConnection?
+
+    init(_ body: Body) { state = .waiting(body) }
+
+    /// Whether the body was claimed on a connection that has since closed.
+    var connectionClosed: Bool { lock.withLock { connection }?.isClosed ?? false }
+
+    /// The body, once; throws if the deadline passed first (the caller has been answered),
+    /// or if the pool handed over a connection whose socket has already closed.
+    ///
+    /// PostgresNIO 1.33 writes a query to its channel without a write promise, so a query
+    /// sent on a channel that has just closed is never answered nor failed: the request
+    /// would wait for ever. The pool can lease such a connection in the moment between
+    /// the server closing it (a PostgreSQL restart) and the pool noticing; the restart
+    /// test under load found exactly that. Refusing it here turns the hang into a 503;
+    /// a close while the body runs is caught by the deadline's checks.
+    func claim(on connection: PostgresConnection) throws -> Body {
+        guard !connection.isClosed else {
+            _ = abandon()
+            throw DatabaseUnavailable(description: "the pool leased a connection that had just closed")
+        }
+        return try lock.withLock {
+            guard case .waiting(let body) = state else {
+                throw DatabaseUnavailable(description: "the connection came after the caller gave up")
+            }
+            state = .claimed
+            self.connection = connection
+            return body
+        }
+    }
+
+    /// True when the body was not claimed yet and now never will be.
+    func abandon() -> Bool {
+        lock.withLock {
+            guard case .waiting = state else { return false }
+            state = .abandoned
+            return true
+        }
+    }
+}
+
+/// Resumes the caller once, with the work's result or the deadline's error, and stops
+/// whichever of the two is left.
+final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private let clock: LeaseClock
+    private var continuation: CheckedContinuation<Result, any Error>?
+    private var worker: Task<Void, Never>?
+    private var deadline: LeaseClock.Ticket?
+    private var finished = false
+    private var cancelled = false
+
+    init(clock: LeaseClock) { self.clock = clock }
+
+    func begin(_ continuation: CheckedContinuation<Result, any Error>) {
+        lock.withLock { self.continuation = continuation }
+    }
+
+    /// The worker and the deadline, once they exist; whatever already happened to the
+    /// call applies to them.
+    func attach(worker: Task<Void, Never>, deadline: LeaseClock.Ticket) {
+        let (finished, cancelled) = lock.withLock {
+            self.worker = worker
+            self.deadline = deadline
+            return (self.finished, self.cancelled)
+        }
+        if finished { clock.cancel(deadline) }
+        if cancelled { worker.cancel() }
+    }
+
+    /// The first result wins (true); later ones are dropped (false).
+    @discardableResult
+    func finish(_ result: Swift.Result<Result, any Error>) -> Bool {
+        let (won, continuation, deadline): (Bool, CheckedContinuation<Result, any Error>?, LeaseClock.Ticket?) = lock.withLock {
+            guard !finished else { return (false, nil, nil) }
+            finished = true
+            defer { self.continuation = nil }
+            return (true, self.continuation, self.deadline)
+        }
+        if let deadline { clock.cancel(deadline) }
+        continuation?.resume(with: result)
+        return won
+    }
+
+    /// The next check of a body still running; dropped if the call has finished meanwhile.
+    func rearm(_ deadline: LeaseClock.Ticket) {
+        let finished = lock.withLock {
+            self.deadline = deadline
+            return self.finished
+        }
+        if finished { clock.cancel(deadline) }
+    }
+
+    func cancelWork() {
+        let worker = lock.withLock {
+            cancelled = true
+            return self.worker
+        }
+        worker?.cancel()
+    }
+}
+
+/// Lease deadlines on one ticking task per pool, instead of a sleeping task per lease:
+/// every request leases at least once, and a timer task per lease (created, then
+/// cancelled a millisecond later) was about 3 % of Gavel's CPU under bid load
+/// (`Benchmarks/profile`). A deadline fires up to one tick late; the task ticks only
+/// while deadlines are pending.
+final class LeaseClock: Sendable {
+    typealias Ticket = Int
+
+    private struct Pending {
+        var at: ContinuousClock.Instant
+        var expire: @Sendable () -> Void
+    }
+
+    private struct State {
+        var lastTicket = 0
+        var pending: [Ticket: Pending] = [:]
+        var ticking = false
+    }
+
+    private let state = Mutex(State())
+    let tick: Duration
+
+    init(tick: Duration = .milliseconds(50)) { self.tick = tick }
+
+    /// Runs `expire` once `at` has passed, unless the ticket is cancelled first.
+    func schedule(at: ContinuousClock.Instant, _ expire: @escaping @Sendable () -> Void) -> Ticket {
+        let (ticket, start) = state.withLock { state in
+            state.lastTicket &+= 1
+            state.pending[state.lastTicket] = Pending(at: at, expire: expire)
+            defer { state.ticking = true }
+            return (state.lastTicket, !state.ticking)
+        }
+        if start {
+            Task { [weak self, tick] in
+                while true {
+                    try? await Task.sleep(for: tick)
+                    guard let self, let expired = self.takeExpired(now: .now) else { return }
+                    for expire in expired { expire() }
+                }
+            }
+        }
+        return ticket
+    }
+
+    func cancel(_ ticket: Ticket) {
+        state.withLock { _ = $0.pending.removeValue(forKey: ticket) }
+    }
+
+    /// The deadlines that have passed, taken out; nil when none is left to wait for
+    /// (the ticking stops, and the next `schedule` starts it again).
+    private func takeExpired(now: ContinuousClock.Instant) -> [@Sendable () -> Void]? {
+        state.withLock { state in
+            let due = state.pending.filter { $0.value.at <= now }
+            for ticket in due.keys { state.pending[ticket] = nil }
+            if state.pending.isEmpty && due.isEmpty {
+                state.ticking = false
+                return nil
+            }
+            return due.values.map(\.expire)
+        }
+    }
+}
