@@ -110,3 +110,73 @@ extension WholeAnswerTests {
         }
     }
 }
+
+extension WholeAnswerTests {
+    @Test("test vector E's statement, its surplus refund, the payout and the refusal to correct it: every answer whole")
+    func settlement() async throws {
+        try await withGavel { gavel in
+            let (sold, caseId) = try await SettlementTests.surplusCase(gavel)
+            let finance = sold.open.finance.token
+            let issued = try await SettlementTests.settle(gavel, caseId, token: finance)
+            #expect(issued.status == .created)
+            let statementId = try issued.string("id")
+            // The sale's day is the database's (the lot closed during the test).
+            guard case .string(let saleDate)? = try issued.json["vehicles"]?.array?.first?["saleDate"] else {
+                Issue.record("no sale date: \(issued.text)")
+                return
+            }
+            #expect(CalendarDate(iso: saleDate) != nil)
+            let statement = try issued.json
+            #expect(statement == Self.json("""
+                {"id": "\(statementId)", "caseId": "\(caseId)", "loanNumber": "LN-1HGCM82633A004352", "currency": "CNY",
+                 "lender": "First Auto Finance", "borrower": {"name": "Wang Li"}, "guarantors": [{"name": "Zhang Wei"}],
+                 "settlementDate": "2026-11-20", "supersedes": null,
+                 "obligation": {"asOf": "2026-10-01", "principal": 6000000, "interest": 425000, "fees": 20000,
+                                "perDiemInterest": 1500, "total": 6445000},
+                 "vehicles": [{"vin": "1HGCM82633A004352", "description": "2019 Honda Accord", "status": "sold",
+                               "price": 8000000, "saleDate": "\(saleDate)"}],
+                 "proceeds": {"hammer": 8000000, "forfeitedDeposits": 0, "total": 8000000},
+                 "expenses": [{"kind": "repossession", "amount": 450000}, {"kind": "storage", "amount": 120000},
+                              {"kind": "seller-fee", "amount": 160000}],
+                 "expensesTotal": 730000, "credits": [], "creditsTotal": 0,
+                 "allocation": [{"bucket": "expenses", "amount": 730000}, {"bucket": "fees", "amount": 20000},
+                                {"bucket": "interest", "amount": 425000}, {"bucket": "principal", "amount": 6000000},
+                                {"bucket": "junior", "amount": 300000}, {"bucket": "surplus", "amount": 525000}],
+                 "juniorDistributions": [{"name": "Second Bank", "amount": 300000}],
+                 "surplus": 525000, "deficiency": 0,
+                 "explanation": [
+                   {"line": 1, "label": "Aggregate amount of obligations secured, as of 2026-11-20", "amount": 6445000},
+                   {"line": 2, "label": "Amount of proceeds of the disposition", "amount": 8000000},
+                   {"line": 3, "label": "Aggregate amount of the obligations after deducting the proceeds", "amount": -1555000},
+                   {"line": 4, "label": "Expenses of taking, holding, preparing and disposing of the collateral", "amount": 730000},
+                   {"line": 5, "label": "Credits to which the obligor is entitled", "amount": 0},
+                   {"line": 6, "label": "Surplus", "amount": 525000}]}
+                """), "\(issued.text)")
+
+            let refunds = try await gavel.request(.get, "/v1/surplus-refunds", token: finance)
+            guard case .string(let refundId)? = try refunds.json["items"]?.array?.first?["id"] else {
+                Issue.record("no refund: \(refunds.text)")
+                return
+            }
+            #expect(try refunds.json == Self.json("""
+                {"items": [{"id": "\(refundId)", "caseId": "\(caseId)", "statementId": "\(statementId)", "currency": "CNY",
+                            "amount": 525000, "borrower": "Wang Li", "status": "pending", "payoutReference": null}],
+                 "nextCursor": null}
+                """), "\(refunds.text)")
+            let paid = try await gavel.request(
+                .post, "/v1/surplus-refunds/\(refundId)/pay", token: finance, json: #"{"reference": "SURPLUS-1"}"#)
+            #expect(try paid.json == Self.json("""
+                {"id": "\(refundId)", "caseId": "\(caseId)", "statementId": "\(statementId)", "currency": "CNY",
+                 "amount": 525000, "borrower": "Wang Li", "status": "paid", "payoutReference": "SURPLUS-1"}
+                """), "\(paid.text)")
+            let locked = try await SettlementTests.settle(gavel, caseId, token: finance, date: "2026-11-21")
+            let requestId = locked.headers[.init("X-Request-ID")!] ?? ""
+            #expect(try locked.json == Self.json("""
+                {"type": "https://gavel.example/problems/settlement-locked", "title": "Conflict", "status": 409,
+                 "code": "settlement-locked",
+                 "detail": "the surplus of the current statement is paid out; it can no longer be corrected",
+                 "requestId": "\(requestId)"}
+                """), "\(locked.text)")
+        }
+    }
+}
