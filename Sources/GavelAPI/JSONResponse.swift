@@ -1,4 +1,5 @@
 import Foundation
+import GavelStore
 import GavelCore
 import Hummingbird
 import HTTPTypes
@@ -11,10 +12,10 @@ struct JSONResponse: Sendable {
     /// answer holds a secret that is shown once: the stored answer must not hold it.
     var replayBody: String?
 
-    init(_ status: HTTPResponse.Status, _ value: JSONValue, replay: JSONValue? = nil) {
+    init<Answer: Encodable>(_ status: HTTPResponse.Status, _ value: Answer, replay: Answer? = nil) {
         self.status = status
-        self.body = JSONWriter.string(value)
-        self.replayBody = replay.map(JSONWriter.string)
+        self.body = JSONText.encode(value)
+        self.replayBody = replay.map(JSONText.encode)
     }
 
     init(status: HTTPResponse.Status, body: String) {

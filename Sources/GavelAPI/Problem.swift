@@ -1,6 +1,7 @@
 import Foundation
 import HTTPTypes
 import GavelCore
+import GavelStore
 import Hummingbird
 
 /// An RFC 9457 problem: what every error answer of Gavel is. `code` is the stable,
@@ -56,6 +57,6 @@ public struct Problem: Error, Sendable {
         }
         var headers = self.headers
         headers[.contentType] = "application/problem+json"
-        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONWriter.string(object))))
+        return Response(status: status, headers: headers, body: .init(byteBuffer: ByteBuffer(string: JSONText.encode(object))))
     }
 }

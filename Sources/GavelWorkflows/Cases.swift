@@ -9,7 +9,7 @@ public struct Cases: Sendable {
 
     /// Opens a case; a manager opens cases for its own consignor only, and a consignor
     /// has one case per loan number.
-    public func open(_ loanCase: LoanCase, by caller: Caller, in session: Session) async throws -> JSONValue {
+    public func open(_ loanCase: LoanCase, by caller: Caller, in session: Session) async throws -> CaseAnswer {
         if caller.role == .manager && caller.user.consignorId != loanCase.consignorId {
             throw Refusal.forbidden("a manager opens cases for its own consignor only")
         }
@@ -21,26 +21,26 @@ public struct Cases: Sendable {
         } catch let error as PSQLError where error.isUniqueViolation {
             throw Refusal.conflict("consignor \(consignor.name) already has a case for loan \(loanCase.loanNumber)")
         }
-        let record = loanCase.record(currency: consignor.currency, vehicles: [])
-        try await session.audit(caller, "case.create", "case", loanCase.id, before: nil, after: record)
-        return record
+        let answer = CaseAnswer(loanCase, currency: consignor.currency, vehicles: [])
+        try await session.audit(caller, "case.create", "case", loanCase.id, before: nil, after: JSONValue(answer: answer))
+        return answer
     }
 
     /// A case with its vehicles.
-    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> CaseAnswer {
         guard let stored = try await CaseRepository.find(id: id, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no case \(id.uuidString.lowercased())")
         }
         try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(id.uuidString.lowercased())")
         let vehicles = try await VehicleRepository.list(caseId: id, on: session.connection, logger: session.logger)
-        return stored.loanCase.record(currency: stored.currency, vehicles: vehicles)
+        return CaseAnswer(stored.loanCase, currency: stored.currency, vehicles: vehicles)
     }
 
     /// Cases in creation order; a manager sees its own consignor's only (asking for
     /// another's shows none).
     public func list(
         consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
-    ) async throws -> [(record: JSONValue, seq: Int64)] {
+    ) async throws -> [(answer: CaseAnswer, seq: Int64)] {
         var consignorId = consignorId
         if caller.role == .manager {
             if let asked = consignorId, asked != caller.user.consignorId { return [] }
@@ -48,7 +48,7 @@ public struct Cases: Sendable {
         }
         let rows = try await CaseRepository.list(
             consignorId: consignorId, afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger)
-        return rows.map { ($0.loanCase.record(currency: $0.currency, vehicles: nil), $0.seq) }
+        return rows.map { (CaseAnswer($0.loanCase, currency: $0.currency, vehicles: nil), $0.seq) }
     }
 
     /// A vehicle taken back under an open case. `parse` reads it once the database's

@@ -11,14 +11,14 @@ public struct Lots: Sendable {
     /// Lists a vehicle: its round 1, or its next round after an unsold (or defaulted) one.
     public func listVehicle(
         vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, by caller: Caller, in session: Session
-    ) async throws -> JSONValue {
+    ) async throws -> LotAnswer {
         try await plan(vehicleId: vehicleId, schedule: schedule, override: override, relisting: nil, by: caller, in: session)
     }
 
     /// The next round of an unsold (or defaulted) lot; without a format it keeps the last one's.
     public func relist(
         lotId: UUID, schedule requested: LotPlanning.Schedule, keepFormat: Bool, by caller: Caller, in session: Session
-    ) async throws -> JSONValue {
+    ) async throws -> LotAnswer {
         guard let previous = try await LotRepository.find(id: lotId, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no lot \(lotId.uuidString.lowercased())")
         }
@@ -32,7 +32,7 @@ public struct Lots: Sendable {
     private func plan(
         vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, relisting: Lot?,
         by caller: Caller, in session: Session
-    ) async throws -> JSONValue {
+    ) async throws -> LotAnswer {
         let id = Seam.newID()
         let connection = session.connection
         let logger = session.logger
@@ -85,16 +85,16 @@ public struct Lots: Sendable {
         } catch let error as PSQLError where error.isUniqueViolation {
             throw Refusal.conflict("the vehicle already has a live lot")
         }
-        let record = lot.record(vehicle: vehicle, for: caller)
-        try await session.audit(caller, relisting == nil ? "lot.create" : "lot.relist", "lot", id, before: nil, after: record)
-        return record
+        let answer = LotAnswer(lot, vehicle: vehicle, for: caller)
+        try await session.audit(caller, relisting == nil ? "lot.create" : "lot.relist", "lot", id, before: nil, after: JSONValue(answer: answer))
+        return answer
     }
 
     /// Lots in creation order: bidders see scheduled, open and closed lots from seven
     /// days before they open; managers their consignor's.
     public func list(
         status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
-    ) async throws -> [(record: JSONValue, seq: Int64)] {
+    ) async throws -> [(answer: LotAnswer, seq: Int64)] {
         let visibility: LotRepository.Visibility = switch caller.role {
         // A manager is always bound to a consignor; one that is not sees nothing.
         case .manager: .consignor(caller.user.consignorId ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
@@ -104,23 +104,23 @@ public struct Lots: Sendable {
         let rows = try await LotRepository.list(
             visibility: visibility, status: status, consignorId: consignorId, afterSeq: afterSeq, limit: limit,
             on: session.connection, logger: session.logger)
-        return rows.map { ($0.0.record(vehicle: nil, for: caller), $0.1) }
+        return rows.map { (LotAnswer($0.0, vehicle: nil, for: caller), $0.1) }
     }
 
     /// A lot as the caller may see it, with the vehicle; a bidder also sees its own maximum.
-    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> LotAnswer {
         let connection = session.connection
         let logger = session.logger
         let lot = try await Scope.visibleLot(id, to: caller, in: session)
         let vehicle = try await VehicleRepository.find(id: lot.vehicleId, on: connection, logger: logger)?.0
         let mine = caller.role == .bidder
             ? try await BidRepository.maximum(lotId: id, bidderId: caller.user.id, on: connection, logger: logger) : nil
-        return lot.record(vehicle: vehicle, for: caller, myMaximum: mine)
+        return LotAnswer(lot, vehicle: vehicle, for: caller, myMaximum: mine)
     }
 
     /// The manager's decision on a lot closed below its reserve: sold at the leading bid,
     /// or not sold.
-    public func decide(lotId id: UUID, accept: Bool, by caller: Caller, in session: Session) async throws -> JSONValue {
+    public func decide(lotId id: UUID, accept: Bool, by caller: Caller, in session: Session) async throws -> LotAnswer {
         let connection = session.connection
         let logger = session.logger
         guard let lot = try await LotRepository.find(id: id, forUpdate: true, on: connection, logger: logger) else {
@@ -137,6 +137,6 @@ public struct Lots: Sendable {
         try await session.audit(
             caller, accept ? "lot.decision.accept" : "lot.decision.reject", "lot", id,
             before: .object(["status": .string(lot.status.rawValue)]), after: .object(["status": .string(after.status.rawValue)]))
-        return after.record(vehicle: nil, for: caller)
+        return LotAnswer(after, vehicle: nil, for: caller)
     }
 }

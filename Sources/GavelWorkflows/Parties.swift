@@ -14,7 +14,7 @@ public struct Users: Sendable {
         guard let token = try await UserRepository.createFirstAdmin(admin, on: session.connection, logger: session.logger) else {
             return nil
         }
-        try await session.audit(.system("bootstrap"), "user.create", "user", admin.id, before: nil, after: admin.record(token: nil))
+        try await session.audit(.system("bootstrap"), "user.create", "user", admin.id, before: nil, after: JSONValue(answer: UserAnswer(admin, token: nil)))
         return token
     }
 
@@ -26,7 +26,7 @@ public struct Users: Sendable {
             throw ValidationFailure([FieldError(field: "consignorId", message: "no consignor has this ID")])
         }
         let token = try await UserRepository.create(user, on: session.connection, logger: session.logger)
-        try await session.audit(caller, "user.create", "user", user.id, before: nil, after: user.record(token: nil))
+        try await session.audit(caller, "user.create", "user", user.id, before: nil, after: JSONValue(answer: UserAnswer(user, token: nil)))
         return token
     }
 }

@@ -7,17 +7,17 @@ public struct Vehicles: Sendable {
     public init() {}
 
     /// The vehicle with its appraisals and lots (staff).
-    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> JSONValue {
+    public func find(id: UUID, for caller: Caller, in session: Session) async throws -> VehicleAnswer {
         guard let (vehicle, consignorId) = try await VehicleRepository.find(id: id, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no vehicle \(id.uuidString.lowercased())")
         }
         try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(id.uuidString.lowercased())")
         let appraisals = try await AppraisalRepository.list(vehicleId: id, on: session.connection, logger: session.logger)
         let lots = try await LotRepository.list(vehicleId: id, on: session.connection, logger: session.logger)
-        guard case .object(var members) = vehicle.record else { return .null }
-        members["appraisals"] = .array(appraisals.map(\.record))
-        members["lots"] = .array(lots.map { $0.record(vehicle: nil, for: caller) })
-        return .object(members)
+        var answer = VehicleAnswer(vehicle)
+        answer.appraisals = appraisals.map(AppraisalAnswer.init)
+        answer.lots = lots.map { LotAnswer($0, vehicle: nil, for: caller) }
+        return answer
     }
 
     /// What an appraisal is read from, once the vehicle, its consignor's valuation policy
@@ -53,7 +53,7 @@ public struct Vehicles: Sendable {
 
     /// Approves a draft (the newest approval supersedes the older) or rejects it with a
     /// reason; never by its author (maker-checker). Answers the appraisal's record.
-    public func decide(appraisalId id: UUID, approve: Bool, reason: String?, by caller: Caller, in session: Session) async throws -> JSONValue {
+    public func decide(appraisalId id: UUID, approve: Bool, reason: String?, by caller: Caller, in session: Session) async throws -> AppraisalAnswer {
         let connection = session.connection
         let logger = session.logger
         guard let found = try await AppraisalRepository.find(id: id, on: connection, logger: logger),
@@ -77,13 +77,11 @@ public struct Vehicles: Sendable {
         }
         var after = before
         after.status = approve ? .approved : .rejected
-        var record = after.record
-        if case .object(var members) = record, let reason {
-            members["rejectionReason"] = .string(reason)
-            record = .object(members)
-        }
+        var answer = AppraisalAnswer(after)
+        answer.rejectionReason = reason
         try await session.audit(
-            caller, approve ? "appraisal.approve" : "appraisal.reject", "appraisal", id, before: before.record, after: record)
-        return record
+            caller, approve ? "appraisal.approve" : "appraisal.reject", "appraisal", id, before: before.record,
+            after: JSONValue(answer: answer))
+        return answer
     }
 }

@@ -218,8 +218,8 @@ struct HardeningTests {
         let consignor = try await gavel.createConsignor()
         let manager = try await gavel.createUser(.manager, consignorId: consignor, name: "Manager")
         let body = Disposal.caseBody(consignorId: consignor)
-            .replacingOccurrences(of: #""name": "Second Bank""#, with: #""name": \#(JSONWriter.string(JSONValue.string(lienholder)))"#)
-            .replacingOccurrences(of: #""label": "unearned interest rebate""#, with: #""label": \#(JSONWriter.string(JSONValue.string(credit)))"#)
+            .replacingOccurrences(of: #""name": "Second Bank""#, with: #""name": \#(JSONText.encode(JSONValue.string(lienholder)))"#)
+            .replacingOccurrences(of: #""label": "unearned interest rebate""#, with: #""label": \#(JSONText.encode(JSONValue.string(credit)))"#)
         let created = try await gavel.request(.post, "/v1/cases", token: manager.token, json: body)
         guard created.status == .created else { throw TestSetupError("case: \(created.text)") }
         let disposal = Disposal(

@@ -1,6 +1,7 @@
 import Foundation
 @testable import GavelAPI
 import GavelCore
+import GavelStore
 import HTTPTypes
 import Testing
 
@@ -131,7 +132,7 @@ struct RandomInputTests {
             let range = alphabets.randomElement(using: &random)!
             if let scalar = Unicode.Scalar(UInt32.random(in: range, using: &random)) { scalars.append(scalar) }
         }
-        return JSONWriter.string(JSONValue.string(String(scalars)))
+        return JSONText.encode(JSONValue.string(String(scalars)))
     }
 
     static func fill(_ template: String, _ random: inout some RandomNumberGenerator) -> String {

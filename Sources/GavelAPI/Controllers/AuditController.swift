@@ -16,7 +16,7 @@ struct AuditController: Sendable {
             try await AuditTrail().entries(entityId: entityId, afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(
-            entries.map(DTO.audit), nextCursor: page.nextCursor(lastSequence: entries.last?.seq, count: entries.count))
+            entries.map(AuditEntryAnswer.init), nextCursor: page.nextCursor(lastSequence: entries.last?.seq, count: entries.count))
         ).response
     }
 }

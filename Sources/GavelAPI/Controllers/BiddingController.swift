@@ -24,7 +24,7 @@ struct BiddingController: Sendable {
             lotId: lotId, bidderId: bidderId, amount: amount, reference: reference, currency: try MoneyInput.currency(body))
         let deposits = self.deposits
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.created, DTO.deposit(try await deposits.receive(receipt, by: caller, in: session)))
+            JSONResponse(.created, DepositAnswer(try await deposits.receive(receipt, by: caller, in: session)))
         }
     }
 
@@ -39,7 +39,7 @@ struct BiddingController: Sendable {
                 lotId: lotId, bidderId: bidderId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         return JSONResponse(.ok, DTO.page(
-            rows.map { DTO.deposit($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
+            rows.map { DepositAnswer($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
     }
 
     /// POST /v1/lots/{id}/bids: `{maxAmount}`. One statement (`place_bid`) under the lot's
@@ -61,7 +61,7 @@ struct BiddingController: Sendable {
             request, context: context, caller: caller, body: bytes, database: database, atomicStatement: true
         ) { session in
             let placed = try await bids.place(bidId: bidId, lotId: lotId, maxAmount: amount, by: caller, in: session)
-            return JSONResponse(.created, DTO.placedBid(placed, bidId: bidId, bidder: caller.user.id))
+            return JSONResponse(.created, PlacedBidAnswer(placed, bidId: bidId, bidder: caller.user.id))
         }
     }
 
@@ -73,12 +73,6 @@ struct BiddingController: Sendable {
         let (entries, bidCount) = try await Desk(database: database).read(logger: context.logger) { session in
             try await bids.history(lotId: lotId, for: caller, in: session)
         }
-        return JSONResponse(.ok, .object([
-            "items": .array(entries.map { entry in
-                .object(["price": .integer(entry.price), "at": entry.at.json, "bidder": .string("Bidder \(entry.alias)")])
-            }),
-            "bidCount": .integer(bidCount),
-            "nextCursor": .null,
-        ])).response
+        return JSONResponse(.ok, BidHistoryAnswer(entries, bidCount: bidCount)).response
     }
 }

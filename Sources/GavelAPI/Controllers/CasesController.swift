@@ -35,7 +35,7 @@ struct CasesController: Sendable {
             try await cases.list(consignorId: consignorId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         return JSONResponse(.ok, DTO.page(
-            rows.map(\.record), nextCursor: page.nextCursor(lastSequence: rows.last?.seq, count: rows.count))).response
+            rows.map(\.answer), nextCursor: page.nextCursor(lastSequence: rows.last?.seq, count: rows.count))).response
     }
 
     /// POST /v1/cases/{id}/vehicles
@@ -47,7 +47,7 @@ struct CasesController: Sendable {
             let vehicle = try await cases.addVehicle(caseId: caseId, by: caller, in: session) { id, today in
                 try Vehicle.parse(body, id: id, caseId: caseId, today: today)
             }
-            return JSONResponse(.created, DTO.vehicle(vehicle))
+            return JSONResponse(.created, VehicleAnswer(vehicle))
         }
     }
 }

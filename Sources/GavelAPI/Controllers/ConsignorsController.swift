@@ -29,7 +29,7 @@ struct ConsignorsController: Sendable {
         let consignor = Consignor(id: Seam.newID(), name: name, currency: currency, policy: policy)
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             try await Consignors().create(consignor, by: caller, in: session)
-            return JSONResponse(.created, DTO.consignor(consignor))
+            return JSONResponse(.created, ConsignorAnswer(consignor))
         }
     }
 
@@ -40,7 +40,7 @@ struct ConsignorsController: Sendable {
         let consignor = try await Desk(database: database).read(logger: context.logger) { session in
             try await Consignors().find(id: id, for: caller, in: session)
         }
-        return JSONResponse(.ok, DTO.consignor(consignor)).response
+        return JSONResponse(.ok, ConsignorAnswer(consignor)).response
     }
 
     /// PATCH /v1/consignors/{id}/policy: a partial policy, merged over the current one.

@@ -113,18 +113,7 @@ struct LotEventsController: Sendable {
     /// The SSE frame of one event: the public state, with a sealed lot's price hidden
     /// while bidding runs.
     static func frame(_ event: LotEvent, format: Lot.Format) -> String {
-        let hidden = Lot.amountsHidden(format: format, status: Lot.Status(rawValue: event.status))
-        let data: JSONValue = .object([
-            "lotId": event.lotId.json,
-            "status": .string(event.status),
-            "currentPrice": hidden ? .null : event.currentPrice.map(JSONValue.integer) ?? .null,
-            "bidCount": .integer(Int64(event.bidCount)),
-            "reserveMet": .bool(!hidden && event.reserveMet),
-            "minimumNextBid": .integer(event.minimumNextBid),
-            "endsAt": event.endsAt.json,
-            "hammerPrice": event.hammerPrice.map(JSONValue.integer) ?? .null,
-        ])
-        return "id: \(event.seq)\nevent: \(event.kind.rawValue)\ndata: \(JSONWriter.string(data))\n\n"
+        return "id: \(event.seq)\nevent: \(event.kind.rawValue)\ndata: \(JSONText.encode(LotEventAnswer(event, format: format)))\n\n"
     }
 
     static func lastEventID(_ request: Request) throws -> Int? {
@@ -133,5 +122,30 @@ struct LotEventsController: Sendable {
             throw Problem.validation([.init(field: "Last-Event-ID", message: "must be the id of an event of this lot (a whole number)")])
         }
         return number
+    }
+}
+
+/// The data of an event frame: the lot's public state, with a sealed lot's price hidden
+/// while bidding runs.
+struct LotEventAnswer: Encodable, Sendable {
+    var lotId: String
+    var status: String
+    @Nullable var currentPrice: Int64?
+    var bidCount: Int64
+    var reserveMet: Bool
+    var minimumNextBid: Int64
+    var endsAt: String
+    @Nullable var hammerPrice: Int64?
+
+    init(_ event: LotEvent, format: Lot.Format) {
+        let hidden = Lot.amountsHidden(format: format, status: Lot.Status(rawValue: event.status))
+        lotId = event.lotId.answer
+        status = event.status
+        currentPrice = hidden ? nil : event.currentPrice
+        bidCount = Int64(event.bidCount)
+        reserveMet = !hidden && event.reserveMet
+        minimumNextBid = event.minimumNextBid
+        endsAt = event.endsAt.rfc3339
+        hammerPrice = event.hammerPrice
     }
 }

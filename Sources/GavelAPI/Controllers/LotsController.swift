@@ -74,7 +74,7 @@ struct LotsController: Sendable {
             try await lots.list(status: wanted, consignorId: consignorId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         return JSONResponse(.ok, DTO.page(
-            rows.map(\.record), nextCursor: page.nextCursor(lastSequence: rows.last?.seq, count: rows.count))).response
+            rows.map(\.answer), nextCursor: page.nextCursor(lastSequence: rows.last?.seq, count: rows.count))).response
     }
 
     /// GET /v1/lots/{id}

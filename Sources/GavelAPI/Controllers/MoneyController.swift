@@ -21,7 +21,7 @@ struct MoneyController: Sendable {
         let invoice = try await Desk(database: database).read(logger: context.logger) { session in
             try await invoices.invoice(lotId: lotId, for: caller, in: session)
         }
-        return JSONResponse(.ok, DTO.invoice(invoice)).response
+        return JSONResponse(.ok, InvoiceAnswer(invoice)).response
     }
 
     /// POST /v1/invoices/{id}/payments: `{amount, reference, receivedOn}`.
@@ -31,7 +31,7 @@ struct MoneyController: Sendable {
         let receipt = try MoneyInput.receipt(body)
         let invoices = self.invoices
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.created, DTO.invoice(try await invoices.pay(invoiceId: invoiceId, receipt, by: caller, in: session)))
+            JSONResponse(.created, InvoiceAnswer(try await invoices.pay(invoiceId: invoiceId, receipt, by: caller, in: session)))
         }
     }
 
@@ -42,7 +42,7 @@ struct MoneyController: Sendable {
         let (_, bytes) = try await JSONBody.optionalObject(request)
         let invoices = self.invoices
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.ok, DTO.invoice(try await invoices.declareDefault(invoiceId: invoiceId, by: caller, in: session)))
+            JSONResponse(.ok, InvoiceAnswer(try await invoices.declareDefault(invoiceId: invoiceId, by: caller, in: session)))
         }
     }
 
@@ -55,7 +55,7 @@ struct MoneyController: Sendable {
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
         let deposits = self.deposits
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.ok, DTO.deposit(
+            JSONResponse(.ok, DepositAnswer(
                 try await deposits.refund(depositId: depositId, payoutReference: reference, by: caller, in: session)))
         }
     }
@@ -77,7 +77,7 @@ struct MoneyController: Sendable {
             currency: try MoneyInput.currency(body))
         let expenses = self.expenses
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.created, DTO.expense(try await expenses.record(entry, by: caller, in: session)))
+            JSONResponse(.created, ExpenseAnswer(try await expenses.record(entry, by: caller, in: session)))
         }
     }
 
@@ -91,7 +91,7 @@ struct MoneyController: Sendable {
         let rows = try await Desk(database: database).read(logger: context.logger) { session in
             try await books.trialBalance(currency: currency, in: session)
         }
-        return JSONResponse(.ok, DTO.trialBalance(rows)).response
+        return JSONResponse(.ok, TrialBalanceAnswer(rows)).response
     }
 
     /// GET /v1/ledger/entries?caseId=
@@ -103,7 +103,7 @@ struct MoneyController: Sendable {
             try await books.entries(caseId: caseId, afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(
-            rows.map { DTO.journalEntry($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
+            rows.map { JournalEntryAnswer($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
     }
 }
 

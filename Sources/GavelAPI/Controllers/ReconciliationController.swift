@@ -32,29 +32,7 @@ struct ReconciliationController: Sendable {
         let reconciliations = Reconciliations()
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             let outcome = try await reconciliations.upload(lines, currency: currency, by: caller, in: session)
-            func lineJSON(_ line: Reconciliation.BankLine) -> JSONValue {
-                .object([
-                    "id": line.id.json, "date": .string(line.date.description), "amount": .integer(line.amount),
-                    "reference": .string(line.reference), "counterparty": .string(line.counterparty),
-                    "line": .integer(Int64(outcome.lines[line.id]?.lineNumber ?? 0)),
-                    "uploadId": (outcome.lines[line.id]?.uploadId).json,
-                ])
-            }
-            func itemJSON(_ item: Reconciliation.BookItem) -> JSONValue {
-                .object([
-                    "kind": .string(item.kind), "id": item.id.json, "date": .string(item.date.description),
-                    "amount": .integer(item.amount), "reference": .string(item.reference),
-                ])
-            }
-            return JSONResponse(.ok, .object([
-                "currency": .string(outcome.currency),
-                "matched": .array(outcome.matches.map { match in
-                    .object(["bankLine": lineJSON(match.line), "bookItem": itemJSON(match.item), "rule": .string(match.rule.rawValue)])
-                }),
-                "unmatchedBankLines": .array(outcome.unmatchedLines.map { lineJSON($0.line) }),
-                "unmatchedBookItems": .array(outcome.unmatchedItems.map(itemJSON)),
-                "alreadyImported": .array(outcome.alreadyImported.map { .integer(Int64($0)) }),
-            ]))
+            return JSONResponse(.ok, ReconciliationAnswer(outcome))
         }
     }
 }
@@ -125,5 +103,60 @@ enum BankStatementCSV {
         guard errors.isEmpty else { throw ValidationFailure(errors) }
         guard !lines.isEmpty else { throw ValidationFailure([FieldError(field: "body", message: "holds no bank lines")]) }
         return lines
+    }
+}
+
+/// What an upload matched and what it left, with where each bank line came from.
+struct ReconciliationAnswer: Encodable, Sendable {
+    struct BankLine: Encodable, Sendable {
+        var id: String
+        var date: String
+        var amount: Int64
+        var reference: String
+        var counterparty: String
+        var line: Int64
+        @Nullable var uploadId: String?
+    }
+
+    struct BookItem: Encodable, Sendable {
+        var kind: String
+        var id: String
+        var date: String
+        var amount: Int64
+        var reference: String
+
+        init(_ item: Reconciliation.BookItem) {
+            kind = item.kind
+            id = item.id.answer
+            date = item.date.description
+            amount = item.amount
+            reference = item.reference
+        }
+    }
+
+    struct Match: Encodable, Sendable {
+        var bankLine: BankLine
+        var bookItem: BookItem
+        var rule: String
+    }
+
+    var currency: String
+    var matched: [Match]
+    var unmatchedBankLines: [BankLine]
+    var unmatchedBookItems: [BookItem]
+    var alreadyImported: [Int64]
+
+    init(_ outcome: Reconciliations.Outcome) {
+        func bankLine(_ line: Reconciliation.BankLine) -> BankLine {
+            BankLine(
+                id: line.id.answer, date: line.date.description, amount: line.amount, reference: line.reference,
+                counterparty: line.counterparty, line: Int64(outcome.lines[line.id]?.lineNumber ?? 0),
+                uploadId: outcome.lines[line.id]?.uploadId.answer)
+        }
+        currency = outcome.currency
+        matched = outcome.matches.map { Match(bankLine: bankLine($0.line), bookItem: BookItem($0.item), rule: $0.rule.rawValue) }
+        unmatchedBankLines = outcome.unmatchedLines.map { bankLine($0.line) }
+        unmatchedBookItems = outcome.unmatchedItems.map(BookItem.init)
+        alreadyImported = outcome.alreadyImported.map(Int64.init)
     }
 }

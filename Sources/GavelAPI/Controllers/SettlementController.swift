@@ -52,17 +52,17 @@ struct SettlementController: Sendable {
 
     func listRefunds(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let settlements = self.settlements
-        return try await list(request, context: context, { try await settlements.refunds(afterSeq: $0, limit: $1, in: $2) }, DTO.refund)
+        return try await list(request, context: context, { try await settlements.refunds(afterSeq: $0, limit: $1, in: $2) }, SurplusRefundAnswer.init)
     }
 
     /// A page of records in the order they were made.
-    private func list<T>(
+    private func list<T, Answer: Encodable & Sendable>(
         _ request: Request, context: GavelRequestContext,
         _ read: @escaping @Sendable (Int64, Int, Session) async throws -> [(T, Int64)],
-        _ present: @escaping @Sendable (T) -> JSONValue
+        _ present: @escaping @Sendable (T) -> Answer
     ) async throws -> Response {
         let page = try Page.from(request)
-        let answer = try await Desk(database: database).read(logger: context.logger) { session -> JSONValue in
+        let answer = try await Desk(database: database).read(logger: context.logger) { session -> PageAnswer<Answer> in
             let rows = try await read(page.after, page.limit, session)
             return DTO.page(rows.map { present($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))
         }
@@ -78,7 +78,7 @@ struct SettlementController: Sendable {
         guard errors.isEmpty, let reference else { throw ValidationFailure(errors) }
         let settlements = self.settlements
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.ok, DTO.refund(try await settlements.payRefund(id: id, reference: reference, by: caller, in: session)))
+            JSONResponse(.ok, SurplusRefundAnswer(try await settlements.payRefund(id: id, reference: reference, by: caller, in: session)))
         }
     }
 
@@ -86,7 +86,7 @@ struct SettlementController: Sendable {
 
     func listClaims(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let settlements = self.settlements
-        return try await list(request, context: context, { try await settlements.claims(afterSeq: $0, limit: $1, in: $2) }, DTO.claim)
+        return try await list(request, context: context, { try await settlements.claims(afterSeq: $0, limit: $1, in: $2) }, DeficiencyClaimAnswer.init)
     }
 
     /// POST /v1/deficiency-claims/{id}/recoveries: `{amount, reference, receivedOn}`.
@@ -96,7 +96,7 @@ struct SettlementController: Sendable {
         let receipt = try MoneyInput.receipt(body)
         let settlements = self.settlements
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.created, DTO.claim(try await settlements.recordRecovery(id: id, receipt, by: caller, in: session)))
+            JSONResponse(.created, DeficiencyClaimAnswer(try await settlements.recordRecovery(id: id, receipt, by: caller, in: session)))
         }
     }
 
@@ -109,13 +109,7 @@ struct SettlementController: Sendable {
         guard errors.isEmpty, let reason else { throw ValidationFailure(errors) }
         let settlements = self.settlements
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.ok, DTO.claim(try await settlements.writeOff(id: id, reason: reason, by: caller, in: session)))
+            JSONResponse(.ok, DeficiencyClaimAnswer(try await settlements.writeOff(id: id, reason: reason, by: caller, in: session)))
         }
     }
-}
-
-extension DTO {
-    static func refund(_ refund: SurplusRefund) -> JSONValue { refund.record }
-
-    static func claim(_ claim: DeficiencyClaim) -> JSONValue { claim.record }
 }

@@ -11,7 +11,7 @@ struct SystemController: Sendable {
     let openAPIDocument: String
 
     func health(_ request: Request, context: GavelRequestContext) async throws -> Response {
-        JSONResponse(.ok, .object(["status": .string("ok")])).response
+        JSONResponse(.ok, StatusAnswer(status: "ok")).response
     }
 
     /// 200 only while PostgreSQL answers; the pool reconnects by itself when it returns.
@@ -19,7 +19,7 @@ struct SystemController: Sendable {
         guard await database.isReachable() else {
             throw Problem.serviceUnavailable("PostgreSQL does not answer")
         }
-        return JSONResponse(.ok, .object(["status": .string("ready")])).response
+        return JSONResponse(.ok, StatusAnswer(status: "ready")).response
     }
 
     func prometheus(_ request: Request, context: GavelRequestContext) async throws -> Response {

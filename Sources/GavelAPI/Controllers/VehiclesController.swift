@@ -28,7 +28,7 @@ struct VehiclesController: Sendable {
             ) { id, vehicle, policy, today in
                 try Appraisal.parse(body, id: id, vehicle: vehicle, authorId: caller.user.id, policy: policy, today: today)
             }
-            return JSONResponse(.created, DTO.appraisal(appraisal))
+            return JSONResponse(.created, AppraisalAnswer(appraisal))
         }
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+import GavelStore
 @testable import GavelAPI
 import Yams
 
@@ -152,7 +153,7 @@ final class SpecValidator: @unchecked Sendable {
         case (nil, _):
             break
         case (let type?, _):
-            found.append("\(path) should be \(type): \(JSONWriter.string(value).prefix(80))")
+            found.append("\(path) should be \(type): \(JSONText.encode(value).prefix(80))")
         }
         return found
     }
