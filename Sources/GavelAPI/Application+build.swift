@@ -123,15 +123,20 @@ public func buildApplication(
     }
     let newID = configuration.newID
     let now = configuration.now
+    let location = configuration.database
     app.beforeServerStarts {
-        _ = try await client.withConnection { connection in
+        // A connection of its own, not the pool's: this runs beside the pool's start, and
+        // a lease before `PostgresClient.run()` gave the first request a connection that
+        // had just closed (a 503 right after start).
+        let token = try await PostgresConnection.withPatience(location, logger: logger) { connection in
             try await migrations.run(on: connection, logger: logger)
-        }
-        schemaReady.open()
-        let token = try await Seam.with(newID: newID, now: now) {
-            // The pool's own transaction, without a lease deadline: the database may still be starting.
-            try await client.withTransaction(logger: logger) { connection in
-                try await Users().bootstrapAdmin(in: Session(connection: connection, logger: logger))
+            schemaReady.open()
+            return try await Seam.with(newID: newID, now: now) {
+                try await PostgresTransactionError.unwrapping {
+                    try await connection.withTransaction(logger: logger) { connection in
+                        try await Users().bootstrapAdmin(in: Session(connection: connection, logger: logger))
+                    }
+                }
             }
         }
         if let token { onAdminToken(token) }

@@ -23,8 +23,35 @@ extension PostgresConnection {
     public static func with<Result: Sendable>(
         _ location: DatabaseLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        let connection = try await PostgresConnection.connect(
-            configuration: location.connectionConfiguration, id: 1, logger: logger)
+        try await using(
+            try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 1, logger: logger), body)
+    }
+
+    /// Like `with`, but while the database cannot be reached yet (a server still starting
+    /// next to this one) it connects again every second, until it can or the caller is
+    /// cancelled.
+    @discardableResult
+    public static func withPatience<Result: Sendable>(
+        _ location: DatabaseLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        while true {
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(
+                    configuration: location.connectionConfiguration, id: 1, logger: logger)
+            } catch let error as PSQLError where error.isConnectivityFailure {
+                logger.warning("cannot reach the database yet; trying again in a second", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: .seconds(1))
+                continue
+            }
+            return try await using(connection, body)
+        }
+    }
+
+    /// Runs `body` on `connection`, then closes it whatever happened.
+    private static func using<Result: Sendable>(
+        _ connection: PostgresConnection, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
         do {
             let result = try await body(connection)
             try? await connection.close()

@@ -307,9 +307,12 @@ struct HardeningTests {
                 headers: [Self.idempotencyKey: "user-7"])
             #expect(other.status == .created, "\(other.text)")
             #expect(try other.string("id") != first.string("id"))
+            // In one transaction: the application's own sweep must not see the key aged first.
             try await gavel.sql { connection in
+                try await connection.query("BEGIN", logger: quietLogger)
                 try await connection.query("UPDATE idempotency_keys SET created_at = now() - interval '2 hours'", logger: quietLogger)
                 #expect(try await IdempotencyRepository.expire(lifetime: .seconds(3_600), limit: 10, on: connection, logger: quietLogger) == 1)
+                try await connection.query("COMMIT", logger: quietLogger)
             }
             #expect(try await gavel.count("idempotency_keys") == 0)
         }

@@ -26,10 +26,15 @@ final class EventStreamClient: Sendable {
         var frames: [Frame] = []
         var body = ""
         var ended = false
+        /// When the stream ended, after it was opened.
+        var endedAfter: Duration?
+        /// The socket is still this client's: the reader has not closed it.
+        var socketOpen = true
     }
 
     private let fd: Int32
     private let state = Mutex(State())
+    private let opened = ContinuousClock.now
 
     init(port: Int, path: String, token: String?, lastEventID: String? = nil) throws {
         let connection = try RawHTTPConnection(port: port)
@@ -60,7 +65,8 @@ final class EventStreamClient: Sendable {
             if condition(frames) { return }
             try await Task.sleep(for: .milliseconds(20))
         }
-        throw TestSetupError("waited \(timeout) for \(what); got \(frames) after \(head)")
+        let ended = state.withLock { $0.endedAfter }.map { "the stream ended \($0) after it opened" } ?? "the stream is still open"
+        throw TestSetupError("waited \(timeout) for \(what); got \(frames) after \(head); \(ended)")
     }
 
     func waitUntilEnded(within timeout: Duration = .seconds(15)) async throws {
@@ -72,8 +78,16 @@ final class EventStreamClient: Sendable {
         throw TestSetupError("the stream did not end within \(timeout); got \(frames)")
     }
 
+    /// Ends the stream from this side, if the reader has not already closed the socket.
+    /// Under the same lock as the reader's close: once the number is closed, the kernel
+    /// hands it to the next socket anyone in this process opens (a PostgreSQL connection,
+    /// a server's listening socket), and a shutdown sent then would cut that one instead.
+    /// Tests that ended their streams and then closed them did exactly that, failing
+    /// whichever test ran beside them (D17).
     func close() {
-        shutdown(fd, Int32(SHUT_RDWR))
+        state.withLock { state in
+            if state.socketOpen { shutdown(fd, Int32(SHUT_RDWR)) }
+        }
     }
 
     private func read() {
@@ -83,8 +97,13 @@ final class EventStreamClient: Sendable {
         var decoded = [UInt8]()
         var buffer = [UInt8](repeating: 0, count: 4096)
         defer {
-            Glibc.close(fd)
-            state.withLock { $0.ended = true }
+            let after = ContinuousClock.now - opened
+            state.withLock {
+                Glibc.close(fd)
+                $0.socketOpen = false
+                $0.ended = true
+                $0.endedAfter = after
+            }
         }
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)

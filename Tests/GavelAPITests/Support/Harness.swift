@@ -161,18 +161,25 @@ func withGavel<T: Sendable>(
     _ body: @Sendable (Harness) async throws -> T
 ) async throws -> T {
     let token = Mutex<String?>(nil)
+    let serverLog = CollectedLog()
+    _ = ReceivedSignals.shared
     var configuration = GavelConfiguration(
-        host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: quietLogger, newID: newID)
+        host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: serverLog.logger, newID: newID)
     configuration.eventHeartbeat = eventHeartbeat
     configuration.statementTimeout = statementTimeout
     configuration.idleTimeout = idleTimeout
     configuration.callerCacheLifetime = callerCacheLifetime
     configure(&configuration)
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
-    let result = try await app.test(live ? .live : .router) { client in
-        // A second instance on the same database finds its admin already made.
-        let adminToken = token.withLock({ $0 }) ?? ""
-        return try await body(Harness(client: client, adminToken: adminToken, database: location))
+    let result: T
+    do {
+        result = try await app.test(live ? .live : .router) { client in
+            // A second instance on the same database finds its admin already made.
+            let adminToken = token.withLock({ $0 }) ?? ""
+            return try await body(Harness(client: client, adminToken: adminToken, database: location))
+        }
+    } catch {
+        throw FailedWithServerLog(error: error, log: serverLog.tail())
     }
     try await expectBalancedBooks(location)
     return result

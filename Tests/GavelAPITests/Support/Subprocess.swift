@@ -54,6 +54,21 @@ struct ChildProcess {
 struct RawHTTPConnection {
     let fd: Int32
 
+    /// Waits up to 5 s for a connect that a signal interrupted; true once it succeeded.
+    static func finishInterruptedConnect(_ fd: Int32) -> Bool {
+        var poller = pollfd(fd: fd, events: Int16(POLLOUT), revents: 0)
+        var ready: Int32
+        repeat { ready = poll(&poller, 1, 5_000) } while ready < 0 && errno == EINTR
+        guard ready == 1 else { return false }
+        var failure: Int32 = 0
+        var length = socklen_t(MemoryLayout<Int32>.size)
+        guard getsockopt(fd, SOL_SOCKET, SO_ERROR, &failure, &length) == 0, failure == 0 else {
+            errno = failure
+            return false
+        }
+        return true
+    }
+
     init(port: Int) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         var address = sockaddr_in()
@@ -63,9 +78,12 @@ struct RawHTTPConnection {
         let connected = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else {
+        // A signal (another test's child process ending) can interrupt connect; the
+        // connection then goes on by itself, and is awaited here.
+        guard connected == 0 || (errno == EINTR && Self.finishInterruptedConnect(fd)) else {
+            let reason = String(cString: strerror(errno))
             close(fd)
-            throw TestSetupError("cannot connect to 127.0.0.1:\(port)")
+            throw TestSetupError("cannot connect to 127.0.0.1:\(port): \(reason)")
         }
         var timeout = timeval(tv_sec: 15, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
@@ -76,6 +94,7 @@ struct RawHTTPConnection {
         var sent = 0
         while sent < bytes.count {
             let n = bytes[sent...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { return }
             sent += n
         }
@@ -94,6 +113,7 @@ struct RawHTTPConnection {
         var buffer = [UInt8](repeating: 0, count: 4096)
         while true {
             let n = recv(fd, &buffer, buffer.count, 0)
+            if n < 0 && errno == EINTR { continue }
             if n <= 0 { break }
             data += buffer[0..<n]
             let text = String(decoding: data, as: UTF8.self)
