@@ -134,23 +134,3 @@ public struct Appraisal: Equatable, Sendable {
         }
     }
 }
-
-// MARK: - JSON forms
-
-extension Appraisal {
-    public static func damagesJSON(_ damages: [Valuation.Damage]) -> JSONValue {
-        .array(damages.map { .object(["item": .string($0.item), "repairCost": .integer($0.repairCost)]) })
-    }
-
-    public static func comparablesJSON(_ comparables: [Valuation.AdjustedComparable]) -> JSONValue {
-        .array(comparables.map { entry in
-            var members: [String: JSONValue] = [
-                "price": .integer(entry.comparable.price), "year": .integer(entry.comparable.year),
-                "mileageKm": .integer(entry.comparable.mileageKm), "soldOn": .string(entry.comparable.soldOn.description),
-                "adjustedPrice": entry.adjustedPrice.map(JSONValue.integer) ?? .null, "used": .bool(entry.used),
-            ]
-            if let reason = entry.reason { members["reason"] = .string(reason) }
-            return .object(members)
-        })
-    }
-}

@@ -146,34 +146,3 @@ public struct LoanCase: Equatable, Sendable {
         return Lienholder(name: name, amount: amount, priority: priority, eligible: eligible)
     }
 }
-
-// MARK: - JSON forms (the API's; the jsonb columns have their own, GavelStore/StoredDocuments.swift)
-
-extension LoanCase.Borrower {
-    public var json: JSONValue {
-        .object(["name": .string(name), "idNumber": idNumber.map(JSONValue.string) ?? .null,
-                 "address": address.map(JSONValue.string) ?? .null])
-    }
-}
-
-extension LoanCase.Balances {
-    public var json: JSONValue {
-        .object(["principal": .integer(principal), "interest": .integer(interest), "fees": .integer(fees),
-                 "perDiemInterest": .integer(perDiemInterest), "asOf": .string(asOf.description)])
-    }
-}
-
-extension LoanCase {
-    public static func guarantorsJSON(_ names: [String]) -> JSONValue { .array(names.map { .object(["name": .string($0)]) }) }
-
-    public static func lienholdersJSON(_ lienholders: [Lienholder]) -> JSONValue {
-        .array(lienholders.map {
-            .object(["name": .string($0.name), "amount": .integer($0.amount), "priority": .integer($0.priority),
-                     "eligible": .bool($0.eligible)])
-        })
-    }
-
-    public static func creditsJSON(_ credits: [Credit]) -> JSONValue {
-        .array(credits.map { .object(["label": .string($0.label), "amount": .integer($0.amount)]) })
-    }
-}
