@@ -59,46 +59,6 @@ struct FailedWithServerLog: Error, CustomStringConvertible {
         if let inner = error as? FailedWithServerLog {
             return "\(inner)\n--- and the enclosing instance's warnings ---\n\(log)"
         }
-        return "\(String(reflecting: error))\n--- the server's warnings ---\n\(log)\n--- signals this process received: \(ReceivedSignals.shared.summary)"
-    }
-}
-
-/// Signals the test process itself received. HummingbirdTesting stops every application
-/// under test on SIGTERM or SIGINT, so one sent to this process (instead of a child)
-/// would fail whichever tests run at that moment; a failing test shows any here.
-// Unchecked: the sources are made once, in `init`, and never touched again.
-final class ReceivedSignals: @unchecked Sendable {
-    static let shared = ReceivedSignals()
-
-    private let received = Mutex<[String]>([])
-    private let sources: [any DispatchSourceSignal]
-
-    private init() {
-        let queue = DispatchQueue(label: "gavel-test-signals")
-        var sources: [any DispatchSourceSignal] = []
-        for signal in [SIGTERM, SIGINT, SIGHUP] {
-            let source = DispatchSource.makeSignalSource(signal: signal, queue: queue)
-            sources.append(source)
-        }
-        self.sources = sources
-        for (source, name) in zip(sources, ["SIGTERM", "SIGINT", "SIGHUP"]) {
-            source.setEventHandler { [weak self] in
-                self?.received.withLock { $0.append("\(name) at \(Date().rfc3339Milliseconds)") }
-            }
-            source.resume()
-        }
-    }
-
-    var summary: String {
-        let all = received.withLock { $0 }
-        return all.isEmpty ? "none" : all.joined(separator: ", ")
-    }
-}
-
-extension Date {
-    fileprivate var rfc3339Milliseconds: String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.string(from: self)
+        return "\(String(reflecting: error))\n--- the server's warnings ---\n\(log)"
     }
 }

@@ -162,7 +162,6 @@ func withGavel<T: Sendable>(
 ) async throws -> T {
     let token = Mutex<String?>(nil)
     let serverLog = CollectedLog()
-    _ = ReceivedSignals.shared
     var configuration = GavelConfiguration(
         host: "127.0.0.1", port: 0, database: location, resourcesDirectory: repositoryRoot, logger: serverLog.logger, newID: newID)
     configuration.eventHeartbeat = eventHeartbeat
