@@ -168,7 +168,8 @@ private func registerRoutes(
         events: events,
         money: MoneyController(database: database),
         reconciliation: ReconciliationController(database: database),
-        settlement: SettlementController(database: database))
+        settlement: SettlementController(database: database),
+        ends: CaseEndsController(database: database))
     return routes.table
 }
 

@@ -101,6 +101,8 @@ extension Problem {
                                         "openInvoices": .integer(Int64(openInvoices))])
         case .settlementLocked(let detail):
             return Problem(.conflict, code: "settlement-locked", title: "Conflict", detail: detail)
+        case .collateralDisposed(let detail):
+            return Problem(.conflict, code: "collateral-disposed", title: "Conflict", detail: detail)
         case .invoiceNotOpen(let detail):
             return Problem(.conflict, code: "invoice-not-open", title: "Conflict", detail: detail)
         case .invoiceNotDue(let detail):

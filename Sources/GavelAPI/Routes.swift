@@ -7,7 +7,7 @@ extension RouteBuilder {
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
         bidding: BiddingController, events: LotEventsController, money: MoneyController,
-        reconciliation: ReconciliationController, settlement: SettlementController
+        reconciliation: ReconciliationController, settlement: SettlementController, ends: CaseEndsController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -58,6 +58,20 @@ extension RouteBuilder {
         add(.get, "/v1/deficiency-claims", .only(.finance, .admin), settlement.listClaims)
         add(.post, "/v1/deficiency-claims/{id}/recoveries", .only(.finance, .admin), settlement.recordRecovery)
         add(.post, "/v1/deficiency-claims/{id}/write-off", .only(.finance, .admin), settlement.writeOff)
+
+        // Every case to an end, and the money out (domain rules section 10).
+        add(.post, "/v1/lots/{id}/cancel", .only(.manager, .admin), ends.cancelLot)
+        add(.get, "/v1/vehicles", staff, ends.listVehicles)
+        add(.post, "/v1/vehicles/{id}/return", .only(.manager, .admin), ends.returnVehicle)
+        add(.post, "/v1/cases/{id}/reopen", .only(.finance, .admin), ends.reopen)
+        add(.get, "/v1/cases/{id}/payoff", .only(.manager, .finance, .admin), ends.payoff)
+        add(.post, "/v1/cases/{id}/redemption", .only(.finance, .admin), ends.redeem)
+        add(.post, "/v1/cases/{id}/borrower-payments", .only(.finance, .admin), ends.borrowerPayment)
+        add(.post, "/v1/cases/{id}/consignor-payments", .only(.finance, .admin), ends.consignorPayment)
+        add(.get, "/v1/cases/{id}/payments", .only(.manager, .finance, .admin), ends.casePayments)
+        add(.get, "/v1/payables", .only(.finance, .admin), ends.payables)
+        add(.post, "/v1/payouts", .only(.finance, .admin), ends.pay)
+        add(.get, "/v1/payouts", .only(.finance, .admin), ends.listPayouts)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

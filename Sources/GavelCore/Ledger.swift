@@ -27,6 +27,9 @@ public enum Account: Hashable, Sendable, CustomStringConvertible {
     case lienholdersPayable
     /// Surpluses owed to borrowers until paid out.
     case borrowerPayable
+    /// What consignors owe their cases: expenses the proceeds did not cover (all of them
+    /// for a withdrawn case), and surplus the lender funds beyond its share.
+    case consignorReceivable
 
     public var description: String {
         switch self {
@@ -42,6 +45,7 @@ public enum Account: Hashable, Sendable, CustomStringConvertible {
         case .consignorPayable: "consignor-payable"
         case .lienholdersPayable: "lienholders-payable"
         case .borrowerPayable: "borrower-payable"
+        case .consignorReceivable: "consignor-receivable"
         }
     }
 }
@@ -161,19 +165,19 @@ public enum Postings {
     }
 
     /// The settlement distributes a case's proceeds: expenses recovered, the lender's
-    /// share, juniors, the borrower's surplus. Credits beyond a deficiency are the
-    /// lender's to give: they move from its share to the borrower's.
+    /// share, juniors, the borrower's surplus. Expenses the proceeds did not cover are
+    /// the consignor's to pay; so is surplus it funds beyond its share (credits, the
+    /// borrower's payments beyond the obligation).
     public static func settlement(statementId: UUID, caseId: UUID, statement: Waterfall.Statement, currency: String) -> JournalEntry {
-        let obligationPaid = statement.allocation
-            .filter { [.fees, .interest, .principal].contains($0.bucket) }.reduce(0) { $0 + $1.amount }
+        let share = statement.lenderShare
         return JournalEntry(
             eventKey: key("settlement", statementId), kind: "settlement", caseId: caseId, currency: currency,
             memo: "settlement statement issued",
             lines: [
                 .debit(.caseProceeds(caseId), statement.proceeds),
-                .credit(.caseExpenses(caseId), statement.amount(.expenses)),
-                .credit(.consignorPayable, obligationPaid),
-                .debit(.consignorPayable, statement.creditsToSurplus),
+                .debit(.consignorReceivable, statement.expensesUnpaid + max(0, -share)),
+                .credit(.caseExpenses(caseId), statement.expensesTotal),
+                .credit(.consignorPayable, max(0, share)),
                 .credit(.lienholdersPayable, statement.amount(.junior)),
                 .credit(.borrowerPayable, statement.surplus),
             ])
@@ -205,5 +209,74 @@ public enum Postings {
         JournalEntry(
             eventKey: key("deficiency-recovery", recoveryId), kind: "deficiency-recovery", caseId: caseId, currency: currency,
             memo: "deficiency recovery", lines: [.debit(.cash, amount), .credit(.consignorPayable, amount)])
+    }
+
+    /// The borrower paid on the loan before the sale: the lender's money, taken off the
+    /// obligation at settlement.
+    public static func borrowerPayment(paymentId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("borrower-payment", paymentId), kind: "borrower-payment", caseId: caseId, currency: currency,
+            memo: "borrower payment before the sale", lines: [.debit(.cash, amount), .credit(.consignorPayable, amount)])
+    }
+
+    /// The borrower redeemed the collateral: the payment is the case's proceeds.
+    public static func redemption(redemptionId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("redemption", redemptionId), kind: "redemption", caseId: caseId, currency: currency,
+            memo: "redemption payment", lines: [.debit(.cash, amount), .credit(.caseProceeds(caseId), amount)])
+    }
+
+    /// The consignor paid what it owed its case.
+    public static func consignorPayment(paymentId: UUID, caseId: UUID, amount: Int64, currency: String) -> JournalEntry {
+        JournalEntry(
+            eventKey: key("consignor-payment", paymentId), kind: "consignor-payment", caseId: caseId, currency: currency,
+            memo: "consignor payment", lines: [.debit(.cash, amount), .credit(.consignorReceivable, amount)])
+    }
+
+    /// Money paid out of what a case owes: the payable goes down, and so does cash.
+    public static func payout(payoutId: UUID, caseId: UUID, kind: PayoutKind, amount: Int64, currency: String) -> JournalEntry {
+        let payable: Account = switch kind {
+        case .consignor: .consignorPayable
+        case .lienholder: .lienholdersPayable
+        case .vendor: .expensesPayable
+        case .buyerRefund: .buyerRefundsPayable
+        }
+        return JournalEntry(
+            eventKey: key("payout", payoutId), kind: "payout", caseId: caseId, currency: currency,
+            memo: "payout: \(kind.rawValue)", lines: [.debit(payable, amount), .credit(.cash, amount)])
+    }
+
+    /// Every vehicle of the case went back to the consignor: no statement, the lender
+    /// keeps its claim outside Gavel. Forfeited deposits (the case's only proceeds) first
+    /// cover its expenses; the consignor owes the rest of them, or receives the rest of
+    /// the deposits.
+    public static func withdrawal(caseId: UUID, proceeds: Int64, expenses: Int64, currency: String) -> JournalEntry {
+        let covered = min(proceeds, expenses)
+        return JournalEntry(
+            eventKey: key("withdrawal", caseId), kind: "withdrawal", caseId: caseId, currency: currency,
+            memo: "case withdrawn: every vehicle returned",
+            lines: [
+                .debit(.caseProceeds(caseId), proceeds),
+                .debit(.consignorReceivable, expenses - covered),
+                .credit(.caseExpenses(caseId), expenses),
+                .credit(.consignorPayable, proceeds - covered),
+            ])
+    }
+}
+
+/// A case's own accounts in the journal (domain rules section 10): once the case is
+/// closed, each nets to zero. The bank, the platform's revenue and the bidders' deposits
+/// appear in a case's entries but are not the case's: the platform keeps its fees, and a
+/// deposit is owed to its bidder, never to a case.
+public enum CaseBooks {
+    public static let notTheCase: Set<String> = [
+        Account.cash.description, Account.platformFeeRevenue.description, Account.sellerFeeRevenue.description,
+        Account.bidderDepositsHeld.description,
+    ]
+
+    /// What each of the case's accounts still holds (debits less credits), given the
+    /// nets of every account its entries touch; the accounts at zero are left out.
+    public static func openAccounts(_ nets: [String: Int64]) -> [String: Int64] {
+        nets.filter { !notTheCase.contains($0.key) && $0.value != 0 }
     }
 }

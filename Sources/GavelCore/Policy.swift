@@ -74,6 +74,11 @@ public struct Policy: Equatable, Sendable {
 
     public struct Settlement: Equatable, Sendable {
         public var allocationOrder: [ObligationBucket] = [.fees, .interest, .principal]
+        /// Where a borrower asks about a statement: a telephone number or an address
+        /// (UCC §9-616(a)(1)(D)), printed on every statement.
+        public var contact: String = Settlement.defaultContact
+
+        public static let defaultContact = "the disposal department of the lender named on this statement"
     }
 
     public var ruleset: Ruleset = .commercial
@@ -135,6 +140,7 @@ extension Policy {
             "fees": fees.json,
             "settlement": .object([
                 "allocationOrder": .array(settlement.allocationOrder.map { .string($0.rawValue) }),
+                "contact": .string(settlement.contact),
             ]),
         ])
     }
@@ -220,6 +226,9 @@ extension Policy {
                 errors.append(FieldError(field: "fees.buyerPremiumMin", message: "must not exceed fees.buyerPremiumMax"))
             }
             policy.fees = p
+        }
+        if let v = root.object("settlement", errors: &errors) {
+            policy.settlement.contact = v.string("contact", maxLength: 500, errors: &errors) ?? policy.settlement.contact
         }
         if let v = root.object("settlement", errors: &errors),
            let order = v.array("allocationOrder", errors: &errors) {

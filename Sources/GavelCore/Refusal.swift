@@ -25,6 +25,8 @@ public enum Refusal: Error, Sendable, Equatable {
     case caseSettled(String)
     case caseNotReady(String, undisposedVehicles: [String], openInvoices: Int)
     case settlementLocked(String)
+    /// Every vehicle of the case is sold: there is nothing left to redeem.
+    case collateralDisposed(String)
     case invoiceNotOpen(String)
     case invoiceNotDue(String)
     case depositNotRefundable(String)

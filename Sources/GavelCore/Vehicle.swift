@@ -4,8 +4,15 @@ import Foundation
 public struct Vehicle: Equatable, Sendable {
     public enum Status: String, Sendable, CaseIterable {
         case inStock = "in-stock"
+        /// Sold and paid for.
         case sold
+        /// Handed back to the consignor (unsaleable, recalled, court order).
         case returned
+        /// Given back to the borrower, who redeemed it.
+        case released
+
+        /// Sold and paid, returned or released: nothing more happens to it in its case.
+        public var isDisposed: Bool { self != .inStock }
     }
 
     public var id: UUID

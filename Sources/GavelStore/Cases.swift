@@ -27,7 +27,8 @@ public enum CaseRepository {
     static let columns = """
         id, seq, consignor_id, loan_number, borrower::text AS borrower, guarantors::text AS guarantors, principal, interest,
         fees, per_diem_interest, balances_as_of::text AS balances_as_of, lienholders::text AS lienholders,
-        credits::text AS credits, status, (SELECT currency FROM consignors WHERE id = consignor_id) AS currency
+        credits::text AS credits, case_effective_status(id, status) AS status,
+        (SELECT currency FROM consignors WHERE id = consignor_id) AS currency
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> StoredCase {
@@ -55,13 +56,19 @@ public enum CaseRepository {
         ).first
     }
 
-    /// Locks the case's row for update: two settlements of one case, and a settlement
-    /// and a change to the case, happen one after the other.
-    /// A case whose final statement is issued.
-    public static func markSettled(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
-        try await connection.query("UPDATE cases SET status = 'settled' WHERE id = \(id)", logger: logger)
+    /// A case moved to a stored status (`ready` is never stored: an open case whose
+    /// vehicles are all disposed of reads as ready).
+    public static func setStatus(id: UUID, _ status: CaseStatus, on connection: PostgresConnection, logger: Logger) async throws {
+        let stored = status == .ready ? CaseStatus.open : status
+        try await connection.query(
+            """
+            UPDATE cases SET status = \(stored.rawValue), closed_at = CASE WHEN \(stored.rawValue) = 'closed' THEN now() END
+            WHERE id = \(id)
+            """, logger: logger)
     }
 
+    /// Locks the case's row for update: two settlements of one case, and a settlement
+    /// and a change to the case, happen one after the other.
     public static func lockForSettlement(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         for try await _ in try await connection.query("SELECT 1 FROM cases WHERE id = \(id) FOR UPDATE", logger: logger) {}
     }

@@ -8,10 +8,13 @@ public enum LotRepository {
     public enum Visibility: Sendable {
         case everything
         case consignor(UUID)
-        /// Bidders: scheduled, open and closed lots, from seven days before they open
-        /// (the contract's catalogue; a lot's result is read by its ID).
-        case bidders
+        /// A bidder: scheduled and open lots from seven days before they open (the
+        /// catalogue), and the lots it bid on once their sale is over.
+        case bidder(UUID)
     }
+
+    /// The statuses of a lot whose sale is over, which `?status=closed` asks for.
+    public static let overStatuses: [Lot.Status] = [.sold, .unsold, .defaulted, .cancelled, .pendingApproval, .closeFailed]
 
     public static func insert(_ lot: Lot, createdBy: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         let increments = IncrementsDocument.text(lot.increments)
@@ -78,22 +81,27 @@ public enum LotRepository {
     ) async throws -> [(Lot, Int64)] {
         var bindings = PostgresBindings()
         bindings.append(afterSeq)
-        bindings.append(status?.rawValue)
+        // `closed` (never stored for long) stands for every lot whose sale is over.
+        let statuses = status.map { $0 == .closed ? Self.overStatuses.map(\.rawValue) : [$0.rawValue] }
+        bindings.append(statuses)
         var scope: UUID? = consignorId
-        var biddersOnly = false
+        var bidder: UUID?
         switch visibility {
         case .everything: break
         case .consignor(let own): scope = own
-        case .bidders: biddersOnly = true
+        case .bidder(let id): bidder = id
         }
         bindings.append(scope)
-        bindings.append(biddersOnly)
+        bindings.append(bidder)
         bindings.append(limit)
         // The visibility rule for bidders is the same expression whatever they filter on.
+        let over = Self.overStatuses.map { "'\($0.rawValue)'" }.joined(separator: ", ")
         let sql = """
             SELECT * FROM (SELECT \(columns) FROM lots WHERE seq > $1 AND ($3::uuid IS NULL OR consignor_id = $3)) l
-            WHERE ($2::text IS NULL OR l.status = $2)
-              AND (NOT $4::boolean OR (l.status IN ('scheduled', 'open', 'closed') AND now() >= l.starts_at - interval '7 days'))
+            WHERE ($2::text[] IS NULL OR l.status = ANY($2::text[]))
+              AND ($4::uuid IS NULL
+                   OR (l.status IN ('scheduled', 'open', 'closed') AND now() >= l.starts_at - interval '7 days')
+                   OR (l.status IN (\(over)) AND EXISTS (SELECT 1 FROM bids b WHERE b.lot_id = l.id AND b.bidder_id = $4)))
             ORDER BY l.seq LIMIT $5
             """
         if let consignorId, case .consignor(let own) = visibility, consignorId != own { return [] }
@@ -226,5 +234,29 @@ extension LotRepository {
     /// A sold lot whose buyer did not pay.
     public static func markDefaulted(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query("UPDATE lots SET status = 'defaulted' WHERE id = \(lotId)", logger: logger)
+    }
+
+    /// A live lot called off by a manager, with the reason. Answers whether it was live.
+    public static func markCancelled(
+        lotId: UUID, reason: String, by userId: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Bool {
+        try await !connection.query(
+            """
+            UPDATE lots SET status = 'cancelled', cancel_reason = \(reason), cancelled_by = \(userId), cancelled_at = now(),
+                   decision_due_at = NULL
+            WHERE id = \(lotId) AND status IN ('scheduled', 'pending-approval')
+            RETURNING id
+            """, logger: logger
+        ).collect { row in try row.value("id", as: UUID.self) }.isEmpty
+    }
+
+    /// The live lots (scheduled, open, pending approval) of a case's vehicles, locked.
+    public static func live(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Lot] {
+        try await connection.rows(
+            """
+            SELECT \(columns) FROM lots WHERE status IN ('scheduled', 'closed', 'pending-approval')
+              AND vehicle_id IN (SELECT id FROM vehicles WHERE case_id = $1) ORDER BY seq FOR UPDATE
+            """, id: caseId, logger: logger, decode
+        ).map(\.0)
     }
 }

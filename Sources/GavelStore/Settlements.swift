@@ -28,6 +28,8 @@ public struct StoredStatement: Sendable {
     public var body: JSONValue
     public var surplus: Int64
     public var deficiency: Int64
+    public var kind: StatementKind
+    public var issuedAt: Date
 }
 
 public struct SurplusRefund: Sendable, Equatable {
@@ -99,25 +101,28 @@ public enum SettlementRepository {
     public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {
         try await connection.query(
             """
-            SELECT id, case_id, body::text AS body, surplus, deficiency FROM settlement_statements
+            SELECT id, case_id, body::text AS body, surplus, deficiency, kind, issued_at FROM settlement_statements
             WHERE case_id = \(caseId) AND status = 'final'
             """, logger: logger
         ).collect { row in
             StoredStatement(
                 id: try row.value("id"), caseId: try row.value("case_id"), body: try row.json("body"),
-                surplus: try row.value("surplus"), deficiency: try row.value("deficiency"))
+                surplus: try row.value("surplus"), deficiency: try row.value("deficiency"), kind: try row.enumValue("kind"),
+                issuedAt: try row.value("issued_at"))
         }.first
     }
 
     /// Stores a final statement.
     public static func insertStatement(
-        id: UUID, caseId: UUID, currency: String, statement: Waterfall.Statement, body: JSONValue, supersedes: UUID?,
-        issuedBy: UUID, on connection: PostgresConnection, logger: Logger
+        id: UUID, caseId: UUID, kind: StatementKind, currency: String, statement: Waterfall.Statement, body: JSONValue,
+        supersedes: UUID?, issuedBy: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await connection.query(
             """
-            INSERT INTO settlement_statements (id, case_id, currency, settlement_date, body, surplus, deficiency, supersedes, issued_by)
-            VALUES (\(id), \(caseId), \(currency), \(statement.settlementDate.description)::date, \(JSONText.encode(body))::jsonb,
+            INSERT INTO settlement_statements (id, case_id, kind, currency, settlement_date, interest_to, body, surplus, deficiency,
+                                               supersedes, issued_by)
+            VALUES (\(id), \(caseId), \(kind.rawValue), \(currency), \(statement.settlementDate.description)::date,
+                    \(statement.interestTo.description)::date, \(JSONText.encode(body))::jsonb,
                     \(statement.surplus), \(statement.deficiency), \(supersedes), \(issuedBy))
             """, logger: logger)
     }
@@ -161,10 +166,13 @@ public enum SettlementRepository {
         return (paid, recovered)
     }
 
-    /// A statement superseded by a correction, with its refund and its claim cancelled.
-    public static func markSuperseded(statementId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+    /// A statement superseded by a correction (or `reversed` when its case is
+    /// reopened), with its refund and its claim cancelled.
+    public static func markSuperseded(
+        statementId: UUID, as status: StatementStatus = .superseded, on connection: PostgresConnection, logger: Logger
+    ) async throws {
         try await connection.query(
-            "UPDATE settlement_statements SET status = 'superseded' WHERE id = \(statementId)", logger: logger)
+            "UPDATE settlement_statements SET status = \(status.rawValue) WHERE id = \(statementId)", logger: logger)
         try await connection.query(
             "UPDATE surplus_refunds SET status = 'cancelled' WHERE statement_id = \(statementId)", logger: logger)
         try await connection.query(
@@ -207,10 +215,26 @@ public enum SettlementRepository {
         ).first
     }
 
+    /// The case a surplus refund or a deficiency claim belongs to, read without a lock: a
+    /// change to either locks its case first, then the record (the order settlement uses).
+    public static func caseOf(refundOrClaim id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> UUID? {
+        try await connection.rows(
+            "SELECT case_id FROM surplus_refunds WHERE id = $1 UNION ALL SELECT case_id FROM deficiency_claims WHERE id = $1",
+            id: id, logger: logger
+        ) { row in try row.value("case_id", as: UUID.self) }.first
+    }
+
+    /// Whether the statement's deficiency claim is still open.
+    public static func openClaim(statementId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await !connection.rows(
+            "SELECT 1 AS one FROM deficiency_claims WHERE statement_id = $1 AND status = 'open'", id: statementId, logger: logger
+        ) { row in try row.value("one", as: Int.self) }.isEmpty
+    }
+
     public static func markRefundPaid(id: UUID, reference: String, on connection: PostgresConnection, logger: Logger) async throws {
         try await connection.query(
             """
-            UPDATE surplus_refunds SET status = 'paid', payout_reference = \(reference), paid_at = now()
+            UPDATE surplus_refunds SET status = 'paid', payout_reference = \(reference), paid_at = now(), paid_on = current_date
             WHERE id = \(id) AND status = 'pending'
             """, logger: logger)
     }
@@ -240,12 +264,12 @@ public enum SettlementRepository {
     /// Money recovered on a claim, with the claim's new balance (`claim` as it now stands).
     public static func recordRecovery(
         on claim: DeficiencyClaim, recoveryId: UUID, amount: Int64, reference: String, receivedOn: CalendarDate,
-        recordedBy: UUID, on connection: PostgresConnection, logger: Logger
+        payer: String, recordedBy: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await connection.query(
             """
-            INSERT INTO deficiency_recoveries (id, claim_id, amount, reference, received_on, recorded_by)
-            VALUES (\(recoveryId), \(claim.id), \(amount), \(reference), \(receivedOn.description)::date, \(recordedBy))
+            INSERT INTO deficiency_recoveries (id, claim_id, amount, reference, received_on, payer, recorded_by)
+            VALUES (\(recoveryId), \(claim.id), \(amount), \(reference), \(receivedOn.description)::date, \(payer), \(recordedBy))
             """, logger: logger)
         try await connection.query(
             """

@@ -152,6 +152,8 @@ struct PolicyDocument: SelfFormed {
 
     struct Settlement: Codable {
         var allocationOrder: [String]
+        /// Absent from policies stored before the second round: they read the default.
+        var contact: String?
     }
 
     var ruleset: String
@@ -177,7 +179,8 @@ struct PolicyDocument: SelfFormed {
             increments: IncrementsDocument.form(b.increments), extensionWindowSeconds: b.extensionWindowSeconds,
             extensionSeconds: b.extensionSeconds, approvalHours: b.approvalHours)
         fees = FeesDocument(policy.fees)
-        settlement = Settlement(allocationOrder: policy.settlement.allocationOrder.map(\.rawValue))
+        settlement = Settlement(
+            allocationOrder: policy.settlement.allocationOrder.map(\.rawValue), contact: policy.settlement.contact)
     }
 
     /// The policy, validated again as a whole (the rules between its members, the
@@ -209,6 +212,7 @@ struct PolicyDocument: SelfFormed {
         policy.bidding.approvalHours = bidding.approvalHours
         policy.fees = try fees.value()
         policy.settlement.allocationOrder = order
+        policy.settlement.contact = settlement.contact ?? Policy.Settlement.defaultContact
         return try policy.validated()
     }
 }

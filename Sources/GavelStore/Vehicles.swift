@@ -53,6 +53,78 @@ public enum VehicleRepository {
             id: caseId, logger: logger, decode
         ).map(\.0)
     }
+
+    /// A vehicle as lists show it: `listed` while a lot of it is live or its sale awaits
+    /// payment, else its stored status.
+    public struct Listed: Sendable {
+        public var vehicle: Vehicle
+        public var consignorId: UUID
+        public var shownStatus: String
+    }
+
+    /// What makes an in-stock vehicle `listed`: a live lot, or a sale awaiting payment.
+    static let shownStatus = """
+        CASE WHEN v.status = 'in-stock' AND EXISTS (
+                 SELECT 1 FROM lots l LEFT JOIN invoices i ON i.lot_id = l.id
+                 WHERE l.vehicle_id = v.id AND (l.status IN ('scheduled', 'closed', 'pending-approval')
+                                                OR (l.status = 'sold' AND i.status IS DISTINCT FROM 'paid')))
+             THEN 'listed' ELSE v.status END
+        """
+
+    /// Vehicles in the order taken in, optionally of one case, one consignor, one shown status.
+    public static func list(
+        caseId: UUID?, consignorId: UUID?, shownStatus status: String?, afterSeq: Int64, limit: Int,
+        on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(Listed, Int64)] {
+        var bindings = PostgresBindings()
+        bindings.append(afterSeq)
+        bindings.append(caseId)
+        bindings.append(consignorId)
+        bindings.append(status)
+        bindings.append(limit)
+        let sql = """
+            SELECT * FROM (
+                SELECT \(columns), v.seq, \(shownStatus) AS shown_status FROM vehicles v JOIN cases c ON c.id = v.case_id
+                WHERE v.seq > $1 AND ($2::uuid IS NULL OR v.case_id = $2) AND ($3::uuid IS NULL OR c.consignor_id = $3)
+            ) listed WHERE ($4::text IS NULL OR shown_status = $4) ORDER BY seq LIMIT $5
+            """
+        return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: bindings), logger: logger).collect { row in
+            let (vehicle, consignorId) = try decode(row)
+            return (Listed(vehicle: vehicle, consignorId: consignorId, shownStatus: try row.value("shown_status")),
+                    try row.value("seq", as: Int64.self))
+        }
+    }
+
+    /// The status the vehicle shows (`listed` included).
+    public static func shownStatus(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        try await connection.rows(
+            "SELECT \(shownStatus) AS shown_status FROM vehicles v WHERE v.id = $1", id: id, logger: logger
+        ) { row in try row.value("shown_status", as: String.self) }.first
+    }
+
+    /// Whether a lot of the vehicle is live, or sold with its invoice not paid.
+    public static func hasLiveOrUnpaidSale(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        try await shownStatus(id: id, on: connection, logger: logger) == "listed"
+    }
+
+    /// A vehicle handed back to the consignor, with the reason.
+    public static func markReturned(id: UUID, reason: String, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE vehicles SET status = 'returned', disposal_reason = \(reason), disposed_at = now()
+            WHERE id = \(id) AND status = 'in-stock'
+            """, logger: logger)
+    }
+
+    /// The case's vehicles still in stock given back to the borrower, who redeemed them.
+    public static func releaseInStock(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        try await connection.query(
+            """
+            UPDATE vehicles SET status = 'released', disposal_reason = 'redeemed by the borrower', disposed_at = now()
+            WHERE case_id = \(caseId) AND status = 'in-stock' RETURNING vin
+            """, logger: logger
+        ).collect { row in try row.value("vin", as: String.self) }
+    }
 }
 
 public enum AppraisalRepository {

@@ -162,6 +162,8 @@ public struct VehicleAnswer: Encodable, Sendable {
     public var titleStatus: String
     public var repossessedOn: String
     public var status: String
+    /// Why it went back to the consignor, once returned.
+    public var returnReason: String?
     /// In the vehicle read by its ID (staff), with its lots.
     public var appraisals: [AppraisalAnswer]?
     public var lots: [LotAnswer]?

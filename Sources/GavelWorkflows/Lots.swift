@@ -90,15 +90,16 @@ public struct Lots: Sendable {
         return answer
     }
 
-    /// Lots in creation order: bidders see scheduled, open and closed lots from seven
-    /// days before they open; managers their consignor's.
+    /// Lots in creation order: bidders see scheduled and open lots from seven days
+    /// before they open, and the lots they bid on once over; managers their consignor's.
+    /// `closed` asks for every lot whose sale is over.
     public func list(
         status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
     ) async throws -> [(answer: LotAnswer, seq: Int64)] {
         let visibility: LotRepository.Visibility = switch caller.role {
         // A manager is always bound to a consignor; one that is not sees nothing.
         case .manager: .consignor(caller.user.consignorId ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)))
-        case .bidder: .bidders
+        case .bidder: .bidder(caller.user.id)
         default: .everything
         }
         let rows = try await LotRepository.list(
@@ -138,5 +139,37 @@ public struct Lots: Sendable {
             caller, accept ? "lot.decision.accept" : "lot.decision.reject", "lot", id,
             before: .object(["status": .string(lot.status.rawValue)]), after: .object(["status": .string(after.status.rawValue)]))
         return LotAnswer(after, vehicle: nil, for: caller)
+    }
+
+    /// A manager calls off a live lot (scheduled, open, pending approval) with a reason:
+    /// no invoice, held deposits owed back, watchers told it closed as `cancelled`.
+    public func cancel(lotId id: UUID, reason: String, by caller: Caller, in session: Session) async throws -> LotAnswer {
+        let connection = session.connection
+        let logger = session.logger
+        guard let lot = try await LotRepository.find(id: id, forUpdate: true, on: connection, logger: logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: lot.consignorId, to: caller, what: "lot \(id.uuidString.lowercased())")
+        try await Self.cancel(lot, reason: reason, by: caller, in: session)
+        guard let after = try await LotRepository.find(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no lot \(id.uuidString.lowercased())")
+        }
+        return LotAnswer(after, vehicle: nil, for: caller)
+    }
+
+    /// Cancels a lot the caller has locked; refused unless it is live.
+    static func cancel(_ lot: Lot, reason: String, by caller: Caller, in session: Session) async throws {
+        let connection = session.connection
+        let logger = session.logger
+        guard [.scheduled, .open, .pendingApproval].contains(lot.status),
+              try await LotRepository.markCancelled(lotId: lot.id, reason: reason, by: caller.user.id, on: connection, logger: logger)
+        else {
+            throw Refusal.conflict("the lot is \(lot.status.rawValue); only a scheduled, open or pending lot can be cancelled")
+        }
+        try await DepositRepository.releaseHeld(lotIds: [lot.id], keepers: [nil], on: connection, logger: logger)
+        try await LotEventRepository.record(lotId: lot.id, kind: .closed, on: connection, logger: logger)
+        try await session.audit(
+            caller, "lot.cancel", "lot", lot.id, before: .object(["status": .string(lot.status.rawValue)]),
+            after: .object(["status": .string(Lot.Status.cancelled.rawValue), "reason": .string(reason)]))
     }
 }

@@ -14,7 +14,7 @@ public enum Scope {
     /// A settled case takes no more vehicles or expenses (domain rules section 10): they
     /// could never be disposed of or cleared. Read the case with `forChange` first.
     public static func ensureTakesChanges(_ stored: StoredCase) throws {
-        guard stored.loanCase.status == .open else {
+        guard !stored.loanCase.status.isFinished else {
             throw Refusal.caseSettled("the case is \(stored.loanCase.status.rawValue); it takes no more vehicles, expenses or lots")
         }
     }
@@ -26,13 +26,17 @@ public enum Scope {
 
     /// Bidders see a lot from seven days before it opens, and its result after it closes
     /// (the winner needs it; results are public as at any auction house). A cancelled
-    /// lot, or one not yet announced, does not exist for them (404, as a missing one).
+    /// lot, or one not yet announced, does not exist for them (404, as a missing one),
+    /// unless they bid on it: they are told how it ended.
     static func ensureBidderMayView(_ lot: Lot, caller: Caller, in session: Session) async throws {
         guard caller.role == .bidder else { return }
         let now = try await session.now()
-        guard lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) else {
-            throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
+        if lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) { return }
+        if lot.status == .cancelled,
+           try await BidRepository.maximum(lotId: lot.id, bidderId: caller.user.id, on: session.connection, logger: session.logger) != nil {
+            return
         }
+        throw Refusal.notFound("no lot \(lot.id.uuidString.lowercased())")
     }
 
     /// A lot the caller may see: not another consignor's (for a manager), and for a

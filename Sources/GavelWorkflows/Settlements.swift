@@ -11,16 +11,20 @@ public struct Settlements: Sendable {
     /// invoices are closed; on a settled case it issues a correction that supersedes the
     /// earlier one, unless money has moved on that one. Answers the statement's JSON.
     public func settle(caseId: UUID, settlementDate requested: CalendarDate?, by caller: Caller, in session: Session) async throws -> JSONValue {
-        let statementId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
-        try await CaseRepository.lockForSettlement(id: caseId, on: connection, logger: logger)
-        guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: logger) else {
-            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        let stored = try await CaseProgress.lockedCase(caseId, for: caller, in: session)
+        switch stored.loanCase.status {
+        case .open, .ready, .settled: break
+        case .redeemed:
+            throw Refusal.caseSettled("the case was redeemed by the borrower; its statement is the redemption's")
+        case .closed:
+            throw Refusal.settlementLocked("the case is closed: its money is paid out, and its statement can no longer be corrected")
+        case .withdrawn:
+            throw Refusal.caseSettled("the case is withdrawn: every vehicle went back to the consignor, and there is nothing to settle")
         }
-        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
         let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
-        let undisposed = facts.vehicles.filter { $0.status == .inStock }.map(\.vin)
+        let undisposed = facts.vehicles.filter { !$0.status.isDisposed }.map(\.vin)
         guard !facts.vehicles.isEmpty, undisposed.isEmpty, facts.openInvoices == 0 else {
             var reasons: [String] = []
             if facts.vehicles.isEmpty { reasons.append("the case has no vehicle") }
@@ -33,14 +37,39 @@ public struct Settlements: Sendable {
         guard settlementDate <= today else {
             throw ValidationFailure([FieldError(field: "settlementDate", message: "must not be in the future")])
         }
+        return try await issue(stored, kind: .sale, settlementDate: settlementDate, by: caller, in: session)
+    }
+
+    /// Writes a case's final statement (superseding the current one, if any), posts its
+    /// distribution, opens its surplus refund or deficiency claim and marks the case
+    /// settled (or redeemed). The caller holds the case's lock and checked it may settle.
+    func issue(
+        _ stored: StoredCase, kind: StatementKind, settlementDate: CalendarDate, by caller: Caller, in session: Session
+    ) async throws -> JSONValue {
+        let statementId = Seam.newID()
+        let connection = session.connection
+        let logger = session.logger
+        let caseId = stored.loanCase.id
+        let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
         guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
             throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
         }
         let loan = stored.loanCase
+        let redemption = try await CaseMoneyRepository.redemption(caseId: caseId, on: connection, logger: logger)
+        var receivedOn = redemption?.receivedOn
+        if receivedOn == nil {
+            receivedOn = try await CaseMoneyRepository.lastProceedsReceivedOn(caseId: caseId, on: connection, logger: logger)
+        }
         let input = Waterfall.Input(
             balances: loan.balances, settlementDate: settlementDate, hammer: facts.hammer,
             forfeitedDeposits: facts.forfeitedDeposits, expenses: facts.expenses,
-            allocationOrder: consignor.policy.settlement.allocationOrder, lienholders: loan.lienholders, credits: loan.credits)
+            allocationOrder: consignor.policy.settlement.allocationOrder,
+            // A redemption pays no junior: its lien follows the collateral back (D26).
+            lienholders: kind == .redemption ? [] : loan.lienholders, credits: loan.credits,
+            proceedsReceivedOn: receivedOn,
+            borrowerPayments: try await CaseMoneyRepository.receiptsTotal(
+                caseId: caseId, kind: .borrowerPayment, on: connection, logger: logger),
+            redemption: redemption?.amount ?? 0)
         let statement: Waterfall.Statement
         switch Waterfall.settle(input) {
         case .success(let value): statement = value
@@ -52,13 +81,14 @@ public struct Settlements: Sendable {
         }
         let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
         if let previous {
-            try await supersede(previous, in: session)
+            try await supersede(previous, as: .superseded, in: session)
         }
         let json = StatementJSON.make(
-            id: statementId, caseId: caseId, currency: stored.currency, statement: statement, loan: loan,
-            lender: consignor.name, vehicles: facts.vehicles, supersedes: previous?.id)
+            id: statementId, caseId: caseId, kind: kind, currency: stored.currency, statement: statement, loan: loan,
+            lender: consignor.name, contact: consignor.policy.settlement.contact, vehicles: facts.vehicles,
+            supersedes: previous?.id)
         try await SettlementRepository.insertStatement(
-            id: statementId, caseId: caseId, currency: stored.currency, statement: statement, body: json,
+            id: statementId, caseId: caseId, kind: kind, currency: stored.currency, statement: statement, body: json,
             supersedes: previous?.id, issuedBy: caller.user.id, on: connection, logger: logger)
         let entry = Postings.settlement(statementId: statementId, caseId: caseId, statement: statement, currency: stored.currency)
         if !entry.lines.isEmpty { try await LedgerRepository.post(entry, on: connection, logger: logger) }
@@ -72,18 +102,48 @@ public struct Settlements: Sendable {
                 id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency,
                 amount: statement.deficiency, debtors: [loan.borrower.name] + loan.guarantors, on: connection, logger: logger)
         }
-        try await CaseRepository.markSettled(id: caseId, on: connection, logger: logger)
+        try await CaseRepository.setStatus(id: caseId, kind == .redemption ? .redeemed : .settled, on: connection, logger: logger)
         try await session.audit(
             caller, previous == nil ? "settlement.issue" : "settlement.correct", "case", caseId,
             before: previous.map { .object(["statementId": $0.id.json]) },
-            after: .object(["statementId": statementId.json, "surplus": .integer(statement.surplus),
+            after: .object(["statementId": statementId.json, "kind": .string(kind.rawValue), "surplus": .integer(statement.surplus),
                             "deficiency": .integer(statement.deficiency)]))
+        try await CaseProgress.closeIfSquare(caseId: caseId, by: caller, in: session)
         return json
+    }
+
+    /// Finance reopens a settled case, with a reason, before money moved on its
+    /// statement: the statement is reversed (its entry undone, its refund or claim
+    /// cancelled) and the case is ready to settle again.
+    public func reopen(caseId: UUID, reason: String, by caller: Caller, in session: Session) async throws -> CaseAnswer {
+        let connection = session.connection
+        let logger = session.logger
+        let stored = try await CaseProgress.lockedCase(caseId, for: caller, in: session)
+        guard stored.loanCase.status == .settled,
+              let statement = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
+        else {
+            if stored.loanCase.status == .closed || stored.loanCase.status == .redeemed {
+                throw Refusal.settlementLocked("the case is \(stored.loanCase.status.rawValue); money has moved on its statement")
+            }
+            throw Refusal.conflict("the case is \(stored.loanCase.status.rawValue); only a settled case can be reopened")
+        }
+        try await supersede(statement, as: .reversed, in: session)
+        try await CaseRepository.setStatus(id: caseId, .open, on: connection, logger: logger)
+        guard let after = try await CaseRepository.find(id: caseId, on: connection, logger: logger) else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        let vehicles = try await VehicleRepository.list(caseId: caseId, on: connection, logger: logger)
+        let answer = CaseAnswer(after.loanCase, currency: after.currency, vehicles: vehicles)
+        try await session.audit(
+            caller, "case.reopen", "case", caseId,
+            before: .object(["status": .string(stored.loanCase.status.rawValue), "statementId": statement.id.json]),
+            after: .object(["status": .string(after.loanCase.status.rawValue), "reason": .string(reason)]))
+        return answer
     }
 
     /// Before a correction: the earlier statement is superseded, its entry reversed, its
     /// refund or claim cancelled. Refused once money moved on them.
-    func supersede(_ old: StoredStatement, in session: Session) async throws {
+    func supersede(_ old: StoredStatement, as status: StatementStatus, in session: Session) async throws {
         let moved = try await SettlementRepository.moneyMoved(statementId: old.id, on: session.connection, logger: session.logger)
         if moved.surplusPaid {
             throw Refusal.settlementLocked("the surplus of the current statement is paid out; it can no longer be corrected")
@@ -91,7 +151,11 @@ public struct Settlements: Sendable {
         if moved.recovered {
             throw Refusal.settlementLocked("recoveries are recorded on the current deficiency claim; it can no longer be corrected")
         }
-        try await SettlementRepository.markSuperseded(statementId: old.id, on: session.connection, logger: session.logger)
+        if try await CaseMoneyRepository.paidOutSince(old.issuedAt, caseId: old.caseId, on: session.connection, logger: session.logger) {
+            throw Refusal.settlementLocked("the lender or a junior lienholder has been paid on the current statement; it can no longer be corrected")
+        }
+        try await SettlementRepository.markSuperseded(
+            statementId: old.id, as: status, on: session.connection, logger: session.logger)
         let reversal = Postings.settlementReversal(statementId: old.id)
         try await LedgerRepository.reverse(
             eventKey: reversal.original, as: reversal.eventKey, kind: reversal.kind, memo: reversal.memo,
@@ -132,6 +196,7 @@ public struct Settlements: Sendable {
     public func payRefund(id: UUID, reference: String, by caller: Caller, in session: Session) async throws -> SurplusRefund {
         let connection = session.connection
         let logger = session.logger
+        try await lockCase(of: id, in: session)
         guard let refund = try await SettlementRepository.refund(id: id, on: connection, logger: logger) else {
             throw Refusal.notFound("no surplus refund \(id.uuidString.lowercased())")
         }
@@ -146,6 +211,7 @@ public struct Settlements: Sendable {
         paid.status = .paid
         paid.payoutReference = reference
         try await session.audit(caller, "surplus.pay", "surplus-refund", id, before: refund.record, after: paid.record)
+        try await CaseProgress.closeIfSquare(caseId: refund.caseId, by: caller, in: session)
         return paid
     }
 
@@ -154,10 +220,13 @@ public struct Settlements: Sendable {
     }
 
     /// Money recovered on a deficiency claim; more than is outstanding is refused.
-    public func recordRecovery(id: UUID, _ receipt: Invoices.Receipt, by caller: Caller, in session: Session) async throws -> DeficiencyClaim {
+    public func recordRecovery(
+        id: UUID, _ receipt: Invoices.Receipt, payer: String?, by caller: Caller, in session: Session
+    ) async throws -> DeficiencyClaim {
         let recoveryId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
+        try await lockCase(of: id, in: session)
         guard let claim = try await SettlementRepository.claim(id: id, on: connection, logger: logger) else {
             throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
         }
@@ -170,21 +239,29 @@ public struct Settlements: Sendable {
                 "the claim has \(claim.outstanding) outstanding; the recovery is more than that", outstanding: claim.outstanding)
         }
         try await MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", in: session)
+        // Who paid: the borrower unless a guarantor is named (recoveries are listed one by one).
+        let debtor = payer ?? claim.debtors.first ?? ""
+        guard claim.debtors.contains(debtor) else {
+            throw ValidationFailure([FieldError(
+                field: "payer", message: "must be the borrower or a guarantor of the claim: \(claim.debtors.joined(separator: ", "))")])
+        }
         var updated = claim
         updated.recovered += receipt.amount
         updated.status = updated.recovered == updated.amount ? .settled : .open
         try await SettlementRepository.recordRecovery(
             on: updated, recoveryId: recoveryId, amount: receipt.amount, reference: receipt.reference,
-            receivedOn: receipt.receivedOn, recordedBy: caller.user.id, on: connection, logger: logger)
+            receivedOn: receipt.receivedOn, payer: debtor, recordedBy: caller.user.id, on: connection, logger: logger)
         try await LedgerRepository.post(
             Postings.deficiencyRecovered(recoveryId: recoveryId, caseId: claim.caseId, amount: receipt.amount, currency: claim.currency),
             on: connection, logger: logger)
         try await session.audit(caller, "deficiency.recovery", "deficiency-claim", id, before: claim.record, after: updated.record)
+        try await CaseProgress.closeIfSquare(caseId: claim.caseId, by: caller, in: session)
         return updated
     }
 
     /// Gives up on what is left of a deficiency claim, with the reason.
     public func writeOff(id: UUID, reason: String, by caller: Caller, in session: Session) async throws -> DeficiencyClaim {
+        try await lockCase(of: id, in: session)
         guard let claim = try await SettlementRepository.claim(id: id, on: session.connection, logger: session.logger) else {
             throw Refusal.notFound("no deficiency claim \(id.uuidString.lowercased())")
         }
@@ -196,6 +273,15 @@ public struct Settlements: Sendable {
         updated.status = .writtenOff
         updated.writeOffReason = reason
         try await session.audit(caller, "deficiency.write-off", "deficiency-claim", id, before: claim.record, after: updated.record)
+        try await CaseProgress.closeIfSquare(caseId: claim.caseId, by: caller, in: session)
         return updated
+    }
+
+    /// Locks the case of a surplus refund or deficiency claim before the record itself,
+    /// in the order settlement takes them, so that the two cannot deadlock.
+    private func lockCase(of id: UUID, in session: Session) async throws {
+        if let caseId = try await SettlementRepository.caseOf(refundOrClaim: id, on: session.connection, logger: session.logger) {
+            try await CaseRepository.lockForSettlement(id: caseId, on: session.connection, logger: session.logger)
+        }
     }
 }

@@ -84,4 +84,53 @@ public struct Vehicles: Sendable {
             after: JSONValue(answer: answer))
         return answer
     }
+
+    /// Vehicles in the order taken in (staff; a manager sees its own consignor's): of
+    /// one case, with one shown status (`in-stock` is the appraiser's work queue).
+    public func list(
+        caseId: UUID?, status: String?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
+    ) async throws -> [(VehicleAnswer, Int64)] {
+        let consignorId: UUID? = caller.role == .manager
+            ? (caller.user.consignorId ?? UUID(uuid: (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0))) : nil
+        return try await VehicleRepository.list(
+            caseId: caseId, consignorId: consignorId, shownStatus: status, afterSeq: afterSeq, limit: limit,
+            on: session.connection, logger: session.logger
+        ).map { listed, seq in
+            var answer = VehicleAnswer(listed.vehicle)
+            answer.status = listed.shownStatus
+            return (answer, seq)
+        }
+    }
+
+    /// A manager hands a vehicle back to the consignor (unsaleable, recalled, court
+    /// order): refused while a lot of it is live or its sale awaits payment. A case whose
+    /// vehicles all went back is withdrawn.
+    public func returnToConsignor(vehicleId id: UUID, reason: String, by caller: Caller, in session: Session) async throws -> VehicleAnswer {
+        let connection = session.connection
+        let logger = session.logger
+        guard let (found, consignorId) = try await VehicleRepository.find(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no vehicle \(id.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: consignorId, to: caller, what: "vehicle \(id.uuidString.lowercased())")
+        // The case first, then the vehicle: the order settlement and redemption lock them in.
+        let stored = try await CaseProgress.lockedCase(found.caseId, for: caller, in: session)
+        try Scope.ensureTakesChanges(stored)
+        guard let (vehicle, _) = try await VehicleRepository.find(id: id, forUpdate: true, on: connection, logger: logger) else {
+            throw Refusal.notFound("no vehicle \(id.uuidString.lowercased())")
+        }
+        guard vehicle.status == .inStock else {
+            throw Refusal.conflict("the vehicle is \(vehicle.status.rawValue); only a vehicle in stock can be returned")
+        }
+        if try await VehicleRepository.hasLiveOrUnpaidSale(id: id, on: connection, logger: logger) {
+            throw Refusal.conflict("a lot of the vehicle is live, or its sale awaits payment; cancel the lot or wait for the payment or default first")
+        }
+        try await VehicleRepository.markReturned(id: id, reason: reason, on: connection, logger: logger)
+        var returned = vehicle
+        returned.status = .returned
+        var answer = VehicleAnswer(returned)
+        answer.returnReason = reason
+        try await session.audit(caller, "vehicle.return", "vehicle", id, before: vehicle.record, after: JSONValue(answer: answer))
+        try await CaseProgress.afterReturn(caseId: vehicle.caseId, currency: stored.currency, by: caller, in: session)
+        return answer
+    }
 }

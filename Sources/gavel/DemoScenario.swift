@@ -276,7 +276,13 @@ struct DemoScenario {
             .reduce(Int64(0)) { $0 + Self.integer($1["amount"]) }
         check(allocated + Self.integer(statement["surplus"]) == Self.integer(statement["proceeds"]?["total"]),
               "the allocation adds up to the proceeds")
-        check((statement["explanation"]?.elements ?? []).count == 6, "the explanation has the six UCC 9-616(c) lines")
+        let explanation = Dictionary(
+            (statement["explanation"]?.elements ?? []).map { (Self.string($0["key"]), Self.integer($0["amount"])) }) { $1 }
+        let left = (explanation["obligation"] ?? 0) + (explanation["interest-accrued"] ?? 0) - (explanation["borrower-payments"] ?? 0)
+            - (explanation["proceeds"] ?? 0) + (explanation["expenses"] ?? 0) - (explanation["credits"] ?? 0)
+            + (explanation["juniors-paid"] ?? 0)
+        check(left == (explanation["deficiency"] ?? 0) - (explanation["surplus"] ?? 0),
+              "the UCC 9-616(c) explanation adds up to the \(explanation["deficiency"] != nil ? "deficiency" : "surplus")")
         return statement
     }
 

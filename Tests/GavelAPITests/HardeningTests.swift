@@ -160,7 +160,7 @@ struct HardeningTests {
             // The vehicle went back to the lender (issue 15 adds the route); nothing was sold.
             try await gavel.sql { connection in
                 try await connection.query(
-                    "UPDATE vehicles SET status = 'returned' WHERE id = \(UUID(uuidString: vehicleId)!)", logger: quietLogger)
+                    "UPDATE vehicles SET status = 'returned', disposal_reason = 'test: handed back' WHERE id = \(UUID(uuidString: vehicleId)!)", logger: quietLogger)
             }
             // Expenses 10^13 unpaid plus the obligation: the deficiency passes the bound.
             let deficiency = try await gavel.request(
@@ -227,7 +227,7 @@ struct HardeningTests {
         let vehicleId = try await disposal.addVehicle(vin: vin)
         try await gavel.sql { connection in
             try await connection.query(
-                "UPDATE vehicles SET status = 'returned' WHERE id = \(UUID(uuidString: vehicleId)!)", logger: quietLogger)
+                "UPDATE vehicles SET status = 'returned', disposal_reason = 'test: handed back' WHERE id = \(UUID(uuidString: vehicleId)!)", logger: quietLogger)
         }
         let finance = try await gavel.createUser(.finance, name: "Finance")
         let settled = try await gavel.request(

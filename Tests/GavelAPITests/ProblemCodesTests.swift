@@ -19,7 +19,7 @@ struct ProblemCodesTests {
         .settlementLocked("paid out"), .invoiceNotOpen("paid"), .invoiceNotDue("not yet"),
         .depositNotRefundable("held"), .refundNotPending("paid"), .claimNotOpen("settled"),
         .overpayment("more than owed", outstanding: 1), .currencyMismatch(expected: "CNY", sent: "USD"),
-        .idempotencyKeyReused,
+        .idempotencyKeyReused, .collateralDisposed("every vehicle sold"),
     ]
 
     /// No default: a new refusal does not compile until it has a place here, and then
@@ -48,6 +48,7 @@ struct ProblemCodesTests {
         case .overpayment: 19
         case .currencyMismatch: 20
         case .idempotencyKeyReused: 21
+        case .collateralDisposed: 22
         }
     }
 
@@ -68,7 +69,6 @@ struct ProblemCodesTests {
 
     /// Codes the documents name that later issues bring (no route answers them yet).
     static let owedByLaterIssues: [String: String] = [
-        "collateral-disposed": "issue 15 (redemption)",
         "notice-period": "issue 16 (notices)",
         "bidder-not-verified": "issue 16 (verified bidders)",
         "bidder-related-party": "issue 16 (related parties)",

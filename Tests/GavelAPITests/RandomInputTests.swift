@@ -70,6 +70,19 @@ struct RandomInputTests {
                   body: #"{"amount": $A, "reference": $T, "receivedOn": $D}"#),
             Shape(template: "/v1/deficiency-claims/{id}/write-off", path: "/v1/deficiency-claims/\(world.claimId)/write-off",
                   body: #"{"reason": $T}"#),
+            Shape(template: "/v1/cases/{id}/borrower-payments", path: "/v1/cases/\(caseId)/borrower-payments",
+                  body: #"{"amount": $A, "reference": $T, "receivedOn": $D, "currency": $T}"#),
+            Shape(template: "/v1/cases/{id}/consignor-payments", path: "/v1/cases/\(world.settledCaseId)/consignor-payments",
+                  body: #"{"amount": $A, "reference": $T, "receivedOn": $D}"#),
+            Shape(template: "/v1/payouts", path: "/v1/payouts", body: """
+                {"kind": "consignor", "caseId": "\(world.settledCaseId)", "payee": $T, "amount": $A, "reference": $T, "paidOn": $D}
+                """),
+            Shape(template: "/v1/cases/{id}/reopen", path: "/v1/cases/\(world.settledCaseId)/reopen", body: #"{"reason": $T}"#),
+            Shape(template: "/v1/cases/{id}/redemption", path: "/v1/cases/\(caseId)/redemption",
+                  body: #"{"amount": $A, "reference": $T, "receivedOn": $D}"#),
+            // Last: a valid reason ends the lot and hands the vehicle back.
+            Shape(template: "/v1/lots/{id}/cancel", path: "/v1/lots/\(world.openLotId)/cancel", body: #"{"reason": $T}"#),
+            Shape(template: "/v1/vehicles/{id}/return", path: "/v1/vehicles/\(world.vehicleId)/return", body: #"{"reason": $T}"#),
         ]
     }
 

@@ -86,6 +86,19 @@ struct RoleMatrixTests {
             "GET /v1/deficiency-claims": .roles([.finance, .admin]),
             "POST /v1/deficiency-claims/{id}/recoveries": .roles([.finance, .admin]),
             "POST /v1/deficiency-claims/{id}/write-off": .roles([.finance, .admin]),
+            // Added in the second round (domain rules section 10).
+            "POST /v1/lots/{id}/cancel": .roles([.manager, .admin]),
+            "GET /v1/vehicles": .roles([.admin, .manager, .appraiser, .finance]),
+            "POST /v1/vehicles/{id}/return": .roles([.manager, .admin]),
+            "POST /v1/cases/{id}/reopen": .roles([.finance, .admin]),
+            "GET /v1/cases/{id}/payoff": .roles([.manager, .finance, .admin]),
+            "POST /v1/cases/{id}/redemption": .roles([.finance, .admin]),
+            "POST /v1/cases/{id}/borrower-payments": .roles([.finance, .admin]),
+            "POST /v1/cases/{id}/consignor-payments": .roles([.finance, .admin]),
+            "GET /v1/cases/{id}/payments": .roles([.manager, .finance, .admin]),
+            "GET /v1/payables": .roles([.finance, .admin]),
+            "POST /v1/payouts": .roles([.finance, .admin]),
+            "GET /v1/payouts": .roles([.finance, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.

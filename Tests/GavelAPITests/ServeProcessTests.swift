@@ -64,7 +64,7 @@ struct ServeProcessTests {
                 "ok: the defaulter may not bid again on this vehicle",
                 "ok: vector F: deficiency 15,250.00",
                 "ok: the trial balance balances",
-                "6. Deficiency",
+                "7. Deficiency",
             ] {
                 #expect(output.contains(line), "missing: \(line)")
             }

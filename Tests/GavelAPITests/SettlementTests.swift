@@ -56,8 +56,14 @@ struct SettlementTests {
             #expect(statement["juniorDistributions"] == .array([.object(["name": .string("Second Bank"), "amount": .integer(300_000)])]))
             #expect(statement["surplus"] == .integer(525_000))
             #expect(statement["deficiency"] == .integer(0))
-            #expect(Self.amounts(statement["explanation"]) == [6_445_000, 8_000_000, -1_555_000, 730_000, 0, 525_000])
-            #expect(Self.amounts(statement["explanation"], "line") == [1, 2, 3, 4, 5, 6])
+            // The junior's 300 000 has its line: the lines add up (domain rules section 8).
+            #expect(Self.amounts(statement["explanation"]) == [6_370_000, 75_000, 8_000_000, -1_555_000, 730_000, 0, 300_000, 525_000])
+            #expect(Self.amounts(statement["explanation"], "line") == Array(1...8))
+            #expect(statement["explanation"]?.array?.map { $0["key"] } == [
+                "obligation", "interest-accrued", "proceeds", "after-proceeds", "expenses", "credits", "juniors-paid", "surplus",
+            ].map { JSONValue.string($0) })
+            #expect(statement["interestTo"] == .string("2026-11-20"))
+            #expect(statement["notices"]?["contact"] == .string(Policy.Settlement.defaultContact))
             #expect(try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: sold.open.disposal.manager.token).json == statement)
 
             let books = try await Books.balances(gavel)
@@ -132,7 +138,8 @@ struct SettlementTests {
             let (caseId, finance) = try await Self.deficiencyCase(gavel)
             let statement = try await Self.settle(gavel, caseId, token: finance).json
             #expect(statement["proceeds"] == .object([
-                "hammer": .integer(5_000_000), "forfeitedDeposits": .integer(590_000), "total": .integer(5_590_000)]))
+                "hammer": .integer(5_000_000), "forfeitedDeposits": .integer(590_000), "redemption": .integer(0),
+                "total": .integer(5_590_000)]))
             #expect(statement["expensesTotal"] == .integer(670_000))
             #expect(Self.amounts(statement["allocation"]) == [670_000, 20_000, 425_000, 4_475_000, 0, 0])
             #expect(Self.amounts(statement["juniorDistributions"]) == [0])
@@ -207,14 +214,18 @@ struct SettlementTests {
             let second = try await Self.settle(gavel, caseId, token: finance, date: "2026-11-22")
             #expect(second.status == .created)
             #expect(try second.json["supersedes"] == first["id"])
-            #expect(try second.json["surplus"] == .integer(522_000))  // two more days of interest
+            // Interest stopped when the buyer's money arrived (2026-11-20): a later statement
+            // does not enlarge what the borrower owes (domain rules section 8).
+            #expect(try second.json["surplus"] == .integer(525_000))
+            #expect(try second.json["interestTo"] == .string("2026-11-20"))
+            #expect(try second.json["settlementDate"] == .string("2026-11-22"))
             #expect(try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance).json == second.json)
             let refunds = try await gavel.request(.get, "/v1/surplus-refunds", token: finance).json["items"]?.array ?? []
             #expect(refunds.map { $0["status"] } == [.string("cancelled"), .string("pending")])
             #expect(try await gavel.count("journal_entries WHERE kind = 'settlement-reversal'") == 1)
             let books = try await Books.balances(gavel)
             #expect(books["case-proceeds"] == nil)
-            #expect(books["borrower-payable"] == -522_000)
+            #expect(books["borrower-payable"] == -525_000)
             await #expect(throws: (any Error).self) {
                 try await gavel.sql { connection in
                     try await connection.query("UPDATE settlement_statements SET surplus = 1", logger: quietLogger)
@@ -240,7 +251,7 @@ struct SettlementTests {
             #expect(rows["junior/Second Bank"] == 300_000)
             #expect(rows["result/surplus"] == 525_000)
             #expect(rows["expense/seller-fee"] == 160_000)
-            #expect(rows.keys.filter { $0.hasPrefix("explanation/") }.count == 6)
+            #expect(rows.keys.filter { $0.hasPrefix("explanation/") }.count == 8)
             #expect(statement["surplus"] == .integer(rows["result/surplus"] ?? -1))
 
             let html = try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance, headers: [.accept: "text/html"])

@@ -17,7 +17,8 @@ struct StoredValuesTests {
 
     static let columns: [Column] = [
         Column(table: "deposits", column: "status", values: DepositStatus.allCases.map(\.rawValue)),
-        Column(table: "cases", column: "status", values: CaseStatus.allCases.map(\.rawValue)),
+        // `ready` is never stored: an open case whose vehicles are all disposed of reads as ready.
+        Column(table: "cases", column: "status", values: CaseStatus.allCases.filter { $0 != .ready }.map(\.rawValue)),
         Column(table: "expenses", column: "kind", values: ExpenseKind.allCases.map(\.rawValue)),
         Column(table: "lot_events", column: "kind", values: LotEventKind.allCases.map(\.rawValue)),
         Column(table: "settlement_statements", column: "status", values: StatementStatus.allCases.map(\.rawValue)),
@@ -32,6 +33,9 @@ struct StoredValuesTests {
         Column(table: "invoices", column: "status", values: InvoiceBalance.Status.allCases.map(\.rawValue)),
         Column(table: "users", column: "role", values: Role.allCases.map(\.rawValue)),
         Column(table: "reconciliation_matches", column: "rule", values: Reconciliation.Rule.allCases.map(\.rawValue)),
+        Column(table: "settlement_statements", column: "kind", values: StatementKind.allCases.map(\.rawValue)),
+        Column(table: "case_receipts", column: "kind", values: CaseReceiptKind.allCases.map(\.rawValue)),
+        Column(table: "payouts", column: "kind", values: PayoutKind.allCases.map(\.rawValue)),
     ]
 
     @Test("each enum equals its column's CHECK list", arguments: columns)

@@ -130,12 +130,13 @@ extension WholeAnswerTests {
             #expect(statement == Self.json("""
                 {"id": "\(statementId)", "caseId": "\(caseId)", "loanNumber": "LN-1HGCM82633A004352", "currency": "CNY",
                  "lender": "First Auto Finance", "borrower": {"name": "Wang Li"}, "guarantors": [{"name": "Zhang Wei"}],
-                 "settlementDate": "2026-11-20", "supersedes": null,
+                 "kind": "sale", "settlementDate": "2026-11-20", "interestTo": "2026-11-20", "supersedes": null,
                  "obligation": {"asOf": "2026-10-01", "principal": 6000000, "interest": 425000, "fees": 20000,
-                                "perDiemInterest": 1500, "total": 6445000},
+                                "perDiemInterest": 1500, "total": 6445000, "totalAsOf": 6370000, "interestAccrued": 75000},
+                 "borrowerPayments": 0,
                  "vehicles": [{"vin": "1HGCM82633A004352", "description": "2019 Honda Accord", "status": "sold",
                                "price": 8000000, "saleDate": "\(saleDate)"}],
-                 "proceeds": {"hammer": 8000000, "forfeitedDeposits": 0, "total": 8000000},
+                 "proceeds": {"hammer": 8000000, "forfeitedDeposits": 0, "redemption": 0, "total": 8000000},
                  "expenses": [{"kind": "repossession", "amount": 450000}, {"kind": "storage", "amount": 120000},
                               {"kind": "seller-fee", "amount": 160000}],
                  "expensesTotal": 730000, "credits": [], "creditsTotal": 0,
@@ -145,12 +146,17 @@ extension WholeAnswerTests {
                  "juniorDistributions": [{"name": "Second Bank", "amount": 300000}],
                  "surplus": 525000, "deficiency": 0,
                  "explanation": [
-                   {"line": 1, "label": "Aggregate amount of obligations secured, as of 2026-11-20", "amount": 6445000},
-                   {"line": 2, "label": "Amount of proceeds of the disposition", "amount": 8000000},
-                   {"line": 3, "label": "Aggregate amount of the obligations after deducting the proceeds", "amount": -1555000},
-                   {"line": 4, "label": "Expenses of taking, holding, preparing and disposing of the collateral", "amount": 730000},
-                   {"line": 5, "label": "Credits to which the obligor is entitled", "amount": 0},
-                   {"line": 6, "label": "Surplus", "amount": 525000}]}
+                   {"line": 1, "key": "obligation", "label": "Aggregate amount of obligations secured, as of 2026-10-01", "amount": 6370000},
+                   {"line": 2, "key": "interest-accrued", "label": "Interest accrued from 2026-10-01 to 2026-11-20", "amount": 75000},
+                   {"line": 3, "key": "proceeds", "label": "Amount of proceeds of the disposition", "amount": 8000000},
+                   {"line": 4, "key": "after-proceeds", "label": "Aggregate amount of the obligations after deducting the proceeds", "amount": -1555000},
+                   {"line": 5, "key": "expenses", "label": "Expenses of taking, holding, preparing and disposing of the collateral", "amount": 730000},
+                   {"line": 6, "key": "credits", "label": "Credits to which the obligor is entitled", "amount": 0},
+                   {"line": 7, "key": "juniors-paid", "label": "Amount paid to subordinate lienholders", "amount": 300000},
+                   {"line": 8, "key": "surplus", "label": "Surplus", "amount": 525000}],
+                 "notices": {
+                   "mayChange": "Future debits, credits, charges, including additional credit service charges or interest, rebates, and expenses may affect the amount of the surplus or deficiency.",
+                   "contact": "the disposal department of the lender named on this statement"}}
                 """), "\(issued.text)")
 
             let refunds = try await gavel.request(.get, "/v1/surplus-refunds", token: finance)

@@ -94,9 +94,13 @@ struct SettlementController: Sendable {
         let id = try context.parameters.uuid("id")
         let (body, bytes) = try await JSONBody.object(request)
         let receipt = try MoneyInput.receipt(body)
+        var errors: [FieldError] = []
+        let payer = body.string("payer", required: false, errors: &errors)
+        guard errors.isEmpty else { throw ValidationFailure(errors) }
         let settlements = self.settlements
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
-            JSONResponse(.created, DeficiencyClaimAnswer(try await settlements.recordRecovery(id: id, receipt, by: caller, in: session)))
+            JSONResponse(.created, DeficiencyClaimAnswer(
+                try await settlements.recordRecovery(id: id, receipt, payer: payer, by: caller, in: session)))
         }
     }
 
