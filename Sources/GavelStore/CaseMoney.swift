@@ -226,7 +226,9 @@ public enum CaseMoneyRepository {
                 SELECT e.case_id, 'consignor' AS kind, c.name AS payee, sum(l.credit - l.debit) AS amount
                 FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
                 JOIN cases k ON k.id = e.case_id JOIN consignors c ON c.id = k.consignor_id
-                WHERE l.account = 'consignor-payable' AND (\(caseId)::uuid IS NULL OR e.case_id = \(caseId))
+                -- Payouts are subtracted below with every other kind's, not here.
+                WHERE l.account = 'consignor-payable' AND e.kind <> 'payout'
+                  AND (\(caseId)::uuid IS NULL OR e.case_id = \(caseId))
                 GROUP BY e.case_id, c.name
                 UNION ALL
                 SELECT s.case_id, 'lienholder', j ->> 'name', sum((j ->> 'amount')::bigint)

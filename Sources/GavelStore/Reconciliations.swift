@@ -82,7 +82,9 @@ public enum ReconciliationRepository {
         }
     }
 
-    /// Receipts and payouts in the books of the currency that no bank line matched yet.
+    /// Receipts and payouts in the books of the currency that no bank line matched yet:
+    /// deposits received and refunded, buyers' payments, surpluses paid out, deficiency
+    /// recoveries, the borrower's and the consignor's payments, redemptions, and payouts.
     public static func unmatchedItems(currency: String, on connection: PostgresConnection, logger: Logger) async throws -> [Reconciliation.BookItem] {
         try await connection.query(
             """
@@ -95,6 +97,18 @@ public enum ReconciliationRepository {
                 UNION ALL
                 SELECT 'deposit-refund', d.id, d.refunded_at::date, -d.amount::bigint, d.payout_reference, d.seq
                 FROM deposits d JOIN lots l ON l.id = d.lot_id WHERE l.currency = \(currency) AND d.status = 'refunded'
+                UNION ALL
+                SELECT 'surplus-payout', r.id, COALESCE(r.paid_on, r.paid_at::date), -r.amount::bigint, r.payout_reference, r.seq
+                FROM surplus_refunds r WHERE r.currency = \(currency) AND r.status = 'paid'
+                UNION ALL
+                SELECT 'deficiency-recovery', v.id, v.received_on, v.amount::bigint, v.reference, v.seq
+                FROM deficiency_recoveries v JOIN deficiency_claims c ON c.id = v.claim_id WHERE c.currency = \(currency)
+                UNION ALL
+                SELECT 'case-receipt', r.id, r.received_on, r.amount::bigint, r.reference, r.seq
+                FROM case_receipts r WHERE r.currency = \(currency)
+                UNION ALL
+                SELECT 'payout', p.id, p.paid_on, -p.amount::bigint, p.reference, p.seq
+                FROM payouts p WHERE p.currency = \(currency)
             ) items
             WHERE NOT EXISTS (SELECT 1 FROM reconciliation_matches m WHERE m.book_kind = items.kind AND m.book_id = items.id)
             ORDER BY day, kind, o

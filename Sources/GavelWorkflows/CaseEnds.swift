@@ -171,8 +171,6 @@ public struct Redemptions: Sendable {
     /// taken off the obligation at settlement. More than the obligation outstanding as
     /// of its `receivedOn` is an overpayment.
     public func recordBorrowerPayment(caseId: UUID, _ receipt: Invoices.Receipt, by caller: Caller, in session: Session) async throws -> CaseReceiptAnswer {
-        let connection = session.connection
-        let logger = session.logger
         let stored = try await CaseProgress.lockedCase(caseId, for: caller, in: session)
         try MoneyRules.ensureCurrency(receipt.currency, is: stored.currency)
         try Scope.ensureTakesChanges(stored)

@@ -185,14 +185,15 @@ func withGavel<T: Sendable>(
 }
 
 /// After every scenario, whatever it did: each journal entry has two lines or more
-/// and balances, so the trial balance does too.
+/// and balances, so the trial balance does too; and every closed case's own accounts
+/// net to zero (domain rules section 10).
 func expectBalancedBooks(_ location: DatabaseLocation) async throws {
-    let unbalanced = try await PostgresConnection.with(location, logger: quietLogger) { connection -> [String] in
+    let (unbalanced, openInClosedCases) = try await PostgresConnection.with(location, logger: quietLogger) { connection -> ([String], [String]) in
         // A database that never got this far in migrations has no journal to check.
         var hasJournal = false
         for try await exists in try await connection.query(
             "SELECT to_regclass('journal_entries') IS NOT NULL", logger: quietLogger).decode(Bool.self) { hasJournal = exists }
-        guard hasJournal else { return [] }
+        guard hasJournal else { return ([], []) }
         var keys: [String] = []
         for try await key in try await connection.query(
             """
@@ -200,7 +201,17 @@ func expectBalancedBooks(_ location: DatabaseLocation) async throws {
             GROUP BY e.id, e.event_key HAVING count(l.*) < 2 OR sum(l.debit) <> sum(l.credit)
             """, logger: quietLogger
         ).decode(String.self) { keys.append(key) }
-        return keys
+        var open: [String] = []
+        for try await (caseId, account, net) in try await connection.query(
+            """
+            SELECT e.case_id::text, l.account, sum(l.debit - l.credit)::bigint
+            FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id JOIN cases c ON c.id = e.case_id
+            WHERE c.status = 'closed' AND NOT (l.account = ANY(\(Array(CaseBooks.notTheCase))::text[]))
+            GROUP BY e.case_id, l.account HAVING sum(l.debit - l.credit) <> 0
+            """, logger: quietLogger
+        ).decode((String, String, Int64).self) { open.append("case \(caseId): \(account) holds \(net)") }
+        return (keys, open)
     }
     #expect(unbalanced.isEmpty, "unbalanced journal entries: \(unbalanced)")
+    #expect(openInClosedCases.isEmpty, "a closed case's accounts do not net to zero: \(openInClosedCases)")
 }

@@ -1,0 +1,374 @@
+import Foundation
+import GavelCore
+import HTTPTypes
+import Testing
+
+/// Every case to an end, and the money out (domain rules section 10), through HTTP.
+@Suite("Every case to an end: payouts, cancel, return, redemption, reopening")
+struct CaseEndsTests {
+    static func payables(_ gavel: Harness, _ caseId: String, token: String) async throws -> [String: Int64] {
+        let reply = try await gavel.request(.get, "/v1/payables?caseId=\(caseId)", token: token)
+        guard reply.status == .ok else { throw TestSetupError("payables: \(reply.text)") }
+        var open: [String: Int64] = [:]
+        for item in try reply.json["items"]?.array ?? [] {
+            if case .string(let kind) = item["kind"], case .string(let payee) = item["payee"], case .integer(let amount) = item["amount"] {
+                open["\(kind) \(payee)"] = amount
+            }
+        }
+        return open
+    }
+
+    static func payout(
+        _ gavel: Harness, _ caseId: String, _ kind: String, _ payee: String, _ amount: Int64, token: String,
+        reference: String? = nil, key: String? = nil
+    ) async throws -> Harness.Reply {
+        var headers: HTTPFields = [:]
+        if let key { headers[HTTPField.Name("Idempotency-Key")!] = key }
+        return try await gavel.request(.post, "/v1/payouts", token: token, json: """
+            {"kind": "\(kind)", "caseId": "\(caseId)", "payee": "\(payee)", "amount": \(amount),
+             "reference": "\(reference ?? "OUT-\(kind)-\(amount)")", "paidOn": "2026-11-21"}
+            """, headers: headers)
+    }
+
+    static func caseStatus(_ gavel: Harness, _ caseId: String) async throws -> String {
+        let reply = try await gavel.request(.get, "/v1/cases/\(caseId)", token: gavel.adminToken)
+        return try reply.string("status")
+    }
+
+    @Test("test vector I: after vector E every payable is paid out, each refused past its balance, and the case closes with its accounts at zero")
+    func vectorI() async throws {
+        try await withGavel { gavel in
+            let (sold, caseId) = try await SettlementTests.surplusCase(gavel)
+            let finance = sold.open.finance.token
+            #expect(try await Self.caseStatus(gavel, caseId) == "ready")
+            #expect(try await SettlementTests.settle(gavel, caseId, token: finance).status == .created)
+            #expect(try await Self.caseStatus(gavel, caseId) == "settled")
+            // Vector I: consignor 6 445 000, junior 300 000, surplus 525 000, vendors 570 000
+            // (the seller fee 160 000 is the platform's and owed to no one).
+            #expect(try await Self.payables(gavel, caseId, token: finance) == [
+                "consignor First Auto Finance": 6_445_000, "lienholder Second Bank": 300_000,
+                "surplus-refund Wang Li": 525_000, "vendor repossession": 450_000, "vendor storage": 120_000,
+            ])
+            // One yuan more than is open is an overpayment; a payee the case does not owe has 0 open.
+            let over = try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 6_445_001, token: finance)
+            #expect(over.status == .unprocessableContent)
+            #expect(try over.problemCode == "overpayment")
+            #expect(try over.json["outstanding"] == .integer(6_445_000))
+            #expect(try await Self.payout(gavel, caseId, "lienholder", "Third Bank", 1, token: finance).problemCode == "overpayment")
+            #expect(try await Self.payout(gavel, caseId, "vendor", "storage", 0, token: finance).status == .unprocessableContent)
+            #expect(try await gavel.count("payouts") == 0)
+
+            // In parts, retried with the same key: posted once.
+            let first = try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 6_000_000, token: finance, key: "pay-1")
+            #expect(first.status == .created, "\(first.text)")
+            let again = try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 6_000_000, token: finance, key: "pay-1")
+            #expect(try again.json == first.json)
+            #expect(try await gavel.count("payouts") == 1)
+            let rest = try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 445_000, token: finance)
+            #expect(rest.status == .created, "\(rest.text)")
+            #expect(try await Self.payout(gavel, caseId, "lienholder", "Second Bank", 300_000, token: finance).status == .created)
+            #expect(try await Self.payout(gavel, caseId, "vendor", "repossession", 450_000, token: finance).status == .created)
+            #expect(try await Self.caseStatus(gavel, caseId) == "settled")
+            #expect(try await Self.payout(gavel, caseId, "vendor", "storage", 120_000, token: finance).status == .created)
+            #expect(try await Self.caseStatus(gavel, caseId) == "settled", "the surplus is still owed")
+            let refunds = try await gavel.request(.get, "/v1/surplus-refunds", token: finance).json
+            guard case .string(let refundId)? = refunds["items"]?.array?.first?["id"] else { throw TestSetupError("no refund") }
+            #expect(try await gavel.request(
+                .post, "/v1/surplus-refunds/\(refundId)/pay", token: finance, json: #"{"reference": "SURPLUS-1"}"#).status == .ok)
+            #expect(try await Self.caseStatus(gavel, caseId) == "closed")
+            #expect(try await Self.payables(gavel, caseId, token: finance).isEmpty)
+            let books = try await Books.balances(gavel)
+            for payable in ["consignor-payable", "lienholders-payable", "expenses-payable", "borrower-payable", "consignor-receivable"] {
+                #expect(books[payable] == nil, "\(payable) holds \(books[payable] ?? 0)")
+            }
+            // The platform keeps the seller fee, the premium and the doc fee.
+            #expect(books["seller-fee-revenue"] == -160_000)
+            #expect(books["platform-fee-revenue"] == -430_000)
+            // The losers' deposits are owed to them, not to the case: the case closed anyway.
+            #expect(books["bidder-deposits-held"] == -2 * 590_000)
+            // A closed case takes nothing more, and its statement is locked.
+            #expect(try await SettlementTests.settle(gavel, caseId, token: finance).problemCode == "settlement-locked")
+            let expense = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/expenses", token: finance,
+                json: #"{"kind": "storage", "amount": 1, "incurredOn": "2026-11-20"}"#)
+            #expect(try expense.problemCode == "case-settled")
+            let listed = try await gavel.request(.get, "/v1/payouts?caseId=\(caseId)&kind=vendor", token: finance).json
+            #expect(listed["items"]?.array?.map { $0["payee"] } == [.string("repossession"), .string("storage")])
+
+            // Every receipt and payout matches a bank line: surplus payout and payouts included.
+            let upload = try await gavel.request(
+                .post, "/v1/reconciliation/bank-lines", token: finance, json: """
+                date,amount,reference,counterparty
+                2026-11-20,78400.00,WIRE-7840000,Dealer 2
+                2026-11-21,-60000.00,OUT-consignor-6000000,First Auto Finance
+                2026-11-21,-4450.00,OUT-consignor-445000,First Auto Finance
+                2026-11-21,-3000.00,OUT-lienholder-300000,Second Bank
+                2026-11-21,-4500.00,OUT-vendor-450000,Tow Co
+                2026-11-21,-1200.00,OUT-vendor-120000,Yard
+                2026-11-30,-5250.00,SURPLUS-1,Wang Li
+                """, headers: [.contentType: "text/csv"])
+            #expect(upload.status == .ok, "\(upload.text)")
+            #expect(try upload.json["matched"]?.array?.count == 7, "\(upload.text)")
+            #expect(try upload.json["unmatchedBankLines"]?.array?.isEmpty == true)
+        }
+    }
+
+    @Test("test vector G through HTTP: the buyer paid on 2026-11-10, the statement is made on 2026-11-20")
+    func vectorG() async throws {
+        try await withGavel { gavel in
+            let sold = try await SoldLot.start(gavel, credits: false)
+            let caseId = sold.open.disposal.caseId
+            let finance = sold.open.finance.token
+            #expect(try await gavel.request(
+                .post, "/v1/invoices/\(sold.invoiceId)/payments", token: finance,
+                json: #"{"amount": 7840000, "reference": "WIRE-G", "receivedOn": "2026-11-10"}"#).status == .created)
+            try await SettlementTests.expense(gavel, caseId, "repossession", 450_000, token: finance)
+            try await SettlementTests.expense(gavel, caseId, "storage", 120_000, token: finance)
+            let statement = try await SettlementTests.settle(gavel, caseId, token: finance).json
+            #expect(statement["interestTo"] == .string("2026-11-10"))
+            #expect(statement["obligation"]?["interest"] == .integer(410_000))
+            #expect(statement["surplus"] == .integer(540_000))
+            #expect(SettlementTests.amounts(statement["explanation"]) == [6_370_000, 60_000, 8_000_000, -1_570_000, 730_000, 0, 300_000, 540_000])
+        }
+    }
+
+    @Test("test vector H through HTTP: the payoff quote as of 2026-11-05")
+    func vectorH() async throws {
+        try await withGavel { gavel in
+            let disposal = try await Disposal.start(gavel, credits: false)
+            _ = try await disposal.addVehicle()
+            let finance = try await gavel.createUser(.finance)
+            try await SettlementTests.expense(gavel, disposal.caseId, "repossession", 400_000, token: finance.token)
+            let quote = try await gavel.request(.get, "/v1/cases/\(disposal.caseId)/payoff?asOf=2026-11-05", token: disposal.manager.token)
+            #expect(quote.status == .ok, "\(quote.text)")
+            #expect(try quote.json["obligation"] == .object([
+                "fees": .integer(20_000), "interest": .integer(402_500), "principal": .integer(6_000_000), "total": .integer(6_422_500)]))
+            #expect(try quote.json["expensesTotal"] == .integer(400_000))
+            #expect(try quote.json["payoff"] == .integer(6_822_500))
+            #expect(try await gavel.request(.get, "/v1/cases/\(disposal.caseId)/payoff?asOf=2026-09-30", token: finance.token).status
+                    == .unprocessableContent)
+            #expect(try await gavel.request(.get, "/v1/cases/\(disposal.caseId)/payoff?asOf=soon", token: finance.token).status
+                    == .unprocessableContent)
+            let other = try await gavel.createUser(.manager, consignorId: try await gavel.createConsignor("Other Bank"))
+            #expect(try await gavel.request(.get, "/v1/cases/\(disposal.caseId)/payoff", token: other.token).status == .notFound)
+        }
+    }
+
+    @Test("redemption: below the payoff is refused; at it, the live lot is cancelled, the vehicle released and the case redeemed, then closed")
+    func redemption() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2, credits: false)
+            let caseId = lot.disposal.caseId
+            let finance = lot.finance.token
+            #expect(try await lot.bid(0, 6_000_000).status == .created)
+            try await SettlementTests.expense(gavel, caseId, "repossession", 400_000, token: finance)
+            let quote = try await gavel.request(.get, "/v1/cases/\(caseId)/payoff?asOf=2026-11-05", token: finance).json
+            #expect(quote["payoff"] == .integer(6_822_500))
+            let short = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/redemption", token: finance,
+                json: #"{"amount": 6822499, "reference": "REDEEM-1", "receivedOn": "2026-11-05"}"#)
+            #expect(short.status == .unprocessableContent)
+            #expect(try short.problemCode == "validation-failed")
+            #expect(try await gavel.count("case_receipts") == 0)
+            let redeemed = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/redemption", token: finance,
+                json: #"{"amount": 6900000, "reference": "REDEEM-1", "receivedOn": "2026-11-05"}"#)
+            #expect(redeemed.status == .created, "\(redeemed.text)")
+            let statement = try redeemed.json
+            #expect(statement["kind"] == .string("redemption"))
+            #expect(statement["settlementDate"] == .string("2026-11-05"))
+            #expect(statement["interestTo"] == .string("2026-11-05"))
+            #expect(statement["proceeds"]?["redemption"] == .integer(6_900_000))
+            #expect(statement["surplus"] == .integer(77_500), "what exceeds the payoff is the borrower's")
+            #expect(statement["juniorDistributions"] == .array([]), "a junior's lien follows the collateral back")
+            #expect(try await Self.caseStatus(gavel, caseId) == "redeemed")
+            let after = try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: finance).json
+            #expect(after["status"] == .string("cancelled"))
+            let deposits = try await gavel.request(.get, "/v1/deposits?lotId=\(lot.lotId)", token: finance).json
+            #expect(deposits["items"]?.array?.allSatisfy { $0["status"] == .string("refund-due") } == true)
+            #expect(try await lot.bid(0, 6_500_000).problemCode == "lot-not-open")
+            let vehicles = try await gavel.request(.get, "/v1/vehicles?caseId=\(caseId)", token: finance).json
+            #expect(vehicles["items"]?.array?.map { $0["status"] } == [.string("released")])
+            // Redeemed once; nothing is redeemed twice.
+            #expect(try await gavel.request(
+                .post, "/v1/cases/\(caseId)/redemption", token: finance,
+                json: #"{"amount": 6900000, "reference": "REDEEM-2", "receivedOn": "2026-11-05"}"#).problemCode == "case-settled")
+            // The lender's 6 422 500, the tow company's 400 000, the borrower's surplus: then closed.
+            #expect(try await Self.payables(gavel, caseId, token: finance) == [
+                "consignor First Auto Finance": 6_422_500, "surplus-refund Wang Li": 77_500, "vendor repossession": 400_000,
+            ])
+            #expect(try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 6_422_500, token: finance).status == .created)
+            #expect(try await Self.payout(gavel, caseId, "vendor", "repossession", 400_000, token: finance).status == .created)
+            let refund = try await gavel.request(.get, "/v1/surplus-refunds", token: finance).json
+            guard case .string(let refundId)? = refund["items"]?.array?.first?["id"] else { throw TestSetupError("no refund") }
+            #expect(try await gavel.request(
+                .post, "/v1/surplus-refunds/\(refundId)/pay", token: finance, json: #"{"reference": "SURPLUS-R"}"#).status == .ok)
+            #expect(try await Self.caseStatus(gavel, caseId) == "closed")
+        }
+    }
+
+    @Test("redemption once every vehicle is sold is 409 collateral-disposed")
+    func collateralDisposed() async throws {
+        try await withGavel { gavel in
+            let (sold, caseId) = try await SettlementTests.surplusCase(gavel)
+            let reply = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/redemption", token: sold.open.finance.token,
+                json: #"{"amount": 9000000, "reference": "LATE", "receivedOn": "2026-11-20"}"#)
+            #expect(reply.status == .conflict)
+            #expect(try reply.problemCode == "collateral-disposed")
+        }
+    }
+
+    @Test("a cancelled lot: reason required, deposits owed back, no more bids, shown to its bidders and in ?status=closed")
+    func cancel() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2)
+            let manager = lot.disposal.manager.token
+            #expect(try await lot.bid(0, 6_000_000).status == .created)
+            #expect(try await gavel.request(.post, "/v1/lots/\(lot.lotId)/cancel", token: manager, json: "{}").status
+                    == .unprocessableContent)
+            #expect(try await gavel.request(
+                .post, "/v1/lots/\(lot.lotId)/cancel", token: lot.bidders[0].token, json: #"{"reason": "mine"}"#).status == .forbidden)
+            let cancelled = try await gavel.request(
+                .post, "/v1/lots/\(lot.lotId)/cancel", token: manager, json: #"{"reason": "recalled by the maker"}"#)
+            #expect(cancelled.status == .ok, "\(cancelled.text)")
+            #expect(try cancelled.string("status") == "cancelled")
+            #expect(try await gavel.request(
+                .post, "/v1/lots/\(lot.lotId)/cancel", token: manager, json: #"{"reason": "again"}"#).status == .conflict)
+            #expect(try await lot.bid(0, 7_000_000).problemCode == "lot-not-open")
+            #expect(try await lot.bid(1, 7_000_000).status == .notFound, "a cancelled lot it never bid on does not exist for it")
+            #expect(try await gavel.count("invoices") == 0)
+            #expect(try await gavel.count("deposits WHERE status = 'refund-due'") == 2)
+            // The bidder who bid sees how it ended; one who did not, does not see it at all.
+            #expect(try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[0].token).json["status"]
+                    == .string("cancelled"))
+            #expect(try await gavel.request(.get, "/v1/lots/\(lot.lotId)", token: lot.bidders[1].token).status == .notFound)
+            let over = try await gavel.request(.get, "/v1/lots?status=closed", token: lot.bidders[0].token).json
+            #expect(over["items"]?.array?.map { $0["id"] } == [.string(lot.lotId)])
+            #expect(try await gavel.request(.get, "/v1/lots?status=closed", token: lot.bidders[1].token).json["items"] == .array([]))
+            #expect(try await gavel.request(.get, "/v1/lots?status=closed", token: manager).json["items"]?.array?.count == 1)
+            let audit = try await gavel.request(.get, "/v1/audit?entityId=\(lot.lotId)", token: gavel.adminToken).json
+            #expect(audit["items"]?.array?.contains { $0["action"] == .string("lot.cancel") } == true)
+        }
+    }
+
+    @Test("returning every vehicle withdraws the case: no statement, its expenses owed by the consignor and paid on to the vendor")
+    func withdrawal() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            let caseId = lot.disposal.caseId
+            let manager = lot.disposal.manager.token
+            let finance = lot.finance.token
+            try await SettlementTests.expense(gavel, caseId, "transport", 80_000, token: finance)
+            let vehicles = try await gavel.request(.get, "/v1/vehicles?caseId=\(caseId)&status=listed", token: manager).json
+            guard case .string(let vehicleId)? = vehicles["items"]?.array?.first?["id"] else { throw TestSetupError("no listed vehicle") }
+            let live = try await gavel.request(.post, "/v1/vehicles/\(vehicleId)/return", token: manager, json: #"{"reason": "unsaleable"}"#)
+            #expect(live.status == .conflict, "a live lot holds the vehicle")
+            #expect(try await gavel.request(.post, "/v1/lots/\(lot.lotId)/cancel", token: manager, json: #"{"reason": "flood damage"}"#).status == .ok)
+            let returned = try await gavel.request(.post, "/v1/vehicles/\(vehicleId)/return", token: manager, json: #"{"reason": "unsaleable: flood damage"}"#)
+            #expect(returned.status == .ok, "\(returned.text)")
+            #expect(try returned.string("status") == "returned")
+            #expect(try returned.string("returnReason") == "unsaleable: flood damage")
+            #expect(try await Self.caseStatus(gavel, caseId) == "withdrawn")
+            #expect(try await SettlementTests.settle(gavel, caseId, token: finance).problemCode == "case-settled")
+            #expect(try await gavel.request(
+                .post, "/v1/cases/\(caseId)/vehicles", token: manager, json: Disposal.vehicleBody(vin: "JH4KA7561PC008269")).problemCode
+                    == "case-settled")
+            #expect(try await gavel.count("deficiency_claims") == 0)
+            let over = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/consignor-payments", token: finance,
+                json: #"{"amount": 80001, "reference": "LENDER-1", "receivedOn": "2026-11-20"}"#)
+            #expect(try over.problemCode == "overpayment")
+            #expect(try over.json["outstanding"] == .integer(80_000))
+            #expect(try await gavel.request(
+                .post, "/v1/cases/\(caseId)/consignor-payments", token: finance,
+                json: #"{"amount": 80000, "reference": "LENDER-1", "receivedOn": "2026-11-20"}"#).status == .created)
+            #expect(try await Self.payout(gavel, caseId, "vendor", "transport", 80_000, token: finance).status == .created)
+            let books = try await Books.balances(gavel)
+            #expect(books["consignor-receivable"] == nil && books["expenses-payable"] == nil && books["case-expenses"] == nil)
+            let payments = try await gavel.request(.get, "/v1/cases/\(caseId)/payments", token: manager).json
+            #expect(payments["items"]?.array?.map { $0["kind"] } == [.string("consignor-payment")])
+        }
+    }
+
+    @Test("reopening: a settled case is ready again with its statement reversed, until money moves on it")
+    func reopen() async throws {
+        try await withGavel { gavel in
+            let (sold, caseId) = try await SettlementTests.surplusCase(gavel)
+            let finance = sold.open.finance.token
+            #expect(try await gavel.request(.post, "/v1/cases/\(caseId)/reopen", token: finance, json: #"{"reason": "early"}"#).status
+                    == .conflict, "only a settled case is reopened")
+            #expect(try await SettlementTests.settle(gavel, caseId, token: finance).status == .created)
+            #expect(try await gavel.request(
+                .post, "/v1/cases/\(caseId)/reopen", token: sold.open.disposal.manager.token, json: #"{"reason": "x"}"#).status == .forbidden)
+            let reopened = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/reopen", token: finance, json: #"{"reason": "a storage invoice arrived late"}"#)
+            #expect(reopened.status == .ok, "\(reopened.text)")
+            #expect(try reopened.string("status") == "ready")
+            #expect(try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance).status == .notFound)
+            #expect(try await gavel.count("settlement_statements WHERE status = 'reversed'") == 1)
+            #expect(try await gavel.count("surplus_refunds WHERE status = 'cancelled'") == 1)
+            let books = try await Books.balances(gavel)
+            #expect(books["borrower-payable"] == nil && books["consignor-payable"] == nil)
+            try await SettlementTests.expense(gavel, caseId, "storage", 5_000, token: finance)
+            let again = try await SettlementTests.settle(gavel, caseId, token: finance)
+            #expect(try again.json["surplus"] == .integer(520_000))
+            #expect(try await Self.payout(gavel, caseId, "lienholder", "Second Bank", 300_000, token: finance).status == .created)
+            let locked = try await gavel.request(.post, "/v1/cases/\(caseId)/reopen", token: finance, json: #"{"reason": "again"}"#)
+            #expect(try locked.problemCode == "settlement-locked")
+        }
+    }
+
+    @Test("borrower payments before the sale reduce the obligation, have their line, and more than is owed is refused")
+    func borrowerPayments() async throws {
+        try await withGavel { gavel in
+            let sold = try await SoldLot.start(gavel, credits: false)
+            let caseId = sold.open.disposal.caseId
+            let finance = sold.open.finance.token
+            let over = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/borrower-payments", token: finance,
+                json: #"{"amount": 6416501, "reference": "BORROWER-X", "receivedOn": "2026-11-01"}"#)
+            #expect(try over.problemCode == "overpayment")
+            // 6 000 000 + 20 000 + 350 000 + 31 days of 1 500.
+            #expect(try over.json["outstanding"] == .integer(6_416_500))
+            let paid = try await gavel.request(
+                .post, "/v1/cases/\(caseId)/borrower-payments", token: finance,
+                json: #"{"amount": 500000, "reference": "BORROWER-1", "receivedOn": "2026-11-01"}"#)
+            #expect(paid.status == .created, "\(paid.text)")
+            #expect(try paid.string("kind") == "borrower-payment")
+            #expect(try await sold.pay(7_840_000).status == .created)
+            try await SettlementTests.expense(gavel, caseId, "repossession", 450_000, token: finance)
+            try await SettlementTests.expense(gavel, caseId, "storage", 120_000, token: finance)
+            let statement = try await SettlementTests.settle(gavel, caseId, token: finance).json
+            #expect(statement["borrowerPayments"] == .integer(500_000))
+            #expect(statement["explanation"]?.array?.contains { $0["key"] == .string("borrower-payments") } == true)
+            #expect(statement["notices"]?["interest"] != nil)
+            #expect(statement["surplus"] == .integer(1_025_000))
+            // The lender's share: what the proceeds paid of the obligation, plus the borrower's payment.
+            #expect(try await Self.payables(gavel, caseId, token: finance)["consignor First Auto Finance"] == 6_445_000)
+            let payments = try await gavel.request(.get, "/v1/cases/\(caseId)/payments", token: finance).json
+            #expect(payments["items"]?.array?.map { $0["kind"] } == [.string("borrower-payment"), .string("invoice-payment")])
+        }
+    }
+
+    @Test("the appraiser's work queue: vehicles in stock, by status and case; a manager sees its own")
+    func vehicleList() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            let queued = try await lot.disposal.addVehicle(vin: "JH4KA7561PC008269")
+            let appraiser = lot.disposal.appraiser.token
+            let queue = try await gavel.request(.get, "/v1/vehicles?status=in-stock", token: appraiser).json
+            #expect(queue["items"]?.array?.map { $0["id"] } == [.string(queued)])
+            let listed = try await gavel.request(.get, "/v1/vehicles?status=listed", token: appraiser).json
+            #expect(listed["items"]?.array?.count == 1)
+            #expect(try await gavel.request(.get, "/v1/vehicles?status=lost", token: appraiser).status == .unprocessableContent)
+            #expect(try await gavel.request(.get, "/v1/vehicles", token: lot.bidders[0].token).status == .forbidden)
+            let other = try await gavel.createUser(.manager, consignorId: try await gavel.createConsignor("Other Bank"))
+            #expect(try await gavel.request(.get, "/v1/vehicles", token: other.token).json["items"] == .array([]))
+            let page = try await gavel.request(.get, "/v1/vehicles?limit=1", token: appraiser).json
+            guard case .string(let cursor)? = page["nextCursor"] else { throw TestSetupError("no cursor") }
+            let next = try await gavel.request(.get, "/v1/vehicles?limit=1&cursor=\(cursor)", token: appraiser).json
+            #expect(next["items"]?.array?.map { $0["id"] } == [.string(queued)])
+        }
+    }
+}
