@@ -106,3 +106,7 @@ LANGUAGE sql STABLE AS $$
                      AND NOT EXISTS (SELECT 1 FROM vehicles v WHERE v.case_id = $1 AND v.status = 'in-stock')
                 THEN 'ready' ELSE status END
 $$;
+
+-- Users and consignors are listed in the order made (GET /v1/users, /v1/consignors).
+ALTER TABLE users ADD COLUMN seq bigserial UNIQUE;
+ALTER TABLE consignors ADD COLUMN seq bigserial UNIQUE;

@@ -157,7 +157,7 @@ private func registerRoutes(
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
     routes.addRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
-        users: UsersController(database: database),
+        users: UsersController(database: database, callers: callers),
         consignors: ConsignorsController(database: database),
         audit: AuditController(database: database),
         cases: CasesController(database: database),

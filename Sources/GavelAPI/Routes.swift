@@ -18,8 +18,12 @@ extension RouteBuilder {
         add(.get, "/openapi.yaml", system.openAPI)
 
         add(.post, "/v1/users", .only(.admin), users.create)
+        add(.get, "/v1/users", .only(.admin), users.list)
+        add(.post, "/v1/users/{id}/revoke", .only(.admin), users.revoke)
+        add(.get, "/v1/me", anyRole, users.me)
 
         add(.post, "/v1/consignors", .only(.admin), consignors.create)
+        add(.get, "/v1/consignors", .only(.admin), consignors.list)
         add(.get, "/v1/consignors/{id}", .only(.admin, .manager), consignors.get)
         add(.patch, "/v1/consignors/{id}/policy", .only(.admin), consignors.updatePolicy)
 
@@ -48,6 +52,8 @@ extension RouteBuilder {
         add(.post, "/v1/invoices/{id}/default", .only(.finance, .admin), money.declareDefault)
         add(.post, "/v1/deposits/{id}/refund", .only(.finance, .admin), money.refundDeposit)
         add(.post, "/v1/cases/{id}/expenses", .only(.finance, .manager, .admin), money.recordExpense)
+        add(.get, "/v1/cases/{id}/expenses", .only(.finance, .manager, .admin), money.listExpenses)
+        add(.get, "/v1/invoices", .only(.finance, .admin, .bidder), money.listInvoices)
         add(.get, "/v1/ledger/trial-balance", .only(.finance, .admin), money.trialBalance)
         add(.get, "/v1/ledger/entries", .only(.finance, .admin), money.entries)
         add(.post, "/v1/reconciliation/bank-lines", .only(.finance, .admin), reconciliation.upload)

@@ -66,4 +66,18 @@ public enum ConsignorRepository {
             WHERE id = \(id)
             """, logger: logger)
     }
+
+    /// Consignors in the order made.
+    public static func list(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(Consignor, Int64)] {
+        try await connection.query(
+            "SELECT seq, id, name, currency, policy::text AS policy FROM consignors WHERE seq > \(afterSeq) ORDER BY seq LIMIT \(limit)",
+            logger: logger
+        ).collect { row in
+            let id: UUID = try row.value("id")
+            return (Consignor(
+                id: id, name: try row.value("name"), currency: try row.value("currency"),
+                policy: try PolicyDocument.read(try row.value("policy"), "the policy of consignor \(id)")),
+                    try row.value("seq", as: Int64.self))
+        }
+    }
 }

@@ -46,4 +46,19 @@ public enum ExpenseRepository {
         ).decode(Int64.self) { return total }
         return 0
     }
+
+    /// The case's expenses in the order recorded (the seller fee among them).
+    public static func list(caseId: UUID, currency: String, on connection: PostgresConnection, logger: Logger) async throws -> [Expense] {
+        try await connection.query(
+            """
+            SELECT id, case_id, kind, amount, incurred_on::text AS incurred_on, vendor, reference FROM expenses
+            WHERE case_id = \(caseId) ORDER BY seq
+            """, logger: logger
+        ).collect { row in
+            Expense(
+                id: try row.value("id"), caseId: try row.value("case_id"), kind: try row.enumValue("kind"),
+                amount: try row.value("amount"), incurredOn: try row.calendarDate("incurred_on"), vendor: try row.value("vendor"),
+                reference: try row.value("reference"), currency: currency)
+        }
+    }
 }

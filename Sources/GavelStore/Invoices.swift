@@ -222,4 +222,19 @@ public enum InvoiceRepository {
             logger: logger
         ).collect(decode)
     }
+
+    /// Invoices in the order issued, optionally of one status and one buyer, each with
+    /// whether it is overdue (open past its due time, by the database's clock).
+    public static func list(
+        status: InvoiceBalance.Status?, bidderId: UUID?, afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [(StoredInvoice, overdue: Bool, seq: Int64)] {
+        try await connection.query(
+            """
+            SELECT seq, \(unescaped: columns), status = 'open' AND due_at < now() AS overdue FROM invoices
+            WHERE seq > \(afterSeq) AND (\(status?.rawValue)::text IS NULL OR status = \(status?.rawValue))
+              AND (\(bidderId)::uuid IS NULL OR bidder_id = \(bidderId))
+            ORDER BY seq LIMIT \(limit)
+            """, logger: logger
+        ).collect { row in (try decode(row), try row.value("overdue", as: Bool.self), try row.value("seq", as: Int64.self)) }
+    }
 }

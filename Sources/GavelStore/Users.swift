@@ -64,6 +64,58 @@ public enum UserRepository {
         return token
     }
 
+    /// A user as the admin's list shows it.
+    public struct Listed: Sendable {
+        public var user: User
+        public var revoked: Bool
+    }
+
+    /// Users in the order made.
+    public static func list(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(Listed, Int64)] {
+        try await connection.query(
+            """
+            SELECT seq, id, name, role, consignor_id, revoked_at IS NOT NULL AS revoked FROM users
+            WHERE seq > \(afterSeq) ORDER BY seq LIMIT \(limit)
+            """, logger: logger
+        ).collect { row in
+            let user = User(
+                id: try row.value("id"), name: try row.value("name"), role: try row.enumValue("role"),
+                consignorId: try row.value("consignor_id"))
+            return (Listed(user: user, revoked: try row.value("revoked")), try row.value("seq", as: Int64.self))
+        }
+    }
+
+    /// The user, row-locked, with whether it is revoked; nil when there is none.
+    public static func findForRevocation(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Listed? {
+        try await connection.rows(
+            "SELECT id, name, role, consignor_id, revoked_at IS NOT NULL AS revoked FROM users WHERE id = $1 FOR UPDATE",
+            id: id, logger: logger
+        ) { row in
+            Listed(
+                user: User(
+                    id: try row.value("id"), name: try row.value("name"), role: try row.enumValue("role"),
+                    consignorId: try row.value("consignor_id")),
+                revoked: try row.value("revoked"))
+        }.first
+    }
+
+    /// Admins other than `id` whose tokens still work.
+    public static func otherActiveAdmins(than id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
+        var count = 0
+        for try await n in try await connection.query(
+            "SELECT count(*)::int FROM users WHERE role = 'admin' AND revoked_at IS NULL AND id <> \(id)", logger: logger
+        ).decode(Int.self) { count = n }
+        return count
+    }
+
+    /// Every token of the user stops working; the triggers of SQL/0009 tell every
+    /// instance's cache when this commits.
+    public static func revoke(id: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
+        try await connection.query("UPDATE users SET revoked_at = now() WHERE id = \(id)", logger: logger)
+    }
+
     /// The channel SQL/0009 notifies when a token or a user changes: a token's digest,
     /// or '' for "anything may have changed".
     public static let changeChannel = "callers_changed"

@@ -58,6 +58,8 @@ public struct UserAnswer: Encodable, Sendable {
     /// Only in the answer that creates the user (and withheld from its replay).
     public var token: Nullable<String>?
     public var tokenWithheld: Bool?
+    /// In the admin's list and the revocation's answer: its tokens no longer work.
+    public var revoked: Bool?
 
     public init(_ user: User, token: String?) {
         id = user.id.answer
@@ -380,6 +382,8 @@ public struct InvoiceAnswer: Encodable, Sendable {
     public var outstanding: Int64
     public var status: String
     public var dueAt: String
+    /// In lists: open past its due time.
+    public var overdue: Bool?
 
     public init(_ invoice: StoredInvoice) {
         id = invoice.id.answer

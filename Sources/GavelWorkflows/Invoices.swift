@@ -175,6 +175,36 @@ public struct Invoices: Sendable {
     }
 }
 
+extension Invoices {
+    /// Invoices in the order issued (finance, admin; a bidder sees its own), `overdue`
+    /// on each.
+    public func list(
+        status: InvoiceBalance.Status?, bidderId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
+    ) async throws -> [(InvoiceAnswer, Int64)] {
+        if caller.role == .bidder, let asked = bidderId, asked != caller.user.id { return [] }
+        let buyer = caller.role == .bidder ? caller.user.id : bidderId
+        return try await InvoiceRepository.list(
+            status: status, bidderId: buyer, afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger
+        ).map { invoice, overdue, seq in
+            var answer = InvoiceAnswer(invoice)
+            answer.overdue = overdue
+            return (answer, seq)
+        }
+    }
+}
+
+extension Expenses {
+    /// A case's expenses in the order recorded (its managers, finance, admin).
+    public func list(caseId: UUID, for caller: Caller, in session: Session) async throws -> [ExpenseAnswer] {
+        guard let stored = try await CaseRepository.find(id: caseId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
+        return try await ExpenseRepository.list(caseId: caseId, currency: stored.currency, on: session.connection, logger: session.logger)
+            .map(ExpenseAnswer.init)
+    }
+}
+
 /// A case's costs: storage, transport, repairs and the like, recorded by finance; the
 /// seller fee is Gavel's own, at payment in full.
 public struct Expenses: Sendable {

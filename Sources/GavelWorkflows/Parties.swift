@@ -29,6 +29,38 @@ public struct Users: Sendable {
         try await session.audit(caller, "user.create", "user", user.id, before: nil, after: JSONValue(answer: UserAnswer(user, token: nil)))
         return token
     }
+
+    /// Users in the order made, with whether they are revoked (admin).
+    public func list(afterSeq: Int64, limit: Int, in session: Session) async throws -> [(UserAnswer, Int64)] {
+        try await UserRepository.list(afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger).map { listed, seq in
+            var answer = UserAnswer(listed.user, token: nil)
+            answer.revoked = listed.revoked
+            return (answer, seq)
+        }
+    }
+
+    /// Every token of the user stops working at once, on every instance (SQL/0009's
+    /// notifications empty their caches when this commits). The last admin whose tokens
+    /// work is not revoked: nobody could make users any more.
+    public func revoke(id: UUID, by caller: Caller, in session: Session) async throws -> UserAnswer {
+        let connection = session.connection
+        let logger = session.logger
+        // Admins are revoked one at a time, so that two cannot revoke each other at once.
+        try await connection.query("SELECT pg_advisory_xact_lock(hashtext('gavel.revoke'))", logger: logger)
+        guard let found = try await UserRepository.findForRevocation(id: id, on: connection, logger: logger) else {
+            throw Refusal.notFound("no user \(id.uuidString.lowercased())")
+        }
+        if found.user.role == .admin, !found.revoked,
+           try await UserRepository.otherActiveAdmins(than: id, on: connection, logger: logger) == 0 {
+            throw Refusal.conflict("this is the last admin whose token works; make another admin first")
+        }
+        try await UserRepository.revoke(id: id, on: connection, logger: logger)
+        var answer = UserAnswer(found.user, token: nil)
+        answer.revoked = true
+        try await session.audit(
+            caller, "user.revoke", "user", id, before: .object(["revoked": .bool(found.revoked)]), after: JSONValue(answer: answer))
+        return answer
+    }
 }
 
 public struct Consignors: Sendable {
@@ -47,6 +79,12 @@ public struct Consignors: Sendable {
             throw Refusal.notFound("no consignor \(id.uuidString.lowercased())")
         }
         return consignor
+    }
+
+    /// Consignors in the order made (admin).
+    public func list(afterSeq: Int64, limit: Int, in session: Session) async throws -> [(ConsignorAnswer, Int64)] {
+        try await ConsignorRepository.list(afterSeq: afterSeq, limit: limit, on: session.connection, logger: session.logger)
+            .map { (ConsignorAnswer($0.0), $0.1) }
     }
 
     /// A partial policy merged over the current one and validated against its ruleset.

@@ -11,7 +11,7 @@ struct TokenCommand: AsyncParsableCommand {
 
     struct Create: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Create a user with a role and print its API token (shown once, stored hashed).")
+            abstract: "Create a user with a role; print its user ID, then its API token (shown once, stored hashed) on the last line.")
 
         @Option(help: "admin, manager, appraiser, finance or bidder.") var role: String
         @Option(help: "The user's name.") var name: String
@@ -61,6 +61,9 @@ struct TokenCommand: AsyncParsableCommand {
                   }
                 }
             }
+            // The ID first (finance records a bidder's deposit by it), the token last, so
+            // that `gavel token create ... | tail -1` is the token alone.
+            print("user \(user.id.uuidString.lowercased()) (\(user.role.rawValue), \(user.name))")
             print(token)
         }
     }

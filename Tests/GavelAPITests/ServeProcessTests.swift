@@ -155,6 +155,17 @@ struct ServeProcessTests {
             }
             #expect(role == "finance")
             #expect(audited == 1)
+            // The user's ID comes first: finance records a bidder's deposit by it.
+            let idLine = create.output.split(separator: "\n").first { $0.hasPrefix("user ") }.map(String.init) ?? ""
+            let printedId = idLine.split(separator: " ").dropFirst().first.map(String.init) ?? ""
+            let storedId = try await PostgresConnection.with(location, logger: quietLogger) { client -> String in
+                var id = ""
+                for try await value in try await client.query(
+                    "SELECT user_id::text FROM api_tokens WHERE token_sha256 = \(APIToken.sha256Hex(token))", logger: quietLogger
+                ).decode(String.self) { id = value }
+                return id
+            }
+            #expect(printedId == storedId && !storedId.isEmpty, "\(create.output)")
 
             let refused = try ChildProcess.start(
                 try gavelExecutable(), ["token", "create", "--role", "manager", "--name", "M"], environment: environment)

@@ -63,3 +63,15 @@ extension Parameters {
         return id
     }
 }
+
+extension ConsignorsController {
+    /// GET /v1/consignors (admin)
+    func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let page = try Page.from(request)
+        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Consignors().list(afterSeq: page.after, limit: page.limit, in: session)
+        }
+        return JSONResponse(.ok, DTO.page(
+            rows.map(\.0), nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
+    }
+}

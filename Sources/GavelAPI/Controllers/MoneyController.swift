@@ -138,3 +138,36 @@ enum MoneyInput {
         return amount
     }
 }
+
+extension MoneyController {
+    /// GET /v1/invoices?status=&bidderId= (finance, admin; a bidder sees its own)
+    func listInvoices(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let page = try Page.from(request)
+        let bidderId = try Page.uuid(request, "bidderId")
+        var status: InvoiceBalance.Status?
+        if let text = request.uri.queryParameters["status"] {
+            guard let value = InvoiceBalance.Status(rawValue: String(text)) else {
+                throw ValidationFailure([FieldError(
+                    field: "status", message: "must be one of: \(InvoiceBalance.Status.allCases.map(\.rawValue).joined(separator: ", "))")])
+            }
+            status = value
+        }
+        let wanted = status
+        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Invoices().list(
+                status: wanted, bidderId: bidderId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
+        }
+        return JSONResponse(.ok, DTO.page(
+            rows.map(\.0), nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
+    }
+
+    /// GET /v1/cases/{id}/expenses (its managers, finance, admin)
+    func listExpenses(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let page = try Page.from(request)
+        let all = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Expenses().list(caseId: id, for: caller, in: session)
+        }
+        return JSONResponse(.ok, page.slice(all)).response
+    }
+}

@@ -6,6 +6,9 @@ import Hummingbird
 
 struct UsersController: Sendable {
     let database: Database
+    /// This instance's memory of callers, emptied when a revocation commits here (the
+    /// other instances hear of it by SQL/0009's notification).
+    let callers: CallerCache
 
     /// POST /v1/users: the token is in this answer only; the database keeps its hash.
     func create(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
@@ -27,5 +30,33 @@ struct UsersController: Sendable {
             let created = DTO.createdUser(user, token: token)
             return JSONResponse(.created, created.answer, replay: created.replay)
         }
+    }
+}
+
+extension UsersController {
+    /// GET /v1/me: who the token belongs to.
+    func me(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        JSONResponse(.ok, UserAnswer(caller.user, token: nil)).response
+    }
+
+    /// GET /v1/users (admin)
+    func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let page = try Page.from(request)
+        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Users().list(afterSeq: page.after, limit: page.limit, in: session)
+        }
+        return JSONResponse(.ok, DTO.page(
+            rows.map(\.0), nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
+    }
+
+    /// POST /v1/users/{id}/revoke (admin): every token of the user stops working at once.
+    func revoke(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let (_, bytes) = try await JSONBody.optionalObject(request)
+        let response = try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.ok, try await Users().revoke(id: id, by: caller, in: session))
+        }
+        callers.forget(nil)
+        return response
     }
 }
