@@ -15,6 +15,27 @@ public struct LoanCase: Equatable, Sendable {
         public var address: String?
     }
 
+    /// How a guarantor answers for the debt (PRC Civil Code arts. 686-688): `joint`
+    /// (连带责任保证) may be pursued at once, like the borrower; `general` (一般保证)
+    /// only for what the borrower cannot pay. Where the type was not agreed, the
+    /// guarantee is general (art. 686).
+    public enum GuaranteeType: String, Sendable, CaseIterable {
+        case joint, general
+    }
+
+    public struct Guarantor: Equatable, Sendable {
+        public init(name: String, guaranteeType: GuaranteeType = .general, cap: Int64? = nil) {
+            self.name = name
+            self.guaranteeType = guaranteeType
+            self.cap = cap
+        }
+
+        public var name: String
+        public var guaranteeType: GuaranteeType
+        /// The most the guarantor answers for; nil for the whole debt.
+        public var cap: Int64?
+    }
+
     public struct Balances: Equatable, Sendable {
         public init(principal: Int64, interest: Int64, fees: Int64, perDiemInterest: Int64, asOf: CalendarDate) {
             self.principal = principal
@@ -60,14 +81,14 @@ public struct LoanCase: Equatable, Sendable {
     public var consignorId: UUID
     public var loanNumber: String
     public var borrower: Borrower
-    public var guarantors: [String]
+    public var guarantors: [Guarantor]
     public var balances: Balances
     public var lienholders: [Lienholder]
     public var credits: [Credit]
     public var status: CaseStatus
 
     public init(
-        id: UUID, consignorId: UUID, loanNumber: String, borrower: Borrower, guarantors: [String], balances: Balances,
+        id: UUID, consignorId: UUID, loanNumber: String, borrower: Borrower, guarantors: [Guarantor], balances: Balances,
         lienholders: [Lienholder], credits: [Credit], status: CaseStatus
     ) {
         self.id = id
@@ -88,7 +109,7 @@ public struct LoanCase: Equatable, Sendable {
         let loanNumber = body.string("loanNumber", maxLength: 100, errors: &errors)
         let borrower = body.object("borrower", errors: &errors).flatMap { parseBorrower($0, errors: &errors) }
         let guarantors = body.objects("guarantors", required: false, errors: &errors)?
-            .compactMap { $0.string("name", errors: &errors) } ?? []
+            .compactMap { parseGuarantor($0, errors: &errors) } ?? []
         var balances = body.object("balances", errors: &errors).flatMap { parseBalances($0, errors: &errors) }
         if let asOf = balances?.asOf, asOf > today {
             errors.append(FieldError(field: "balances.asOf", message: "must not be in the future (today is \(today))"))
@@ -118,6 +139,15 @@ public struct LoanCase: Equatable, Sendable {
         let idNumber = reader.string("idNumber", maxLength: 64, required: false, errors: &errors)
         let address = reader.string("address", maxLength: 500, required: false, errors: &errors)
         return name.map { Borrower(name: $0, idNumber: idNumber, address: address) }
+    }
+
+    static func parseGuarantor(_ reader: FieldReader, errors: inout [FieldError]) -> Guarantor? {
+        let name = reader.string("name", errors: &errors)
+        let type = reader.has("guaranteeType") ? reader.choice("guaranteeType", GuaranteeType.self, errors: &errors) : .general
+        let cap = reader.has("cap") ? reader.amount("cap", errors: &errors) : nil
+        if reader.has("cap") && cap == nil { return nil }
+        guard let name, let type else { return nil }
+        return Guarantor(name: name, guaranteeType: type, cap: cap)
     }
 
     static func parseBalances(_ reader: FieldReader, errors: inout [FieldError]) -> Balances? {

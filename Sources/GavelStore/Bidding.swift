@@ -11,6 +11,9 @@ public struct Deposit: Sendable, Equatable {
     public var reference: String
     public var status: DepositStatus
     public var currency: String
+    /// Once refunded: the payout's bank reference and its day.
+    public var payoutReference: String? = nil
+    public var refundedOn: CalendarDate? = nil
 
     public init(id: UUID, lotId: UUID, bidderId: UUID, amount: Int64, reference: String, status: DepositStatus, currency: String) {
         self.id = id
@@ -36,7 +39,8 @@ public enum DepositRepository {
         try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT d.id, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency
+                    SELECT d.id, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency,
+                           d.payout_reference, (d.refunded_at AT TIME ZONE 'UTC')::date::text AS refunded_on
                     FROM deposits d JOIN lots l ON l.id = d.lot_id WHERE d.id = $1
                     """ + (forUpdate ? " FOR UPDATE OF d" : ""),
                 binds: { var b = PostgresBindings(); b.append(id); return b }()),
@@ -96,10 +100,13 @@ public enum DepositRepository {
     }
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> Deposit {
-        Deposit(
+        var deposit = Deposit(
             id: try row.value("id"), lotId: try row.value("lot_id"), bidderId: try row.value("bidder_id"),
             amount: try row.value("amount"), reference: try row.value("reference"), status: try row.enumValue("status"),
             currency: try row.value("currency"))
+        deposit.payoutReference = try row.value("payout_reference")
+        deposit.refundedOn = (try row.value("refunded_on", as: String?.self)).flatMap(CalendarDate.init(iso:))
+        return deposit
     }
 
     public static func list(
@@ -107,7 +114,8 @@ public enum DepositRepository {
     ) async throws -> [(Deposit, Int64)] {
         try await connection.query(
             """
-            SELECT d.id, d.seq, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency
+            SELECT d.id, d.seq, d.lot_id, d.bidder_id, d.amount, d.reference, d.status, l.currency::text AS currency,
+                   d.payout_reference, (d.refunded_at AT TIME ZONE 'UTC')::date::text AS refunded_on
             FROM deposits d JOIN lots l ON l.id = d.lot_id
             WHERE d.seq > \(afterSeq) AND (\(lotId)::uuid IS NULL OR d.lot_id = \(lotId))
               AND (\(bidderId)::uuid IS NULL OR d.bidder_id = \(bidderId))

@@ -43,6 +43,44 @@ public struct SurplusRefund: Sendable, Equatable {
     public var payoutReference: String?
 }
 
+/// Who answers for a deficiency: the borrower, and each guarantor with its guarantee.
+public struct ClaimDebtor: Sendable, Equatable, Codable {
+    public var name: String
+    /// `borrower` or `guarantor`.
+    public var role: String
+    public var guaranteeType: String?
+    public var cap: Int64?
+
+    public init(name: String, role: String, guaranteeType: String?, cap: Int64?) {
+        self.name = name
+        self.role = role
+        self.guaranteeType = guaranteeType
+        self.cap = cap
+    }
+
+    public static func of(_ loan: LoanCase) -> [ClaimDebtor] {
+        [ClaimDebtor(name: loan.borrower.name, role: "borrower", guaranteeType: nil, cap: nil)]
+            + loan.guarantors.map { ClaimDebtor(name: $0.name, role: "guarantor", guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap) }
+    }
+}
+
+/// A recovery on a deficiency claim: who paid, how much, when.
+public struct Recovery: Sendable, Equatable {
+    public var id: UUID
+    public var amount: Int64
+    public var reference: String
+    public var receivedOn: CalendarDate
+    public var payer: String?
+
+    public init(id: UUID, amount: Int64, reference: String, receivedOn: CalendarDate, payer: String?) {
+        self.id = id
+        self.amount = amount
+        self.reference = reference
+        self.receivedOn = receivedOn
+        self.payer = payer
+    }
+}
+
 public struct DeficiencyClaim: Sendable, Equatable {
     public var id: UUID
     public var caseId: UUID
@@ -50,9 +88,11 @@ public struct DeficiencyClaim: Sendable, Equatable {
     public var currency: String
     public var amount: Int64
     public var recovered: Int64
-    public var debtors: [String]
+    public var debtors: [ClaimDebtor]
     public var status: DeficiencyClaimStatus
     public var writeOffReason: String?
+    /// One by one, oldest first.
+    public var recoveries: [Recovery] = []
     public var outstanding: Int64 { amount - recovered }
 }
 
@@ -141,7 +181,7 @@ public enum SettlementRepository {
 
     /// The deficiency a statement leaves, claimed from its debtors.
     public static func insertClaim(
-        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, debtors: [String],
+        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, debtors: [ClaimDebtor],
         on connection: PostgresConnection, logger: Logger
     ) async throws {
         try await connection.query(
@@ -244,7 +284,17 @@ public enum SettlementRepository {
         """
 
     static func decodeClaim(_ row: PostgresRandomAccessRow) throws -> DeficiencyClaim {
-        let debtors: [String] = try JSONText.decode([String].self, from: try row.value("debtors"))
+        let text: String = try row.value("debtors")
+        // Claims made before the second round hold names only: the borrower, then
+        // guarantors all held jointly liable, as they were then.
+        let debtors: [ClaimDebtor]
+        if let current = try? JSONText.decode([ClaimDebtor].self, from: text) {
+            debtors = current
+        } else {
+            debtors = try JSONText.decode([String].self, from: text).enumerated().map { index, name in
+                ClaimDebtor(name: name, role: index == 0 ? "borrower" : "guarantor", guaranteeType: index == 0 ? nil : "joint", cap: nil)
+            }
+        }
         return DeficiencyClaim(
             id: try row.value("id"), caseId: try row.value("case_id"), statementId: try row.value("statement_id"),
             currency: try row.value("currency"), amount: try row.value("amount"), recovered: try row.value("recovered"),
@@ -252,13 +302,40 @@ public enum SettlementRepository {
     }
 
     public static func claims(afterSeq: Int64, limit: Int, on connection: PostgresConnection, logger: Logger) async throws -> [(DeficiencyClaim, Int64)] {
-        try await page("deficiency_claims", columns: claimColumns, afterSeq: afterSeq, limit: limit, decodeClaim, on: connection, logger: logger)
+        let rows = try await page(
+            "deficiency_claims", columns: claimColumns, afterSeq: afterSeq, limit: limit, decodeClaim, on: connection, logger: logger)
+        let recoveries = try await Self.recoveries(claimIds: rows.map(\.0.id), on: connection, logger: logger)
+        return rows.map { claim, seq in
+            var claim = claim
+            claim.recoveries = recoveries[claim.id] ?? []
+            return (claim, seq)
+        }
     }
 
     public static func claim(id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> DeficiencyClaim? {
-        try await connection.rows(
+        guard var claim = try await connection.rows(
             "SELECT \(claimColumns) FROM deficiency_claims WHERE id = $1 FOR UPDATE", id: id, logger: logger, decodeClaim
-        ).first
+        ).first else { return nil }
+        claim.recoveries = try await recoveries(claimIds: [id], on: connection, logger: logger)[id] ?? []
+        return claim
+    }
+
+    /// The recoveries of the claims, oldest first, by claim.
+    static func recoveries(claimIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [Recovery]] {
+        guard !claimIds.isEmpty else { return [:] }
+        var found: [UUID: [Recovery]] = [:]
+        let rows = try await connection.query(
+            """
+            SELECT claim_id, id, amount, reference, received_on::text AS received_on, payer FROM deficiency_recoveries
+            WHERE claim_id = ANY(\(claimIds)::uuid[]) ORDER BY seq
+            """, logger: logger
+        ).collect { row in
+            (try row.value("claim_id", as: UUID.self),
+             Recovery(id: try row.value("id"), amount: try row.value("amount"), reference: try row.value("reference"),
+                      receivedOn: try row.calendarDate("received_on"), payer: try row.value("payer")))
+        }
+        for (claimId, recovery) in rows { found[claimId, default: []].append(recovery) }
+        return found
     }
 
     /// Money recovered on a claim, with the claim's new balance (`claim` as it now stands).

@@ -243,10 +243,26 @@ struct BorrowerDocument: SelfFormed {
 }
 
 enum GuarantorsDocument: StoredDocument {
-    struct Guarantor: Codable { var name: String }
+    /// Cases stored before the second round hold only names: their guarantees read as
+    /// general, as PRC Civil Code art. 686 reads a guarantee whose type was not agreed.
+    struct Guarantor: Codable {
+        var name: String
+        var guaranteeType: String?
+        var cap: Int64?
+    }
 
-    static func form(_ names: [String]) -> [Guarantor] { names.map(Guarantor.init) }
-    static func value(_ form: [Guarantor]) -> [String] { form.map(\.name) }
+    static func form(_ guarantors: [LoanCase.Guarantor]) -> [Guarantor] {
+        guarantors.map { Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap) }
+    }
+
+    static func value(_ form: [Guarantor]) throws -> [LoanCase.Guarantor] {
+        try form.map { stored in
+            guard let type = LoanCase.GuaranteeType(rawValue: stored.guaranteeType ?? "general"),
+                  stored.cap.map(Money.isInRange) ?? true
+            else { throw StoredValueOutOfRange(description: "a guarantor's type or cap is out of range") }
+            return LoanCase.Guarantor(name: stored.name, guaranteeType: type, cap: stored.cap)
+        }
+    }
 }
 
 enum LienholdersDocument: StoredDocument {

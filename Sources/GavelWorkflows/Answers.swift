@@ -96,6 +96,8 @@ public struct CaseAnswer: Encodable, Sendable {
 
     public struct Guarantor: Encodable, Sendable {
         public var name: String
+        public var guaranteeType: String
+        @Nullable public var cap: Int64?
     }
 
     public struct Balances: Encodable, Sendable {
@@ -137,7 +139,7 @@ public struct CaseAnswer: Encodable, Sendable {
         loanNumber = loanCase.loanNumber
         self.currency = currency
         borrower = Borrower(name: loanCase.borrower.name, idNumber: loanCase.borrower.idNumber, address: loanCase.borrower.address)
-        guarantors = loanCase.guarantors.map(Guarantor.init)
+        guarantors = loanCase.guarantors.map { Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap) }
         let b = loanCase.balances
         balances = Balances(
             principal: b.principal, interest: b.interest, fees: b.fees, perDiemInterest: b.perDiemInterest, asOf: b.asOf.description)
@@ -354,6 +356,9 @@ public struct DepositAnswer: Encodable, Sendable {
     public var currency: String
     public var reference: String
     public var status: String
+    /// Once refunded: the payout's bank reference and its day.
+    public var payoutReference: String?
+    public var refundedOn: String?
 
     public init(_ deposit: Deposit) {
         id = deposit.id.answer
@@ -363,6 +368,8 @@ public struct DepositAnswer: Encodable, Sendable {
         currency = deposit.currency
         reference = deposit.reference
         status = deposit.status.rawValue
+        payoutReference = deposit.payoutReference
+        refundedOn = deposit.refundedOn?.description
     }
 }
 
@@ -449,6 +456,24 @@ public struct SurplusRefundAnswer: Encodable, Sendable {
 }
 
 public struct DeficiencyClaimAnswer: Encodable, Sendable {
+    public struct Debtor: Encodable, Sendable {
+        public var name: String
+        /// `borrower` or `guarantor`.
+        public var role: String
+        /// A guarantor's: `joint` (连带责任保证) or `general` (一般保证).
+        public var guaranteeType: String?
+        public var cap: Int64?
+    }
+
+    public struct RecoveryAnswer: Encodable, Sendable {
+        public var id: String
+        public var amount: Int64
+        public var reference: String
+        public var receivedOn: String
+        /// Who paid: the borrower or a guarantor, by name.
+        @Nullable public var payer: String?
+    }
+
     public var id: String
     public var caseId: String
     public var statementId: String
@@ -456,7 +481,11 @@ public struct DeficiencyClaimAnswer: Encodable, Sendable {
     public var amount: Int64
     public var recovered: Int64
     public var outstanding: Int64
+    public var debtors: [Debtor]
+    /// The borrower and the guarantors who answer jointly with it; a general guarantor
+    /// answers only for what the borrower cannot pay.
     public var jointlyLiable: [String]
+    public var recoveries: [RecoveryAnswer]
     public var status: String
     @Nullable public var writeOffReason: String?
 
@@ -468,7 +497,11 @@ public struct DeficiencyClaimAnswer: Encodable, Sendable {
         amount = claim.amount
         recovered = claim.recovered
         outstanding = claim.outstanding
-        jointlyLiable = claim.debtors
+        debtors = claim.debtors.map { Debtor(name: $0.name, role: $0.role, guaranteeType: $0.guaranteeType, cap: $0.cap) }
+        jointlyLiable = claim.debtors.filter { $0.role == "borrower" || $0.guaranteeType == "joint" }.map(\.name)
+        recoveries = claim.recoveries.map {
+            RecoveryAnswer(id: $0.id.answer, amount: $0.amount, reference: $0.reference, receivedOn: $0.receivedOn.description, payer: $0.payer)
+        }
         status = claim.status.rawValue
         writeOffReason = claim.writeOffReason
     }

@@ -97,6 +97,8 @@ public struct Deposits: Sendable {
             on: connection, logger: logger)
         var refunded = deposit
         refunded.status = .refunded
+        refunded.payoutReference = payoutReference
+        refunded.refundedOn = try await session.today()
         try await session.audit(caller, "deposit.refund", "deposit", depositId, before: deposit.record, after: refunded.record)
         return refunded
     }

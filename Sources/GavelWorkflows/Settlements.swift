@@ -100,7 +100,7 @@ public struct Settlements: Sendable {
         if statement.deficiency > 0 {
             try await SettlementRepository.insertClaim(
                 id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency,
-                amount: statement.deficiency, debtors: [loan.borrower.name] + loan.guarantors, on: connection, logger: logger)
+                amount: statement.deficiency, debtors: ClaimDebtor.of(loan), on: connection, logger: logger)
         }
         try await CaseRepository.setStatus(id: caseId, kind == .redemption ? .redeemed : .settled, on: connection, logger: logger)
         try await session.audit(
@@ -240,13 +240,16 @@ public struct Settlements: Sendable {
         }
         try await MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", in: session)
         // Who paid: the borrower unless a guarantor is named (recoveries are listed one by one).
-        let debtor = payer ?? claim.debtors.first ?? ""
-        guard claim.debtors.contains(debtor) else {
+        let names = claim.debtors.map(\.name)
+        let debtor = payer ?? names.first ?? ""
+        guard names.contains(debtor) else {
             throw ValidationFailure([FieldError(
-                field: "payer", message: "must be the borrower or a guarantor of the claim: \(claim.debtors.joined(separator: ", "))")])
+                field: "payer", message: "must be the borrower or a guarantor of the claim: \(names.joined(separator: ", "))")])
         }
         var updated = claim
         updated.recovered += receipt.amount
+        updated.recoveries.append(Recovery(
+            id: recoveryId, amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn, payer: debtor))
         updated.status = updated.recovered == updated.amount ? .settled : .open
         try await SettlementRepository.recordRecovery(
             on: updated, recoveryId: recoveryId, amount: receipt.amount, reference: receipt.reference,

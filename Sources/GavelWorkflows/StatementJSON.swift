@@ -28,7 +28,12 @@ enum StatementJSON {
             "supersedes": supersedes.json,
             "lender": .string(lender), "loanNumber": .string(loan.loanNumber),
             "borrower": .object(["name": .string(loan.borrower.name)]),
-            "guarantors": .array(loan.guarantors.map { .object(["name": .string($0)]) }),
+            "guarantors": .array(loan.guarantors.map { guarantor in
+                .object([
+                    "name": .string(guarantor.name), "guaranteeType": .string(guarantor.guaranteeType.rawValue),
+                    "cap": guarantor.cap.map(JSONValue.integer) ?? .null,
+                ])
+            }),
             "vehicles": .array(vehicles.map { vehicle in
                 .object([
                     "vin": .string(vehicle.vin), "description": .string(vehicle.description), "status": .string(vehicle.status.rawValue),

@@ -6,10 +6,11 @@ import Logging
 import NIOHTTP1
 import PostgresNIO
 
-/// Two disposals from the defaulted loan to the settlement statement, through the
-/// API as its users would drive it, with the numbers of the domain rules' vectors:
-/// a surplus case (vectors A to E) and a deficiency case with a default and a second
-/// round (vector F). Each step is printed; each invariant is checked.
+/// Three disposals from the defaulted loan to the closed case, through the API as its
+/// users would drive it, with the numbers of the domain rules' vectors: a surplus case
+/// (vectors A to E, I), a deficiency case with a default and a second round (vector F),
+/// and a redemption before the sale (vector H). Every payable is paid out and every case
+/// ends `closed`. Each step is printed; each invariant is checked.
 struct DemoScenario {
     let api: DemoAPI
     let admin: String
@@ -19,6 +20,8 @@ struct DemoScenario {
     var failures: [String] = []
     /// This run's cases: their proceeds accounts must be at zero once settled.
     var settledCases: [String] = []
+    /// This run's lots: their deposits owed back are refunded at the end.
+    var lots: [String] = []
 
     struct Parties {
         var consignorId = ""
@@ -63,7 +66,9 @@ struct DemoScenario {
         var parties = try await setUp(run: run)
         try await surplusCase(&parties, run: run)
         try await deficiencyCase(&parties, run: run)
-        try await checkBooks()
+        try await redemptionCase(&parties, run: run)
+        try await refundDeposits(parties)
+        try await checkBooks(parties)
     }
 
     // MARK: - Parties
@@ -121,9 +126,10 @@ struct DemoScenario {
     }
 
     /// A short English lot, deposits for the given dealers.
-    func openLot(_ parties: Parties, path: String, json: String, dealers: [Int]) async throws -> (id: String, start: Int64) {
+    mutating func openLot(_ parties: Parties, path: String, json: String, dealers: [Int]) async throws -> (id: String, start: Int64) {
         let lot = try await api.expect(201, .POST, path, token: parties.manager, json: json)
         let lotId = Self.string(lot["id"])
+        lots.append(lotId)
         for index in dealers {
             try await api.expect(201, .POST, "/v1/lots/\(lotId)/deposits", token: parties.finance, json: """
                 {"bidderId": "\(parties.bidders[index].id)", "amount": \(Self.integer(lot["depositAmount"])), "reference": "DEP-\(lotId.prefix(8))-\(index)"}
@@ -199,6 +205,10 @@ struct DemoScenario {
         } else {
             check(false, "a surplus refund is recorded for the borrower")
         }
+        let paidOut = try await payEverythingOut(parties, caseId, run: run)
+        check(paidOut == ["consignor": 6_445_000, "lienholder": 300_000, "vendor": 570_000],
+              "vector I: lender 64,450.00, junior 3,000.00, vendors 5,700.00 (the seller fee 1,600.00 is the platform's)")
+        try await expectClosed(caseId)
     }
 
     // MARK: - The deficiency case
@@ -251,9 +261,101 @@ struct DemoScenario {
         check(Self.integer(statement["deficiency"]) == 1_525_000, "vector F: deficiency 15,250.00")
         let claims = try await api.expect(200, .GET, "/v1/deficiency-claims", token: parties.finance)
         let claim = claims["items"]?.elements?.first { $0["caseId"] == .string(caseId) }
-        let liable = (claim?["jointlyLiable"]?.elements ?? []).map { Self.string($0) }
-        step("Deficiency claim of \(Self.money(claim?["amount"])) against \(liable.joined(separator: " and ")), jointly liable")
-        check(liable == ["Wang Li", "Zhang Wei"], "the borrower and every guarantor are named on the claim")
+        let debtors = (claim?["debtors"]?.elements ?? []).map { debtor in
+            Self.string(debtor["name"]) + (debtor["guaranteeType"].map { " (\(Self.string($0)) guarantee)" } ?? " (borrower)")
+        }
+        step("Deficiency claim of \(Self.money(claim?["amount"])) against \(debtors.joined(separator: " and "))")
+        check(debtors == ["Wang Li (borrower)", "Zhang Wei (general guarantee)"],
+              "the borrower and the guarantor, by its guarantee, are named on the claim")
+        let claimId = Self.string(claim?["id"])
+        let recovered = try await api.expect(201, .POST, "/v1/deficiency-claims/\(claimId)/recoveries", token: parties.finance, json: """
+            {"amount": 500000, "reference": "RECOVERY-\(run)", "receivedOn": "\(today)", "payer": "Zhang Wei"}
+            """)
+        step("Zhang Wei pays \(Self.money(.integer(500_000))) on the claim; \(Self.money(recovered["outstanding"])) outstanding")
+        let writtenOff = try await api.expect(200, .POST, "/v1/deficiency-claims/\(claimId)/write-off", token: parties.finance,
+                                              json: #"{"reason": "the borrower has no assets left"}"#)
+        step("Finance writes the rest off: claim \(Self.string(writtenOff["status"]))")
+        let paidOut = try await payEverythingOut(parties, caseId, run: run)
+        check(paidOut["consignor"] == 4_920_000 + 500_000,
+              "the lender receives the obligation's share of the proceeds and the guarantor's recovery")
+        try await expectClosed(caseId)
+    }
+
+    // MARK: - The redemption case
+
+    mutating func redemptionCase(_ parties: inout Parties, run: String) async throws {
+        print("\nCase 3: the borrower pays off the loan before the sale and takes the car back\n")
+        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-3", vin: "2HGES16555H591293")
+        try await expenses(parties, caseId, [("repossession", 400_000)])
+        let (lotId, _) = try await openLot(parties, path: "/v1/lots", json: """
+            {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(86_400))", "endsAt": "\(Self.timestamp(3 * 86_400))"}
+            """, dealers: [0, 1])
+        let quoteDay = today.adding(days: -15)
+        let quote = try await api.expect(200, .GET, "/v1/cases/\(caseId)/payoff?asOf=\(quoteDay)", token: parties.manager)
+        step("Payoff quote as of \(quoteDay): obligation \(Self.money(quote["obligation"]?["total"])) + expenses \(Self.money(quote["expensesTotal"])) = \(Self.money(quote["payoff"]))")
+        check(Self.integer(quote["payoff"]) == 6_822_500, "vector H: payoff 68,225.00 after 35 days of interest")
+        let (shortStatus, _) = try await api.call(.POST, "/v1/cases/\(caseId)/redemption", token: parties.finance, json: """
+            {"amount": 6800000, "reference": "REDEEM-\(run)-short", "receivedOn": "\(quoteDay)"}
+            """)
+        check(shortStatus == 422, "a redemption below the payoff is refused")
+        let statement = try await api.expect(201, .POST, "/v1/cases/\(caseId)/redemption", token: parties.finance, json: """
+            {"amount": 6900000, "reference": "REDEEM-\(run)", "receivedOn": "\(quoteDay)"}
+            """)
+        settledCases.append(caseId)
+        step("Wang Li pays 69,000.00: the case is redeemed, its surplus \(Self.money(statement["surplus"])) owed back")
+        check(Self.integer(statement["surplus"]) == 77_500, "the surplus is what exceeds the payoff")
+        let lot = try await api.expect(200, .GET, "/v1/lots/\(lotId)", token: parties.manager)
+        let vehicle = try await api.expect(200, .GET, "/v1/vehicles/\(vehicleId)", token: parties.manager)
+        check(Self.string(lot["status"]) == "cancelled" && Self.string(vehicle["status"]) == "released",
+              "the scheduled lot is cancelled and the car released to the borrower")
+        let refunds = try await api.expect(200, .GET, "/v1/surplus-refunds", token: parties.finance)
+        for refund in refunds["items"]?.elements ?? [] where refund["caseId"] == .string(caseId) && refund["status"] == .string("pending") {
+            try await api.expect(200, .POST, "/v1/surplus-refunds/\(Self.string(refund["id"]))/pay", token: parties.finance,
+                                 json: #"{"reference": "SURPLUS-\#(run)-3"}"#)
+        }
+        let paidOut = try await payEverythingOut(parties, caseId, run: run)
+        check(paidOut == ["consignor": 6_422_500, "vendor": 400_000], "the lender receives the payoff less the expenses it covered")
+        try await expectClosed(caseId)
+    }
+
+    // MARK: - Money out
+
+    /// Pays every open payable of the case (the surplus is paid through its refund).
+    func payEverythingOut(_ parties: Parties, _ caseId: String, run: String) async throws -> [String: Int64] {
+        let payables = try await api.expect(200, .GET, "/v1/payables?caseId=\(caseId)", token: parties.finance)
+        var paid: [String: Int64] = [:]
+        for item in payables["items"]?.elements ?? [] where item["kind"] != .string("surplus-refund") {
+            let kind = Self.string(item["kind"]), payee = Self.string(item["payee"])
+            let payout = try await api.expect(201, .POST, "/v1/payouts", token: parties.finance, json: """
+                {"kind": "\(kind)", "caseId": "\(caseId)", "payee": "\(payee)", "amount": \(Self.integer(item["amount"])),
+                 "reference": "OUT-\(run)-\(paid.count)-\(kind)", "paidOn": "\(today)"}
+                """)
+            step("Finance pays out \(Self.money(payout["amount"])) to \(payee) (\(kind))")
+            paid[kind, default: 0] += Self.integer(payout["amount"])
+        }
+        return paid
+    }
+
+    mutating func expectClosed(_ caseId: String) async throws {
+        let found = try await api.expect(200, .GET, "/v1/cases/\(caseId)", token: admin)
+        let open = try await api.expect(200, .GET, "/v1/payables?caseId=\(caseId)", token: admin)
+        step("The case is \(Self.string(found["status"]))")
+        check(Self.string(found["status"]) == "closed" && open["items"] == .array([]), "every payable is paid out and the case is closed")
+    }
+
+    /// The deposits this run's lots owe back go back to their dealers.
+    func refundDeposits(_ parties: Parties) async throws {
+        var count = 0
+        for lotId in lots {
+            let deposits = try await api.expect(200, .GET, "/v1/deposits?lotId=\(lotId)", token: parties.finance)
+            for deposit in deposits["items"]?.elements ?? [] where deposit["status"] == .string("refund-due") {
+                try await api.expect(200, .POST, "/v1/deposits/\(Self.string(deposit["id"]))/refund", token: parties.finance,
+                                     json: #"{"reference": "DEPOSIT-BACK-\#(Self.string(deposit["id"]).prefix(8))"}"#)
+                count += 1
+            }
+        }
+        print("")
+        step("Finance refunds the \(count) deposits the lots owe back to the dealers who did not win")
     }
 
     // MARK: - Shared steps
@@ -304,12 +406,21 @@ struct DemoScenario {
         }.joined(separator: "\n")
     }
 
-    mutating func checkBooks() async throws {
+    mutating func checkBooks(_ parties: Parties) async throws {
         print("\nThe books\n")
         let trial = try await api.expect(200, .GET, "/v1/ledger/trial-balance", token: admin)
         check(trial["totalDebit"] == trial["totalCredit"], "the trial balance balances (debits \(Self.money(trial["totalDebit"])))")
         let ours = Set(settledCases.map { "case-proceeds:\($0)" })
-        let proceeds = (trial["accounts"]?.elements ?? []).filter { ours.contains(Self.string($0["account"])) }
+        let accounts = trial["accounts"]?.elements ?? []
+        let proceeds = accounts.filter { ours.contains(Self.string($0["account"])) }
         check(proceeds.allSatisfy { Self.integer($0["balance"]) == 0 }, "each settled case's proceeds account nets to zero")
+        let payables = ["consignor-payable", "lienholders-payable", "expenses-payable", "borrower-payable", "buyer-refunds-payable",
+                        "consignor-receivable", "bidder-deposits-held"]
+        for name in payables {
+            let balance = accounts.first { Self.string($0["account"]) == name }.map { Self.integer($0["balance"]) } ?? 0
+            print("    \(name.padding(toLength: 24, withPad: " ", startingAt: 0)) \(Self.money(.integer(balance)))")
+        }
+        let open = accounts.filter { payables.contains(Self.string($0["account"])) && Self.integer($0["balance"]) != 0 }
+        check(open.isEmpty, "the trial balance shows zero in every payable and in the deposits held")
     }
 }

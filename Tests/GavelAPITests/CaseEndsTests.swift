@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+@testable import GavelAPI
 import HTTPTypes
 import Testing
 
@@ -369,6 +370,66 @@ struct CaseEndsTests {
             guard case .string(let cursor)? = page["nextCursor"] else { throw TestSetupError("no cursor") }
             let next = try await gavel.request(.get, "/v1/vehicles?limit=1&cursor=\(cursor)", token: appraiser).json
             #expect(next["items"]?.array?.map { $0["id"] } == [.string(queued)])
+        }
+    }
+}
+
+extension CaseEndsTests {
+    @Test("the statement in Chinese: 处置结算单 with its lines, 剩余款退还 or 差额追偿, each guarantor by its guarantee; amounts unchanged")
+    func chineseStatement() async throws {
+        try await withGavel { gavel in
+            let (caseId, finance) = try await SettlementTests.deficiencyCase(gavel)
+            let english = try await SettlementTests.settle(gavel, caseId, token: finance).json
+            let chinese = try await gavel.request(.get, "/v1/cases/\(caseId)/settlement?lang=zh-CN", token: finance)
+            #expect(chinese.status == .ok)
+            let body = try chinese.json
+            #expect(body["lang"] == .string("zh-CN"))
+            #expect(SettlementTests.amounts(body["explanation"]) == SettlementTests.amounts(english["explanation"]))
+            #expect(body["explanation"]?.array?.first?["label"] == .string("截至2026-10-01的担保债务总额"))
+            #expect(body["explanation"]?.array?.last?["label"] == .string("差额追偿"))
+            guard case .string(let mayChange)? = body["notices"]?["mayChange"] else { throw TestSetupError("no notice") }
+            #expect(mayChange.contains("可能影响剩余款或差额的金额"))
+            #expect(try await gavel.request(.get, "/v1/cases/\(caseId)/settlement?lang=fr", token: finance).status == .unprocessableContent)
+
+            let page = try await gavel.request(
+                .get, "/v1/cases/\(caseId)/settlement?lang=zh-CN", token: finance, headers: [.accept: "text/html"]).text
+            for words in ["处置结算单", "差额追偿: 15,250.00 CNY", "借款人Wang Li对差额承担清偿责任", "保证人Zhang Wei承担一般保证责任", "收车费",
+                          #"<html lang="zh-CN">"#] {
+                #expect(page.contains(words), "missing: \(words)")
+            }
+            let csv = try await gavel.request(
+                .get, "/v1/cases/\(caseId)/settlement?lang=zh-CN", token: finance, headers: [.accept: "text/csv"]).text
+            #expect(csv.hasPrefix("处置结算单\n"))
+            #expect(csv.contains("贷款合同号,LN-") && csv.contains("币种,CNY"))
+            #expect(csv.contains("差额追偿,1525000"))
+        }
+    }
+
+    @Test("a joint guarantor with a cap is named as one in English and Chinese")
+    func guaranteeTypes() async throws {
+        try await withGavel { gavel in
+            let consignor = try await gavel.createConsignor()
+            let manager = try await gavel.createUser(.manager, consignorId: consignor)
+            let body = Disposal.caseBody(consignorId: consignor).replacingOccurrences(
+                of: #""guarantors": [{"name": "Zhang Wei"}]"#,
+                with: #""guarantors": [{"name": "Zhang Wei", "guaranteeType": "joint", "cap": 1000000}, {"name": "Li Na"}]"#)
+            let created = try await gavel.request(.post, "/v1/cases", token: manager.token, json: body)
+            #expect(created.status == .created, "\(created.text)")
+            #expect(try created.json["guarantors"] == .array([
+                .object(["name": .string("Zhang Wei"), "guaranteeType": .string("joint"), "cap": .integer(1_000_000)]),
+                .object(["name": .string("Li Na"), "guaranteeType": .string("general"), "cap": .null]),
+            ]))
+            let wrong = try await gavel.request(
+                .post, "/v1/cases", token: manager.token,
+                json: body.replacingOccurrences(of: #""guaranteeType": "joint""#, with: #""guaranteeType": "several""#))
+            #expect(wrong.status == .unprocessableContent)
+            #expect(try wrong.text.contains("guarantors[0].guaranteeType"))
+            let guarantors = [(name: "Zhang Wei", type: "joint", cap: Optional("10,000.00 CNY")), (name: "Li Na", type: "general", cap: nil)]
+            let english = StatementDocument.liability(borrower: "Wang Li", guarantors: guarantors)
+            let chinese = StatementDocument.chineseLiability(borrower: "Wang Li", guarantors: guarantors)
+            #expect(chinese == "借款人Wang Li对差额承担清偿责任。保证人Zhang Wei承担连带责任保证责任，以10,000.00 CNY为限。保证人Li Na承担一般保证责任，仅对借款人不能清偿的部分承担责任。")
+            #expect(english.contains("Zhang Wei, a joint and several guarantor, is liable with the borrower, up to 10,000.00 CNY"))
+            #expect(english.contains("Li Na, a general guarantor, is liable only for what the borrower cannot pay"))
         }
     }
 }

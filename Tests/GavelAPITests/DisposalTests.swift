@@ -255,7 +255,7 @@ struct DisposalTests {
             #expect(body["loanNumber"] == .string("LN-2026-0001"))
             #expect(body["currency"] == .string("CNY"))
             #expect(body["balances"]?["perDiemInterest"] == .integer(1_500))
-            #expect(body["guarantors"] == .array([.object(["name": .string("Zhang Wei")])]))
+            #expect(body["guarantors"] == .array([.object(["name": .string("Zhang Wei"), "guaranteeType": .string("general"), "cap": .null])]))
             #expect(body["vehicles"] == .array([]))
         }
     }

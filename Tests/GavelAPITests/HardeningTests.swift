@@ -267,7 +267,9 @@ struct HardeningTests {
             #expect(page.headers[.contentSecurityPolicy]?.contains("default-src 'none'") == true)
             #expect(page.headers[.xContentTypeOptions] == "nosniff")
             // One sentence on one line: no stray break inside it.
-            #expect(page.text.contains("Wang Li and the guarantor Zhang Wei are jointly liable for the deficiency."), "\(page.text)")
+            #expect(page.text.contains(
+                "Wang Li is liable for the deficiency. Zhang Wei, a general guarantor, is liable only for what the borrower cannot pay."),
+                "\(page.text)")
             #expect(try await gavel.request(.get, "/health").headers[.xContentTypeOptions] == "nosniff")
         }
     }

@@ -43,7 +43,7 @@ struct ServeProcessTests {
         try await launch(location) { $0.contains("listening") }
     }
 
-    @Test("gavel demo runs both cases end to end through the HTTP API and every invariant holds")
+    @Test("gavel demo runs its three cases end to end through the HTTP API, pays everything out and every invariant holds")
     func demo() async throws {
         try await withMigratedDatabase { location in
             var environment = ProcessInfo.processInfo.environment
@@ -65,6 +65,11 @@ struct ServeProcessTests {
                 "ok: vector F: deficiency 15,250.00",
                 "ok: the trial balance balances",
                 "7. Deficiency",
+                "ok: vector I: lender 64,450.00, junior 3,000.00, vendors 5,700.00",
+                "ok: vector H: payoff 68,225.00 after 35 days of interest",
+                "ok: the scheduled lot is cancelled and the car released to the borrower",
+                "ok: every payable is paid out and the case is closed",
+                "ok: the trial balance shows zero in every payable and in the deposits held",
             ] {
                 #expect(output.contains(line), "missing: \(line)")
             }

@@ -151,13 +151,21 @@ struct SettlementTests {
             let claims = try await gavel.request(.get, "/v1/deficiency-claims", token: finance).json
             let claim = try #require(claims["items"]?.array?.first)
             #expect(claim["amount"] == .integer(1_525_000))
-            #expect(claim["jointlyLiable"] == .array([.string("Wang Li"), .string("Zhang Wei")]))
+            // A guarantee whose type was not agreed is general (PRC Civil Code art. 686): the
+            // guarantor answers only for what the borrower cannot pay, not jointly.
+            #expect(claim["jointlyLiable"] == .array([.string("Wang Li")]))
+            #expect(claim["debtors"]?.array?.map { $0["guaranteeType"] } == [nil, .string("general")])
             guard case .string(let claimId) = claim["id"] else { return }
             let path = "/v1/deficiency-claims/\(claimId)"
             let recovered = try await gavel.request(
-                .post, "\(path)/recoveries", token: finance, json: #"{"amount": 25000, "reference": "GUARANTOR-1", "receivedOn": "2026-11-21"}"#)
+                .post, "\(path)/recoveries", token: finance,
+                json: #"{"amount": 25000, "reference": "GUARANTOR-1", "receivedOn": "2026-11-21", "payer": "Zhang Wei"}"#)
             #expect(recovered.status == .created)
             #expect(try recovered.json["outstanding"] == .integer(1_500_000))
+            #expect(try recovered.json["recoveries"]?.array?.map { $0["payer"] } == [.string("Zhang Wei")])
+            #expect(try await gavel.request(
+                .post, "\(path)/recoveries", token: finance,
+                json: #"{"amount": 1, "reference": "X", "receivedOn": "2026-11-21", "payer": "A stranger"}"#).status == .unprocessableContent)
             #expect(try await gavel.request(
                 .post, "\(path)/recoveries", token: finance, json: #"{"amount": 1500001, "reference": "X", "receivedOn": "2026-11-21"}"#
             ).problemCode == "overpayment")
@@ -170,7 +178,8 @@ struct SettlementTests {
             let page = try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance, headers: [.accept: "text/html"])
             #expect(page.text.contains("Deficiency: 15,250.00 CNY"))
             #expect(page.text.contains("Zhang Wei"))
-            #expect(page.text.contains("jointly liable"))
+            #expect(page.text.contains("general guarantor"))
+            #expect(!page.text.contains("jointly liable"))
         }
     }
 
@@ -184,14 +193,15 @@ struct SettlementTests {
                 Issue.record("no claim: \(claims)")
                 return
             }
-            for (amount, reference) in [(1_000_000, "BORROWER-1"), (525_000, "GUARANTOR-1")] as [(Int64, String)] {
+            for (amount, reference, payer) in [(1_000_000, "BORROWER-1", "Wang Li"), (525_000, "GUARANTOR-1", "Zhang Wei")] as [(Int64, String, String)] {
                 let reply = try await gavel.request(
                     .post, "/v1/deficiency-claims/\(claimId)/recoveries", token: finance,
-                    json: #"{"amount": \#(amount), "reference": "\#(reference)", "receivedOn": "2026-11-22"}"#)
+                    json: #"{"amount": \#(amount), "reference": "\#(reference)", "receivedOn": "2026-11-22", "payer": "\#(payer)"}"#)
                 #expect(reply.status == .created)
             }
             let settled = try await gavel.request(.get, "/v1/deficiency-claims", token: finance).json["items"]?.array?.first
             #expect(settled?["status"] == .string("settled"))
+            #expect(settled?["recoveries"]?.array?.map { $0["payer"] } == [.string("Wang Li"), .string("Zhang Wei")])
             #expect(settled?["outstanding"] == .integer(0))
             #expect(try await gavel.request(
                 .post, "/v1/deficiency-claims/\(claimId)/recoveries", token: finance,
@@ -242,7 +252,12 @@ struct SettlementTests {
             let statement = try await Self.settle(gavel, caseId, token: finance).json
             let csv = try await gavel.request(.get, "/v1/cases/\(caseId)/settlement", token: finance, headers: [.accept: "text/csv"])
             #expect(csv.headers[.contentType]?.hasPrefix("text/csv") == true)
-            let reader = try CSVReader(string: csv.text, hasHeaderRow: true)
+            // A header block names the statement; the table follows a blank line.
+            let parts = csv.text.components(separatedBy: "\n\n")
+            #expect(parts.count == 2, "\(csv.text)")
+            #expect(parts[0].contains("loan number,LN-1HGCM82633A004352") && parts[0].contains("currency,CNY"))
+            #expect(parts[0].contains("settlement date,2026-11-20"))
+            let reader = try CSVReader(string: parts.last ?? "", hasHeaderRow: true)
             var rows: [String: Int64] = [:]
             while let row = reader.next() { rows["\(row[0])/\(row[1])"] = Int64(row[2]) }
             #expect(rows["obligation/total"] == 6_445_000)

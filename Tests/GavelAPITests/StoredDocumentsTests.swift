@@ -16,7 +16,11 @@ struct StoredDocumentsTests {
             == #"[{"below":1000000,"step":20000},{"below":null,"step":500000}]"#)
         #expect(BorrowerDocument.text(.init(name: "Li Wei", idNumber: nil, address: "1 Road"))
             == #"{"address":"1 Road","idNumber":null,"name":"Li Wei"}"#)
-        #expect(GuarantorsDocument.text(["Zhang San"]) == #"[{"name":"Zhang San"}]"#)
+        #expect(GuarantorsDocument.text([.init(name: "Zhang San", guaranteeType: .joint, cap: 1_000_000)])
+            == #"[{"cap":1000000,"guaranteeType":"joint","name":"Zhang San"}]"#)
+        #expect(GuarantorsDocument.text([.init(name: "Li Si")]) == #"[{"guaranteeType":"general","name":"Li Si"}]"#)
+        // Cases stored before the second round hold names only: general guarantees (art. 686).
+        #expect(try GuarantorsDocument.read(#"[{"name":"Zhang San"}]"#, "guarantors") == [.init(name: "Zhang San", guaranteeType: .general)])
         #expect(LienholdersDocument.text([.init(name: "Bank B", amount: 5, priority: 2, eligible: true)])
             == #"[{"amount":5,"eligible":true,"name":"Bank B","priority":2}]"#)
         #expect(CreditsDocument.text([.init(label: "insurance rebate", amount: 7)]) == #"[{"amount":7,"label":"insurance rebate"}]"#)

@@ -29,9 +29,10 @@ struct SettlementController: Sendable {
     }
 
     /// GET /v1/cases/{id}/settlement: JSON, or CSV (`Accept: text/csv`), or a printable
-    /// page (`Accept: text/html`).
+    /// page (`Accept: text/html`); in English, or in Chinese with `?lang=zh-CN`.
     func statement(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let caseId = try context.parameters.uuid("id")
+        let language = try DocumentLanguage.from(request.uri.queryParameters["lang"])
         let settlements = self.settlements
         let body = try await Desk(database: database).read(logger: context.logger) { session in
             try await settlements.statement(caseId: caseId, for: caller, in: session)
@@ -39,13 +40,13 @@ struct SettlementController: Sendable {
         let accept = request.headers[.accept]?.lowercased() ?? ""
         if accept.contains("text/csv") {
             return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: try StatementDocument.csv(body))))
+                            body: .init(byteBuffer: ByteBuffer(string: try StatementDocument.csv(body, language))))
         }
         if accept.contains("text/html") {
             return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: StatementDocument.html(body))))
+                            body: .init(byteBuffer: ByteBuffer(string: StatementDocument.html(body, language))))
         }
-        return JSONResponse(.ok, body).response
+        return JSONResponse(.ok, StatementDocument.localized(body, language)).response
     }
 
     // MARK: - Surplus refunds
