@@ -25,6 +25,7 @@ extension RouteBuilder {
         add(.post, "/v1/consignors", .only(.admin), consignors.create)
         add(.get, "/v1/consignors", .only(.admin), consignors.list)
         add(.get, "/v1/consignors/{id}", .only(.admin, .manager), consignors.get)
+        add(.get, "/v1/consignors/{id}/remittance", .only(.finance, .admin, .manager), consignors.remittance)
         add(.patch, "/v1/consignors/{id}/policy", .only(.admin), consignors.updatePolicy)
 
         add(.post, "/v1/cases", .only(.manager, .admin), cases.create)

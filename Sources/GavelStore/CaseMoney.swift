@@ -269,3 +269,88 @@ public enum CaseMoneyRepository {
         try await accountNets(caseId: caseId, on: connection, logger: logger)[Account.consignorReceivable.description] ?? 0
     }
 }
+
+/// A case settled in a remittance period, as its statement allocated the proceeds.
+public struct RemittedCase: Sendable {
+    public var caseId: UUID
+    public var loanNumber: String
+    public var caseStatus: String
+    public var statementId: UUID
+    public var kind: StatementKind
+    public var settlementDate: CalendarDate
+    /// The statement as issued.
+    public var body: JSONValue
+}
+
+/// A payout or a payment of a remittance period, with its case's loan number.
+public struct RemittedMoney: Sendable {
+    public var id: UUID
+    public var caseId: UUID
+    public var loanNumber: String
+    public var amount: Int64
+    public var reference: String
+    public var on: CalendarDate
+}
+
+public enum RemittanceRepository {
+    /// The consignor's cases whose final statement is dated in the period, in date order.
+    public static func settled(
+        consignorId: UUID, from: CalendarDate, to: CalendarDate, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RemittedCase] {
+        try await connection.query(
+            """
+            SELECT s.case_id, c.loan_number, case_effective_status(c.id, c.status) AS case_status, s.id AS statement_id, s.kind,
+                   s.settlement_date::text AS settlement_date, s.body::text AS body
+            FROM settlement_statements s JOIN cases c ON c.id = s.case_id
+            WHERE c.consignor_id = \(consignorId) AND s.status = 'final'
+              AND s.settlement_date BETWEEN \(from.description)::date AND \(to.description)::date
+            ORDER BY s.settlement_date, c.loan_number
+            """, logger: logger
+        ).collect { row in
+            RemittedCase(
+                caseId: try row.value("case_id"), loanNumber: try row.value("loan_number"), caseStatus: try row.value("case_status"),
+                statementId: try row.value("statement_id"), kind: try row.enumValue("kind"),
+                settlementDate: try row.calendarDate("settlement_date"), body: try row.json("body"))
+        }
+    }
+
+    /// What was paid out to the consignor in the period (`consignor` payouts).
+    public static func remitted(
+        consignorId: UUID, from: CalendarDate, to: CalendarDate, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RemittedMoney] {
+        try await money(
+            """
+            SELECT p.id, p.case_id, c.loan_number, p.amount, p.reference, p.paid_on::text AS day
+            FROM payouts p JOIN cases c ON c.id = p.case_id
+            WHERE c.consignor_id = $1 AND p.kind = 'consignor' AND p.paid_on BETWEEN $2::date AND $3::date
+            ORDER BY p.paid_on, p.seq
+            """, consignorId: consignorId, from: from, to: to, on: connection, logger: logger)
+    }
+
+    /// What the consignor paid its cases in the period (expenses its proceeds did not cover).
+    public static func received(
+        consignorId: UUID, from: CalendarDate, to: CalendarDate, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RemittedMoney] {
+        try await money(
+            """
+            SELECT r.id, r.case_id, c.loan_number, r.amount, r.reference, r.received_on::text AS day
+            FROM case_receipts r JOIN cases c ON c.id = r.case_id
+            WHERE c.consignor_id = $1 AND r.kind = 'consignor-payment' AND r.received_on BETWEEN $2::date AND $3::date
+            ORDER BY r.received_on, r.seq
+            """, consignorId: consignorId, from: from, to: to, on: connection, logger: logger)
+    }
+
+    static func money(
+        _ sql: String, consignorId: UUID, from: CalendarDate, to: CalendarDate, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [RemittedMoney] {
+        var binds = PostgresBindings()
+        binds.append(consignorId)
+        binds.append(from.description)
+        binds.append(to.description)
+        return try await connection.query(PostgresQuery(unsafeSQL: sql, binds: binds), logger: logger).collect { row in
+            RemittedMoney(
+                id: try row.value("id"), caseId: try row.value("case_id"), loanNumber: try row.value("loan_number"),
+                amount: try row.value("amount"), reference: try row.value("reference"), on: try row.calendarDate("day"))
+        }
+    }
+}

@@ -433,3 +433,41 @@ extension CaseEndsTests {
         }
     }
 }
+
+extension CaseEndsTests {
+    @Test("the remittance advice lists the cases settled in the period, their allocation and what was remitted, as JSON and CSV")
+    func remittance() async throws {
+        try await withGavel { gavel in
+            let (sold, caseId) = try await SettlementTests.surplusCase(gavel)
+            let finance = sold.open.finance.token
+            let consignor = sold.open.disposal.consignorId
+            #expect(try await SettlementTests.settle(gavel, caseId, token: finance).status == .created)
+            #expect(try await Self.payout(gavel, caseId, "consignor", "First Auto Finance", 6_000_000, token: finance).status == .created)
+            let path = "/v1/consignors/\(consignor)/remittance?from=2026-11-01&to=2026-11-30"
+            let advice = try await gavel.request(.get, path, token: sold.open.disposal.manager.token)
+            #expect(advice.status == .ok, "\(advice.text)")
+            let body = try advice.json
+            #expect(body["cases"]?.array?.count == 1)
+            let settled = try #require(body["cases"]?.array?.first)
+            #expect(settled["toLender"] == .integer(6_445_000))
+            #expect(settled["juniors"] == .integer(300_000) && settled["surplus"] == .integer(525_000))
+            #expect(settled["stillOwedToLender"] == .integer(445_000))
+            #expect(body["remitted"]?.array?.map { $0["amount"] } == [.integer(6_000_000)])
+            #expect(body["totals"]?["remitted"] == .integer(6_000_000))
+            // Outside the period: nothing settled, nothing remitted.
+            let october = try await gavel.request(
+                .get, "/v1/consignors/\(consignor)/remittance?from=2026-10-01&to=2026-10-31", token: finance).json
+            #expect(october["cases"] == .array([]) && october["remitted"] == .array([]))
+            #expect(try await gavel.request(
+                .get, "/v1/consignors/\(consignor)/remittance?from=2026-12-01&to=2026-11-01", token: finance).status
+                    == .unprocessableContent)
+            let csv = try await gavel.request(.get, path + "&lang=zh-CN", token: finance, headers: [.accept: "text/csv"]).text
+            #expect(csv.hasPrefix("回款通知单\n"))
+            #expect(csv.contains("case,LN-1HGCM82633A004352,应付债权人,6445000,2026-11-20,"))
+            #expect(csv.contains("remitted,LN-1HGCM82633A004352,已划付,6000000,2026-11-21,OUT-consignor-6000000"))
+            let other = try await gavel.createUser(.manager, consignorId: try await gavel.createConsignor("Other Bank"))
+            #expect(try await gavel.request(.get, path, token: other.token).status == .notFound)
+            #expect(try await gavel.request(.get, path, token: sold.winner.token).status == .forbidden)
+        }
+    }
+}

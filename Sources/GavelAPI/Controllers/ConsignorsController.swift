@@ -75,3 +75,31 @@ extension ConsignorsController {
             rows.map(\.0), nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))).response
     }
 }
+
+extension ConsignorsController {
+    /// GET /v1/consignors/{id}/remittance?from=&to=&lang= (finance, admin, its managers):
+    /// JSON, or CSV with `Accept: text/csv`. The period defaults to this month to date.
+    func remittance(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let language = try DocumentLanguage.from(request.uri.queryParameters["lang"])
+        var errors: [FieldError] = []
+        func date(_ name: String) -> CalendarDate? {
+            guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
+            guard let day = CalendarDate(iso: String(text)) else {
+                errors.append(FieldError(field: name, message: "must be a date YYYY-MM-DD"))
+                return nil
+            }
+            return day
+        }
+        let from = date("from"), to = date("to")
+        guard errors.isEmpty else { throw ValidationFailure(errors) }
+        let advice = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Remittances().advice(consignorId: id, from: from, to: to, for: caller, in: session)
+        }
+        if request.headers[.accept]?.lowercased().contains("text/csv") == true {
+            return Response(status: .ok, headers: [.contentType: "text/csv; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: try RemittanceDocument.csv(advice, language))))
+        }
+        return JSONResponse(.ok, advice).response
+    }
+}
