@@ -110,3 +110,14 @@ $$;
 -- Users and consignors are listed in the order made (GET /v1/users, /v1/consignors).
 ALTER TABLE users ADD COLUMN seq bigserial UNIQUE;
 ALTER TABLE consignors ADD COLUMN seq bigserial UNIQUE;
+
+-- The lender's daily hand-over (POST /v1/cases/import): a file is imported once per
+-- consignor; the same file again answers what the first import answered.
+CREATE TABLE case_imports (
+    consignor_id  uuid NOT NULL REFERENCES consignors (id),
+    file_sha256   text NOT NULL CHECK (file_sha256 ~ '^[0-9a-f]{64}$'),
+    answer        jsonb NOT NULL,
+    imported_by   uuid NOT NULL REFERENCES users (id),
+    created_at    timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (consignor_id, file_sha256)
+);

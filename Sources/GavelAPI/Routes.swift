@@ -29,6 +29,7 @@ extension RouteBuilder {
         add(.patch, "/v1/consignors/{id}/policy", .only(.admin), consignors.updatePolicy)
 
         add(.post, "/v1/cases", .only(.manager, .admin), cases.create)
+        add(.post, "/v1/cases/import", .only(.manager, .admin), cases.importCases)
         add(.get, "/v1/cases", .only(.manager, .finance, .admin), cases.list)
         add(.get, "/v1/cases/{id}", .only(.manager, .finance, .admin), cases.get)
         add(.post, "/v1/cases/{id}/vehicles", .only(.manager, .admin), cases.addVehicle)

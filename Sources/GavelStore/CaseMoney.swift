@@ -354,3 +354,31 @@ public enum RemittanceRepository {
         }
     }
 }
+
+public enum CaseImportRepository {
+    /// Imports of one consignor are taken one at a time, so that one file sent twice at
+    /// once imports once.
+    public static func lock(consignorId: UUID, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            "SELECT pg_advisory_xact_lock(hashtext('gavel.case-import'), hashtext(\(consignorId.uuidString.lowercased())))",
+            logger: logger)
+    }
+
+    /// What the import of this file answered, if it was imported before.
+    public static func answer(consignorId: UUID, fileSHA256: String, on connection: PostgresConnection, logger: Logger) async throws -> JSONValue? {
+        try await connection.query(
+            "SELECT answer::text AS answer FROM case_imports WHERE consignor_id = \(consignorId) AND file_sha256 = \(fileSHA256)",
+            logger: logger
+        ).collect { row in try row.json("answer") }.first
+    }
+
+    public static func record(
+        consignorId: UUID, fileSHA256: String, answer: JSONValue, importedBy: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws {
+        try await connection.query(
+            """
+            INSERT INTO case_imports (consignor_id, file_sha256, answer, imported_by)
+            VALUES (\(consignorId), \(fileSHA256), \(JSONText.encode(answer))::jsonb, \(importedBy))
+            """, logger: logger)
+    }
+}

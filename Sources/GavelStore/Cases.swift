@@ -24,6 +24,38 @@ public enum CaseRepository {
             """, logger: logger)
     }
 
+    /// Many cases in one statement (the lender's daily hand-over).
+    public static func insert(_ cases: [LoanCase], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !cases.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO cases (id, consignor_id, loan_number, borrower, guarantors, principal, interest, fees,
+                               per_diem_interest, balances_as_of, lienholders, credits)
+            SELECT t.id, t.consignor_id, t.loan_number, t.borrower::jsonb, t.guarantors::jsonb, t.principal, t.interest, t.fees,
+                   t.per_diem, t.as_of::date, t.lienholders::jsonb, t.credits::jsonb
+            FROM unnest(\(cases.map(\.id))::uuid[], \(cases.map(\.consignorId))::uuid[], \(cases.map(\.loanNumber))::text[],
+                        \(cases.map { BorrowerDocument.text($0.borrower) })::text[],
+                        \(cases.map { GuarantorsDocument.text($0.guarantors) })::text[],
+                        \(cases.map(\.balances.principal))::bigint[], \(cases.map(\.balances.interest))::bigint[],
+                        \(cases.map(\.balances.fees))::bigint[], \(cases.map(\.balances.perDiemInterest))::bigint[],
+                        \(cases.map(\.balances.asOf.description))::text[],
+                        \(cases.map { LienholdersDocument.text($0.lienholders) })::text[],
+                        \(cases.map { CreditsDocument.text($0.credits) })::text[])
+                 AS t (id, consignor_id, loan_number, borrower, guarantors, principal, interest, fees, per_diem, as_of,
+                       lienholders, credits)
+            """, logger: logger)
+    }
+
+    /// Which of these loan numbers the consignor already has a case for.
+    public static func existingLoanNumbers(
+        _ loanNumbers: [String], consignorId: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> Set<String> {
+        Set(try await connection.query(
+            "SELECT loan_number FROM cases WHERE consignor_id = \(consignorId) AND loan_number = ANY(\(loanNumbers)::text[])",
+            logger: logger
+        ).collect { row in try row.value("loan_number", as: String.self) })
+    }
+
     static let columns = """
         id, seq, consignor_id, loan_number, borrower::text AS borrower, guarantors::text AS guarantors, principal, interest,
         fees, per_diem_interest, balances_as_of::text AS balances_as_of, lienholders::text AS lienholders,

@@ -15,6 +15,30 @@ public enum VehicleRepository {
             """, logger: logger)
     }
 
+    /// Many vehicles in one statement (the lender's daily hand-over).
+    public static func insert(_ vehicles: [Vehicle], on connection: PostgresConnection, logger: Logger) async throws {
+        guard !vehicles.isEmpty else { return }
+        try await connection.query(
+            """
+            INSERT INTO vehicles (id, case_id, vin, make, model, year, mileage_km, color, location, has_keys, title_status, repossessed_on)
+            SELECT t.id, t.case_id, t.vin, t.make, t.model, t.year, t.mileage, NULLIF(t.color, ''), NULLIF(t.location, ''),
+                   t.has_keys, t.title_status, t.repossessed_on::date
+            FROM unnest(\(vehicles.map(\.id))::uuid[], \(vehicles.map(\.caseId))::uuid[], \(vehicles.map(\.vin.value))::text[],
+                        \(vehicles.map(\.make))::text[], \(vehicles.map(\.model))::text[], \(vehicles.map { Int($0.year) })::integer[],
+                        \(vehicles.map { Int($0.mileageKm) })::integer[], \(vehicles.map { $0.color ?? "" })::text[],
+                        \(vehicles.map { $0.location ?? "" })::text[], \(vehicles.map(\.hasKeys))::boolean[],
+                        \(vehicles.map(\.titleStatus))::text[], \(vehicles.map(\.repossessedOn.description))::text[])
+                 AS t (id, case_id, vin, make, model, year, mileage, color, location, has_keys, title_status, repossessed_on)
+            """, logger: logger)
+    }
+
+    /// Which of these VINs belong to vehicles not yet disposed of.
+    public static func vinsInStock(_ vins: [String], on connection: PostgresConnection, logger: Logger) async throws -> Set<String> {
+        Set(try await connection.query(
+            "SELECT vin FROM vehicles WHERE status = 'in-stock' AND vin = ANY(\(vins)::text[])", logger: logger
+        ).collect { row in try row.value("vin", as: String.self) })
+    }
+
     static let columns = """
         v.id, v.case_id, v.vin, v.make, v.model, v.year, v.mileage_km, v.color, v.location, v.has_keys, v.title_status,
         v.repossessed_on::text AS repossessed_on, v.status, c.consignor_id

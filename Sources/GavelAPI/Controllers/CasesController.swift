@@ -1,3 +1,4 @@
+import CSV
 import Foundation
 import GavelCore
 import GavelStore
@@ -49,5 +50,57 @@ struct CasesController: Sendable {
             }
             return JSONResponse(.created, VehicleAnswer(vehicle))
         }
+    }
+}
+
+extension CasesController {
+    /// POST /v1/cases/import (manager, admin): the lender's hand-over file as `text/csv`,
+    /// one line per vehicle with its case's fields (Docs/case-import.md). Every line is
+    /// checked first; any bad line refuses the file and nothing is stored. The same file
+    /// again answers what its first import answered, with `alreadyImported: true`.
+    func importCases(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let mediaType = request.headers[.contentType]?.split(separator: ";").first.map {
+            $0.trimmingCharacters(in: .whitespaces).lowercased()
+        }
+        guard mediaType == "text/csv" else {
+            throw Problem.unsupportedMediaType("send the cases as text/csv, one line per vehicle (Docs/case-import.md)")
+        }
+        let consignorId = try Page.uuid(request, "consignorId")
+        let bytes = try await request.body.collect(upTo: JSONBody.maximumSize)
+        guard let text = String(validating: bytes.readableBytesView, as: UTF8.self) else {
+            throw ValidationFailure([FieldError(field: "body", message: "must be UTF-8 text")])
+        }
+        let (rows, lineNumbers) = try CaseImportCSV.rows(text)
+        let digest = APIToken.sha256Hex(text)
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            let answer = try await CaseImports().run(
+                rows: rows, lineNumbers: lineNumbers, consignorId: consignorId, fileSHA256: digest, by: caller, in: session)
+            return JSONResponse(.created, answer)
+        }
+    }
+}
+
+/// The rows of an import file, each with the line it starts on (a quoted field may hold
+/// line breaks); blank lines are skipped; a byte-order mark is ignored.
+enum CaseImportCSV {
+    static func rows(_ text: String) throws -> ([[String]], [Int]) {
+        let body = text.hasPrefix("\u{FEFF}") ? String(text.dropFirst()) : text
+        let reader: CSVReader
+        do {
+            reader = try CSVReader(string: body, hasHeaderRow: false, trimFields: false)
+        } catch {
+            throw ValidationFailure([FieldError(field: "body", message: "is not CSV")])
+        }
+        var rows: [[String]] = []
+        var lines: [Int] = []
+        var line = 1
+        while let row = reader.next() {
+            defer { line += 1 + row.reduce(0) { $0 + $1.filter { $0 == "\n" }.count } }
+            if row.allSatisfy({ $0.trimmingCharacters(in: .whitespaces).isEmpty }) { continue }
+            rows.append(row)
+            lines.append(line)
+            if rows.count > CaseImport.maximumLines + 1 { break }
+        }
+        return (rows, lines)
     }
 }
