@@ -54,7 +54,8 @@ public struct Payout: Sendable, Equatable {
 }
 
 /// What a case still owes one payee of one kind. `kind` is a payout kind, or
-/// `surplus-refund` for a surplus owed to the borrower (paid through its own route).
+/// `surplus-refund` for a surplus owed to the borrower (paid through its own route), or
+/// `consignor-receivable` for what the consignor owes the case.
 public struct Payable: Sendable, Equatable {
     public var kind: String
     public var payee: String
@@ -215,7 +216,9 @@ public enum CaseMoneyRepository {
     /// - lienholder: each junior's distribution in the case's final statement, less payouts;
     /// - vendor: the case's expenses other than the seller fee by vendor (or kind), less payouts;
     /// - buyer-refund: part payments on the case's defaulted invoices by buyer, less payouts;
-    /// - surplus-refund: a pending surplus refund.
+    /// - surplus-refund: a pending surplus refund;
+    /// - consignor-receivable: the other way round, what the consignor owes the case
+    ///   (collected by a consignor payment).
     public static func payables(caseId: UUID?, on connection: PostgresConnection, logger: Logger) async throws -> [Payable] {
         try await connection.query(
             """
@@ -250,6 +253,13 @@ public enum CaseMoneyRepository {
                 UNION ALL
                 SELECT r.case_id, 'surplus-refund', r.borrower, r.amount::bigint, r.id
                 FROM surplus_refunds r WHERE r.status = 'pending' AND (\(caseId)::uuid IS NULL OR r.case_id = \(caseId))
+                UNION ALL
+                -- Not a payable but the other way: what the consignor owes its case.
+                SELECT e.case_id, 'consignor-receivable', c.name, sum(l.debit - l.credit)::bigint, NULL::uuid
+                FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+                JOIN cases k ON k.id = e.case_id JOIN consignors c ON c.id = k.consignor_id
+                WHERE l.account = 'consignor-receivable' AND (\(caseId)::uuid IS NULL OR e.case_id = \(caseId))
+                GROUP BY e.case_id, c.name
             )
             SELECT b.case_id, b.kind, b.payee, b.amount, b.refund_id,
                    (SELECT c.currency::text FROM cases k JOIN consignors c ON c.id = k.consignor_id WHERE k.id = b.case_id) AS currency

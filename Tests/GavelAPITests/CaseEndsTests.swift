@@ -271,6 +271,9 @@ struct CaseEndsTests {
             #expect(try returned.string("status") == "returned")
             #expect(try returned.string("returnReason") == "unsaleable: flood damage")
             #expect(try await Self.caseStatus(gavel, caseId) == "withdrawn")
+            #expect(try await Self.payables(gavel, caseId, token: finance) == [
+                "consignor-receivable First Auto Finance": 80_000, "vendor transport": 80_000,
+            ])
             #expect(try await SettlementTests.settle(gavel, caseId, token: finance).problemCode == "case-settled")
             #expect(try await gavel.request(
                 .post, "/v1/cases/\(caseId)/vehicles", token: manager, json: Disposal.vehicleBody(vin: "JH4KA7561PC008269")).problemCode
