@@ -179,7 +179,9 @@ extension Problem {
         let general = "validation-failed"
         let codes = Set(errors.map { $0.code?.rawValue ?? general })
         let code = codes.count == 1 ? codes.first! : general
-        let fields = errors.map { $0.field.isEmpty ? "body" : $0.field }
+        // Each field once, in the order first named (an import file's line has several).
+        var seen: Set<String> = []
+        let fields = errors.map { $0.field.isEmpty ? "body" : $0.field }.filter { seen.insert($0).inserted }
         return Problem(.unprocessableContent, code: code, title: "Validation Failed",
                        detail: "invalid: \(fields.joined(separator: ", "))", errors: errors)
     }

@@ -57,6 +57,8 @@ enum StatementDocument {
         "surplus": "剩余款",
     ]
 
+    static let chineseDefaultContact = "本结算单所列债权人的资产处置部门"
+
     static let chineseMayChange = "今后发生的借记、贷记、费用（包括额外的信用服务费或利息）、返还及支出，可能影响剩余款或差额的金额。"
     static let chinesePaymentsInterest = "利息按本案日利率就结余日的债务计收；处置前债务人的还款在结算时从债务中扣除，不减少已计收的利息。"
 
@@ -72,6 +74,7 @@ enum StatementDocument {
         })
         if case .object(var notices)? = body["notices"] {
             notices["mayChange"] = .string(chineseMayChange)
+            if notices["contact"] == .string(Policy.Settlement.defaultContact) { notices["contact"] = .string(chineseDefaultContact) }
             if notices["interest"] != nil { notices["interest"] = .string(chinesePaymentsInterest) }
             members["notices"] = .object(notices)
         }
@@ -175,7 +178,7 @@ enum StatementDocument {
         "vehicle": "Vehicle", "saleDate": "Sale date", "salePrice": "Sale price", "explanation": "Explanation",
         "expenses": "Expenses", "allocation": "How the proceeds were applied", "junior": "junior lienholder",
         "deficiency": "Deficiency", "surplus": "Surplus", "surplusTo": "The surplus is payable to",
-        "notices": "Notices", "contact": "For more information, contact",
+        "notices": "Notices", "contact": "For more information, contact", "colon": ": ",
     ]
 
     static let chineseWords: [String: String] = [
@@ -184,7 +187,7 @@ enum StatementDocument {
         "vehicle": "车辆", "saleDate": "成交日期", "salePrice": "成交价", "explanation": "剩余款或差额说明",
         "expenses": "处置费用", "allocation": "价款分配", "junior": "后顺位担保权人",
         "deficiency": "差额追偿", "surplus": "剩余款退还", "surplusTo": "剩余款应退还给",
-        "notices": "告知事项", "contact": "如需了解详情，请联系",
+        "notices": "告知事项", "contact": "如需了解详情，请联系", "colon": "：",
     ]
 
     /// Who answers for the deficiency, each as the law holds them: the borrower; a joint
@@ -221,8 +224,8 @@ enum StatementDocument {
         @media print{body{margin:0}}</style></head>
         <body>
         <h1>{{t.title}}</h1>
-        <p>{{t.lender}}: <strong>{{lender}}</strong><br>{{t.loan}}: {{loanNumber}}<br>{{t.borrower}}: <strong>{{borrower}}</strong><br>
-        {{t.settlementDate}}: {{settlementDate}}<br>{{t.interestTo}}: {{interestTo}}</p>
+        <p>{{t.lender}}{{t.colon}}<strong>{{lender}}</strong><br>{{t.loan}}{{t.colon}}{{loanNumber}}<br>{{t.borrower}}{{t.colon}}<strong>{{borrower}}</strong><br>
+        {{t.settlementDate}}{{t.colon}}{{settlementDate}}<br>{{t.interestTo}}{{t.colon}}{{interestTo}}</p>
         <h2>{{t.vehicles}}</h2>
         <table><tr><th>{{t.vin}}</th><th>{{t.vehicle}}</th><th>{{t.saleDate}}</th><th>{{t.salePrice}}</th></tr>
         {{#vehicles}}<tr><td>{{vin}}</td><td>{{description}}</td><td>{{saleDate}}</td><td class="amount">{{price}}</td></tr>
@@ -235,14 +238,14 @@ enum StatementDocument {
         {{/expenses}}</table>
         <h2>{{t.allocation}}</h2>
         <table>{{#allocation}}<tr><td>{{bucket}}</td><td class="amount">{{amount}}</td></tr>
-        {{/allocation}}{{#juniors}}<tr><td>{{t.junior}}: {{name}}</td><td class="amount">{{amount}}</td></tr>
+        {{/allocation}}{{#juniors}}<tr><td>{{t.junior}}{{t.colon}}{{name}}</td><td class="amount">{{amount}}</td></tr>
         {{/juniors}}</table>
-        {{#isDeficiency}}<h2>{{t.deficiency}}: {{deficiency}}</h2>
+        {{#isDeficiency}}<h2>{{t.deficiency}}{{t.colon}}{{deficiency}}</h2>
         <p>{{liability}}</p>{{/isDeficiency}}
-        {{^isDeficiency}}<h2>{{t.surplus}}: {{surplus}}</h2><p>{{t.surplusTo}} {{borrower}}.</p>{{/isDeficiency}}
+        {{^isDeficiency}}<h2>{{t.surplus}}{{t.colon}}{{surplus}}</h2><p>{{t.surplusTo}} {{borrower}}.</p>{{/isDeficiency}}
         <h2>{{t.notices}}</h2>
         <p>{{mayChange}}</p>{{#paymentsInterest}}<p>{{paymentsInterest}}</p>{{/paymentsInterest}}
-        <p>{{t.contact}}: {{contact}}</p>
+        <p>{{t.contact}}{{t.colon}}{{contact}}</p>
         </body></html>
         """)
 }

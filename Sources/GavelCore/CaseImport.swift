@@ -81,39 +81,38 @@ public enum CaseImport {
                     continue
                 }
             } else {
-                switch caseJSON(caseFields, consignorId: consignorId) {
-                case .failure(let failure): lineErrors += failure.errors
-                case .success(let json):
-                    do throws(ValidationFailure) {
-                        let reader = FieldReader.body(json, today: today, errors: &lineErrors)
-                        if let reader {
-                            let loanCase = try LoanCase.parse(reader, id: newID(), today: today)
+                // A column that does not read (an amount without its two places) is
+                // reported once; the rules run over the others all the same.
+                let (json, unread) = caseJSON(caseFields, consignorId: consignorId)
+                lineErrors += unread
+                do throws(ValidationFailure) {
+                    if let reader = FieldReader.body(json, today: today, errors: &lineErrors) {
+                        let loanCase = try LoanCase.parse(reader, id: newID(), today: today)
+                        if unread.isEmpty {
                             caseIndex[loanNumber] = (cases.count, caseFields)
                             cases.append(ImportedCase(loanCase: loanCase, firstLine: line, vehicles: [], vehicleLines: []))
                         }
-                    } catch {
-                        lineErrors += error.errors.map { FieldError(field: column(of: $0.field), message: $0.message, code: $0.code) }
-                    }
-                }
-            }
-            switch vehicleJSON(fields) {
-            case .failure(let failure): lineErrors += failure.errors
-            case .success(let json):
-                do throws(ValidationFailure) {
-                    if let reader = FieldReader.body(json, today: today, errors: &lineErrors) {
-                        let caseId = caseIndex[loanNumber].map { cases[$0.index].loanCase.id } ?? UUID()
-                        let vehicle = try Vehicle.parse(reader, id: newID(), caseId: caseId, today: today)
-                        if let earlier = vins[vehicle.vin.value] {
-                            lineErrors.append(FieldError(field: "vin", message: "\(vehicle.vin.value) is on line \(earlier) too"))
-                        } else if lineErrors.isEmpty, let index = caseIndex[loanNumber]?.index {
-                            vins[vehicle.vin.value] = line
-                            cases[index].vehicles.append(vehicle)
-                            cases[index].vehicleLines.append(line)
-                        }
                     }
                 } catch {
-                    lineErrors += error.errors.map { FieldError(field: column(of: $0.field), message: $0.message, code: $0.code) }
+                    lineErrors += ruleErrors(error, besides: unread)
                 }
+            }
+            let (json, unread) = vehicleJSON(fields)
+            lineErrors += unread
+            do throws(ValidationFailure) {
+                if let reader = FieldReader.body(json, today: today, errors: &lineErrors) {
+                    let caseId = caseIndex[loanNumber].map { cases[$0.index].loanCase.id } ?? UUID()
+                    let vehicle = try Vehicle.parse(reader, id: newID(), caseId: caseId, today: today)
+                    if let earlier = vins[vehicle.vin.value] {
+                        lineErrors.append(FieldError(field: "vin", message: "\(vehicle.vin.value) is on line \(earlier) too"))
+                    } else if lineErrors.isEmpty, let index = caseIndex[loanNumber]?.index {
+                        vins[vehicle.vin.value] = line
+                        cases[index].vehicles.append(vehicle)
+                        cases[index].vehicleLines.append(line)
+                    }
+                }
+            } catch {
+                lineErrors += ruleErrors(error, besides: unread)
             }
             errors += lineErrors.map {
                 FieldError(field: "line \(line)", message: "\($0.field): \($0.message)", code: $0.code, rule: $0.rule)
@@ -123,7 +122,7 @@ public enum CaseImport {
     }
 
     /// The case's fields as `POST /v1/cases` takes them.
-    static func caseJSON(_ fields: [String: String], consignorId: UUID) -> Result<JSONValue, ValidationFailure> {
+    static func caseJSON(_ fields: [String: String], consignorId: UUID) -> (JSONValue, [FieldError]) {
         var errors: [FieldError] = []
         func text(_ name: String) -> JSONValue? { fields[name].flatMap { $0.isEmpty ? nil : .string($0) } }
         func money(_ name: String) -> JSONValue? {
@@ -174,17 +173,16 @@ public enum CaseImport {
                 "eligible": .bool(pieces.count == 3 || pieces[3] == "eligible"),
             ]))
         }
-        guard errors.isEmpty else { return .failure(ValidationFailure(errors)) }
         var body: [String: JSONValue] = [
             "consignorId": .string(consignorId.uuidString.lowercased()), "borrower": .object(borrower),
             "balances": .object(balances), "guarantors": .array(guarantors), "lienholders": .array(lienholders),
         ]
         body["loanNumber"] = text("loan_number")
-        return .success(.object(body))
+        return (.object(body), errors)
     }
 
     /// The vehicle's fields as `POST /v1/cases/{id}/vehicles` takes them.
-    static func vehicleJSON(_ fields: [String: String]) -> Result<JSONValue, ValidationFailure> {
+    static func vehicleJSON(_ fields: [String: String]) -> (JSONValue, [FieldError]) {
         var errors: [FieldError] = []
         var body: [String: JSONValue] = [:]
         for (column, key) in [("vin", "vin"), ("make", "make"), ("model", "model"), ("color", "color"), ("location", "location"),
@@ -204,7 +202,14 @@ public enum CaseImport {
             default: errors.append(FieldError(field: "has_keys", message: "must be yes or no"))
             }
         }
-        return errors.isEmpty ? .success(.object(body)) : .failure(ValidationFailure(errors))
+        return (.object(body), errors)
+    }
+
+    /// The rules' errors by column, less those of columns already reported unreadable.
+    static func ruleErrors(_ failure: ValidationFailure, besides unread: [FieldError]) -> [FieldError] {
+        let reported = Set(unread.map(\.field))
+        return failure.errors.map { FieldError(field: column(of: $0.field), message: $0.message, code: $0.code, rule: $0.rule) }
+            .filter { !reported.contains($0.field) }
     }
 
     /// The CSV column a request field comes from.

@@ -13,7 +13,7 @@ import ServiceLifecycle
 struct DemoCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "demo",
-        abstract: "Run a surplus case and a deficiency case end to end through the HTTP API, and check the books.",
+        abstract: "Run a surplus case, a deficiency case and a redemption end to end through the HTTP API, pay everything out and check the books.",
         discussion: """
             Uses the embedded PostgreSQL (or DATABASE_URL). Without --url it starts its own Gavel on a free
             local port; with --url it drives that running instance (on the same database). Exits non-zero if

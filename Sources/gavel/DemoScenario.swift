@@ -51,6 +51,18 @@ struct DemoScenario {
         return Money.display(minor)
     }
 
+    /// A VIN of its own for each car of each run, so that the demo never meets a car
+    /// still in stock from an earlier run or an import: the maker's prefix, a serial from
+    /// the clock, and the check digit the VIN's own rule asks for.
+    static func vin(_ prefix: String, _ car: Int) -> String {
+        let serial = String(format: "%06d", Int(Date().timeIntervalSince1970 * 10) % 100_000 * 10 + car)
+        var characters = Array(prefix + "0" + "7A" + serial)
+        do { _ = try VIN(String(characters)) } catch {
+            if case .checkDigit(let expected, _) = error { characters[8] = expected }
+        }
+        return String(characters)
+    }
+
     static func string(_ value: JSONValue?) -> String { if case .string(let s) = value { s } else { "" } }
     static func integer(_ value: JSONValue?) -> Int64 { if case .integer(let n) = value { n } else { Int64.min } }
 
@@ -169,7 +181,7 @@ struct DemoScenario {
 
     mutating func surplusCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 1: a sale that pays everything, with a surplus for the borrower\n")
-        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-1", vin: "1HGCM82633A004352")
+        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-1", vin: Self.vin("1HGCM826", 1))
         let (lotId, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(-1))", "endsAt": "\(Self.timestamp(12))"}
             """, dealers: [0, 1, 2])
@@ -215,7 +227,7 @@ struct DemoScenario {
 
     mutating func deficiencyCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 2: the winner defaults, the second round sells low, a deficiency remains\n")
-        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-2", vin: "JH4KA7561PC008269")
+        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-2", vin: Self.vin("JH4KA756", 2))
         let (firstLot, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(-1))", "endsAt": "\(Self.timestamp(6))"}
             """, dealers: [0, 1])
@@ -285,8 +297,8 @@ struct DemoScenario {
 
     mutating func redemptionCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 3: the borrower pays off the loan before the sale and takes the car back\n")
-        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-3", vin: "2HGES16555H591293")
-        try await expenses(parties, caseId, [("repossession", 400_000)])
+        let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-3", vin: Self.vin("2HGES165", 3))
+        try await expenses(parties, caseId, [("repossession", 400_000)], afterSale: false)
         let (lotId, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(86_400))", "endsAt": "\(Self.timestamp(3 * 86_400))"}
             """, dealers: [0, 1])
@@ -310,8 +322,9 @@ struct DemoScenario {
               "the scheduled lot is cancelled and the car released to the borrower")
         let refunds = try await api.expect(200, .GET, "/v1/surplus-refunds", token: parties.finance)
         for refund in refunds["items"]?.elements ?? [] where refund["caseId"] == .string(caseId) && refund["status"] == .string("pending") {
-            try await api.expect(200, .POST, "/v1/surplus-refunds/\(Self.string(refund["id"]))/pay", token: parties.finance,
-                                 json: #"{"reference": "SURPLUS-\#(run)-3"}"#)
+            let paid = try await api.expect(200, .POST, "/v1/surplus-refunds/\(Self.string(refund["id"]))/pay", token: parties.finance,
+                                            json: #"{"reference": "SURPLUS-\#(run)-3"}"#)
+            step("Finance pays the surplus of \(Self.money(paid["amount"])) back to \(Self.string(paid["borrower"]))")
         }
         let paidOut = try await payEverythingOut(parties, caseId, run: run)
         check(paidOut == ["consignor": 6_422_500, "vendor": 400_000], "the lender receives the payoff less the expenses it covered")
@@ -360,13 +373,13 @@ struct DemoScenario {
 
     // MARK: - Shared steps
 
-    func expenses(_ parties: Parties, _ caseId: String, _ items: [(String, Int64)]) async throws {
+    func expenses(_ parties: Parties, _ caseId: String, _ items: [(String, Int64)], afterSale: Bool = true) async throws {
         for (kind, amount) in items {
             try await api.expect(201, .POST, "/v1/cases/\(caseId)/expenses", token: parties.finance, json: """
                 {"kind": "\(kind)", "amount": \(amount), "incurredOn": "\(today.adding(days: -30))"}
                 """)
         }
-        step("Finance records expenses: \(items.map { "\($0.0) \(Self.money(.integer($0.1)))" }.joined(separator: ", ")) (the seller fee was booked at payment)")
+        step("Finance records expenses: \(items.map { "\($0.0) \(Self.money(.integer($0.1)))" }.joined(separator: ", "))\(afterSale ? " (the seller fee was booked at payment)" : "")")
     }
 
     mutating func settle(_ parties: Parties, _ caseId: String) async throws -> JSONValue {

@@ -396,7 +396,7 @@ extension CaseEndsTests {
 
             let page = try await gavel.request(
                 .get, "/v1/cases/\(caseId)/settlement?lang=zh-CN", token: finance, headers: [.accept: "text/html"]).text
-            for words in ["处置结算单", "差额追偿: 15,250.00 CNY", "借款人Wang Li对差额承担清偿责任", "保证人Zhang Wei承担一般保证责任", "收车费",
+            for words in ["处置结算单", "差额追偿：15,250.00 CNY", "如需了解详情，请联系：本结算单所列债权人的资产处置部门", "借款人Wang Li对差额承担清偿责任", "保证人Zhang Wei承担一般保证责任", "收车费",
                           #"<html lang="zh-CN">"#] {
                 #expect(page.contains(words), "missing: \(words)")
             }
