@@ -25,15 +25,22 @@ public struct RouteTable: Sendable {
 
     mutating func append(_ endpoint: Endpoint) { endpoints.append(endpoint) }
 
+    /// The methods of the routes the path names. A literal segment wins over a
+    /// parameter, as in the router: `/v1/cases/import` is the import's path only, not
+    /// `/v1/cases/{id}` with the ID "import".
     func allowedMethods(forPath path: String) -> [HTTPRequest.Method] {
         let segments = path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-        return endpoints.filter { endpoint in
+        let matches = endpoints.compactMap { endpoint -> (Endpoint, literals: Int)? in
             let pattern = endpoint.path.split(separator: "/", omittingEmptySubsequences: false).dropFirst()
-            guard pattern.count == segments.count else { return false }
-            return zip(pattern, segments).allSatisfy { expected, actual in
-                (expected.hasPrefix("{") && !actual.isEmpty) || expected == actual
-            }
-        }.map(\.method)
+            guard pattern.count == segments.count,
+                  zip(pattern, segments).allSatisfy({ expected, actual in
+                      (expected.hasPrefix("{") && !actual.isEmpty) || expected == actual
+                  })
+            else { return nil }
+            return (endpoint, pattern.filter { !$0.hasPrefix("{") }.count)
+        }
+        let best = matches.map(\.literals).max()
+        return matches.filter { $0.literals == best }.map(\.0.method)
     }
 }
 

@@ -474,3 +474,62 @@ extension CaseEndsTests {
         }
     }
 }
+
+extension CaseEndsTests {
+    @Test("watchers of a cancelled lot get a closed event with status cancelled, and the stream ends")
+    func cancelledEvent() async throws {
+        try await withGavel(live: true) { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            #expect(try await lot.bid(0, 6_000_000).status == .created)
+            let watcher = try LotEventsTests.watch(gavel, lot.lotId, token: lot.bidders[0].token)
+            defer { watcher.close() }
+            try await watcher.wait(for: "the latest event") { $0.contains { $0.event != nil } }
+            let cancelled = try await gavel.request(
+                .post, "/v1/lots/\(lot.lotId)/cancel", token: lot.disposal.manager.token, json: #"{"reason": "court order"}"#)
+            #expect(cancelled.status == .ok)
+            try await watcher.waitUntilEnded(within: .seconds(5))
+            let closed = try #require(watcher.events.last)
+            #expect(closed.event == "closed")
+            #expect(try closed.json["status"] == .string("cancelled"))
+        }
+    }
+
+    @Test("test vector I through the postings: after vector E each party is paid its share and the case's accounts net to zero")
+    func vectorIPostings() throws {
+        let caseId = UUID()
+        let statement = try Waterfall.settle(Waterfall.Input(
+            balances: .init(principal: 6_000_000, interest: 350_000, fees: 20_000, perDiemInterest: 1_500, asOf: CalendarDate(iso: "2026-10-01")!),
+            settlementDate: CalendarDate(iso: "2026-11-20")!, hammer: 8_000_000, forfeitedDeposits: 0,
+            expenses: [("repossession", 450_000), ("storage", 120_000), ("seller-fee", 160_000)],
+            allocationOrder: [.fees, .interest, .principal],
+            lienholders: [.init(name: "Second Bank", amount: 300_000, priority: 2, eligible: true)], credits: [])).get()
+        let terms = try #require(InvoiceTerms.forSale(price: 8_000_000, deposit: 590_000, fees: Policy.defaults.fees))
+        let winner = UUID(), invoice = UUID()
+        var entries = [
+            Postings.depositReceived(depositId: winner, amount: 590_000, currency: "CNY"),
+            Postings.invoiced(invoiceId: invoice, caseId: caseId, terms: terms, currency: "CNY"),
+            Postings.depositApplied(depositId: winner, caseId: caseId, amount: 590_000, currency: "CNY"),
+            Postings.paymentReceived(paymentId: UUID(), caseId: caseId, amount: 7_840_000, currency: "CNY"),
+            Postings.sellerFee(invoiceId: invoice, caseId: caseId, amount: 160_000, currency: "CNY"),
+            Postings.expense(expenseId: UUID(), caseId: caseId, kind: "repossession", amount: 450_000, currency: "CNY"),
+            Postings.expense(expenseId: UUID(), caseId: caseId, kind: "storage", amount: 120_000, currency: "CNY"),
+            Postings.settlement(statementId: UUID(), caseId: caseId, statement: statement, currency: "CNY"),
+        ]
+        // Vector I: consignor 6 445 000, junior 300 000, surplus 525 000, vendors 570 000.
+        #expect(statement.lenderShare == 6_445_000)
+        entries += [
+            Postings.payout(payoutId: UUID(), caseId: caseId, kind: .consignor, amount: 6_445_000, currency: "CNY"),
+            Postings.payout(payoutId: UUID(), caseId: caseId, kind: .lienholder, amount: 300_000, currency: "CNY"),
+            Postings.surplusPaid(refundId: UUID(), caseId: caseId, amount: 525_000, currency: "CNY"),
+            Postings.payout(payoutId: UUID(), caseId: caseId, kind: .vendor, amount: 450_000, currency: "CNY"),
+            Postings.payout(payoutId: UUID(), caseId: caseId, kind: .vendor, amount: 120_000, currency: "CNY"),
+        ]
+        #expect(entries.filter { !$0.isBalanced }.isEmpty)
+        let nets = Dictionary(
+            entries.filter { $0.caseId == caseId }.flatMap(\.lines).map { ($0.account.description, $0.debit - $0.credit) }, uniquingKeysWith: +)
+        #expect(CaseBooks.openAccounts(nets).isEmpty, "\(CaseBooks.openAccounts(nets))")
+        // The platform keeps the seller fee 160 000, the premium 400 000 and the doc fee 30 000.
+        #expect(nets["seller-fee-revenue"] == -160_000)
+        #expect(nets["platform-fee-revenue"] == -430_000)
+    }
+}

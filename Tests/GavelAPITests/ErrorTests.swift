@@ -32,6 +32,10 @@ struct ErrorTests {
                     #expect(try reply.problemCode == "not-found")
                 }
             }
+            // A literal segment is not an ID: /v1/cases/import is the import's, POST only.
+            let importGet = try await gavel.request(.get, "/v1/cases/import", token: gavel.adminToken)
+            #expect(importGet.status == .methodNotAllowed)
+            #expect(importGet.headers[.allow] == "POST")
         }
     }
 

@@ -27,7 +27,17 @@ final class TCPProxy: Sendable {
                 return ClientBootstrap(group: inbound.eventLoop)
                     .connect(host: "127.0.0.1", port: targetPort)
                     .flatMap { outbound in
-                        self.state.withLock { $0.channels += [inbound, outbound] }
+                        // A cut may have come while this connection was being made: it must
+                        // not survive the cut (the outage test once got a 200 through one).
+                        let kept = self.state.withLock { state -> Bool in
+                            guard state.enabled else { return false }
+                            state.channels += [inbound, outbound]
+                            return true
+                        }
+                        guard kept else {
+                            outbound.close(promise: nil)
+                            return inbound.close()
+                        }
                         let pair = PairStall()
                         let toTarget = Relay(peer: outbound, proxy: self, pairStalled: pair, fromClient: true)
                         let toClient = Relay(peer: inbound, proxy: self, pairStalled: pair, fromClient: false)
