@@ -32,6 +32,7 @@ extension RouteBuilder {
         add(.post, "/v1/cases/import", .only(.manager, .admin), cases.importCases)
         add(.get, "/v1/cases", .only(.manager, .finance, .admin), cases.list)
         add(.get, "/v1/cases/{id}", .only(.manager, .finance, .admin), cases.get)
+        add(.patch, "/v1/cases/{id}", .only(.manager, .admin), cases.change)
         add(.post, "/v1/cases/{id}/vehicles", .only(.manager, .admin), cases.addVehicle)
 
         add(.get, "/v1/vehicles/{id}", staff, vehicles.get)

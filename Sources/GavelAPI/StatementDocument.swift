@@ -144,7 +144,8 @@ enum StatementDocument {
             "lang": zh ? "zh-CN" : "en",
             "t": zh ? chineseWords : englishWords,
             "lender": text(body["lender"]), "loanNumber": text(body["loanNumber"]),
-            "borrower": borrower, "settlementDate": text(body["settlementDate"]), "interestTo": text(body["interestTo"]),
+            "borrower": borrower, "surplusPayee": text(body["surplusPayee"]).isEmpty ? borrower : text(body["surplusPayee"]),
+            "settlementDate": text(body["settlementDate"]), "interestTo": text(body["interestTo"]),
             "liability": zh ? chineseLiability(borrower: borrower, guarantors: guarantors)
                 : liability(borrower: borrower, guarantors: guarantors),
             "vehicles": (body["vehicles"]?.elements ?? []).map { vehicle -> [String: Any] in
@@ -177,7 +178,7 @@ enum StatementDocument {
         "settlementDate": "Settlement date", "interestTo": "Interest to", "vehicles": "Vehicles", "vin": "VIN",
         "vehicle": "Vehicle", "saleDate": "Sale date", "salePrice": "Sale price", "explanation": "Explanation",
         "expenses": "Expenses", "allocation": "How the proceeds were applied", "junior": "junior lienholder",
-        "deficiency": "Deficiency", "surplus": "Surplus", "surplusTo": "The surplus is payable to",
+        "deficiency": "Deficiency", "surplus": "Surplus", "surplusTo": "The surplus is payable to ", "stop": ".",
         "notices": "Notices", "contact": "For more information, contact", "colon": ": ",
     ]
 
@@ -186,7 +187,7 @@ enum StatementDocument {
         "settlementDate": "结算日期", "interestTo": "利息计至", "vehicles": "处置车辆", "vin": "车辆识别代号",
         "vehicle": "车辆", "saleDate": "成交日期", "salePrice": "成交价", "explanation": "剩余款或差额说明",
         "expenses": "处置费用", "allocation": "价款分配", "junior": "后顺位担保权人",
-        "deficiency": "差额追偿", "surplus": "剩余款退还", "surplusTo": "剩余款应退还给",
+        "deficiency": "差额追偿", "surplus": "剩余款退还", "surplusTo": "剩余款应退还给", "stop": "。",
         "notices": "告知事项", "contact": "如需了解详情，请联系", "colon": "：",
     ]
 
@@ -242,7 +243,7 @@ enum StatementDocument {
         {{/juniors}}</table>
         {{#isDeficiency}}<h2>{{t.deficiency}}{{t.colon}}{{deficiency}}</h2>
         <p>{{liability}}</p>{{/isDeficiency}}
-        {{^isDeficiency}}<h2>{{t.surplus}}{{t.colon}}{{surplus}}</h2><p>{{t.surplusTo}} {{borrower}}.</p>{{/isDeficiency}}
+        {{^isDeficiency}}<h2>{{t.surplus}}{{t.colon}}{{surplus}}</h2><p>{{t.surplusTo}}{{surplusPayee}}{{t.stop}}</p>{{/isDeficiency}}
         <h2>{{t.notices}}</h2>
         <p>{{mayChange}}</p>{{#paymentsInterest}}<p>{{paymentsInterest}}</p>{{/paymentsInterest}}
         <p>{{t.contact}}{{t.colon}}{{contact}}</p>

@@ -16,11 +16,26 @@ public enum CaseRepository {
         try await connection.query(
             """
             INSERT INTO cases (id, consignor_id, loan_number, borrower, guarantors, principal, interest, fees,
-                               per_diem_interest, balances_as_of, lienholders, credits)
+                               per_diem_interest, balances_as_of, lienholders, credits, collateral_owner, excluded_id_numbers)
             VALUES (\(loanCase.id), \(loanCase.consignorId), \(loanCase.loanNumber),
                     \(BorrowerDocument.text(loanCase.borrower))::jsonb, \(GuarantorsDocument.text(loanCase.guarantors))::jsonb,
                     \(b.principal), \(b.interest), \(b.fees), \(b.perDiemInterest), \(b.asOf.description)::date,
-                    \(LienholdersDocument.text(loanCase.lienholders))::jsonb, \(CreditsDocument.text(loanCase.credits))::jsonb)
+                    \(LienholdersDocument.text(loanCase.lienholders))::jsonb, \(CreditsDocument.text(loanCase.credits))::jsonb,
+                    \(loanCase.collateralOwner.map(OwnerDocument.text))::jsonb, \(IdNumbersDocument.text(loanCase.excludedIdNumbers))::jsonb)
+            """, logger: logger)
+    }
+
+    /// The case's parties, credits, exclusions and juniors as changed before settlement.
+    public static func updateParties(_ loanCase: LoanCase, on connection: PostgresConnection, logger: Logger) async throws {
+        try await connection.query(
+            """
+            UPDATE cases SET borrower = \(BorrowerDocument.text(loanCase.borrower))::jsonb,
+                   guarantors = \(GuarantorsDocument.text(loanCase.guarantors))::jsonb,
+                   lienholders = \(LienholdersDocument.text(loanCase.lienholders))::jsonb,
+                   credits = \(CreditsDocument.text(loanCase.credits))::jsonb,
+                   collateral_owner = \(loanCase.collateralOwner.map(OwnerDocument.text))::jsonb,
+                   excluded_id_numbers = \(IdNumbersDocument.text(loanCase.excludedIdNumbers))::jsonb
+            WHERE id = \(loanCase.id)
             """, logger: logger)
     }
 
@@ -59,7 +74,8 @@ public enum CaseRepository {
     static let columns = """
         id, seq, consignor_id, loan_number, borrower::text AS borrower, guarantors::text AS guarantors, principal, interest,
         fees, per_diem_interest, balances_as_of::text AS balances_as_of, lienholders::text AS lienholders,
-        credits::text AS credits, case_effective_status(id, status) AS status,
+        credits::text AS credits, case_effective_status(id, status) AS status, collateral_owner::text AS collateral_owner,
+        excluded_id_numbers::text AS excluded_id_numbers,
         (SELECT currency FROM consignors WHERE id = consignor_id) AS currency
         """
 
@@ -76,7 +92,12 @@ public enum CaseRepository {
             lienholders: try LienholdersDocument.read(try row.value("lienholders"), "the lienholders of case \(id)"),
             credits: try CreditsDocument.read(try row.value("credits"), "the credits of case \(id)"),
             status: try row.enumValue("status"))
-        return StoredCase(loanCase: loanCase, currency: try row.value("currency"), seq: try row.value("seq"))
+        var withParties = loanCase
+        withParties.collateralOwner = try (try row.value("collateral_owner", as: String?.self)).map {
+            try OwnerDocument.read($0, "the collateral owner of case \(id)")
+        }
+        withParties.excludedIdNumbers = try IdNumbersDocument.read(try row.value("excluded_id_numbers"), "the exclusions of case \(id)")
+        return StoredCase(loanCase: withParties, currency: try row.value("currency"), seq: try row.value("seq"))
     }
 
     /// `forChange`: the row is share-locked, so that a change to the case (a vehicle, an

@@ -249,10 +249,11 @@ enum GuarantorsDocument: StoredDocument {
         var name: String
         var guaranteeType: String?
         var cap: Int64?
+        var address: String?
     }
 
     static func form(_ guarantors: [LoanCase.Guarantor]) -> [Guarantor] {
-        guarantors.map { Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap) }
+        guarantors.map { Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap, address: $0.address) }
     }
 
     static func value(_ form: [Guarantor]) throws -> [LoanCase.Guarantor] {
@@ -260,7 +261,7 @@ enum GuarantorsDocument: StoredDocument {
             guard let type = LoanCase.GuaranteeType(rawValue: stored.guaranteeType ?? "general"),
                   stored.cap.map(Money.isInRange) ?? true
             else { throw StoredValueOutOfRange(description: "a guarantor's type or cap is out of range") }
-            return LoanCase.Guarantor(name: stored.name, guaranteeType: type, cap: stored.cap)
+            return LoanCase.Guarantor(name: stored.name, guaranteeType: type, cap: stored.cap, address: stored.address)
         }
     }
 }
@@ -271,14 +272,28 @@ enum LienholdersDocument: StoredDocument {
         var amount: Int64
         var priority: Int64
         var eligible: Bool
+        var address: String?
+        var demandReceivedAt: String?
     }
 
     static func form(_ value: [LoanCase.Lienholder]) -> [Lienholder] {
-        value.map { Lienholder(name: $0.name, amount: $0.amount, priority: $0.priority, eligible: $0.eligible) }
+        value.map {
+            Lienholder(
+                name: $0.name, amount: $0.amount, priority: $0.priority, eligible: $0.eligible, address: $0.address,
+                demandReceivedAt: $0.demandReceivedAt?.description)
+        }
     }
 
-    static func value(_ form: [Lienholder]) -> [LoanCase.Lienholder] {
-        form.map { LoanCase.Lienholder(name: $0.name, amount: $0.amount, priority: $0.priority, eligible: $0.eligible) }
+    static func value(_ form: [Lienholder]) throws -> [LoanCase.Lienholder] {
+        try form.map { stored in
+            let demand = try stored.demandReceivedAt.map { text -> CalendarDate in
+                guard let day = CalendarDate(iso: text) else { throw StoredValueOutOfRange(description: "a junior's demand day does not parse") }
+                return day
+            }
+            return LoanCase.Lienholder(
+                name: stored.name, amount: stored.amount, priority: stored.priority, eligible: stored.eligible, address: stored.address,
+                demandReceivedAt: demand)
+        }
     }
 }
 
@@ -290,6 +305,17 @@ enum CreditsDocument: StoredDocument {
 
     static func form(_ value: [LoanCase.Credit]) -> [Credit] { value.map { Credit(label: $0.label, amount: $0.amount) } }
     static func value(_ form: [Credit]) -> [LoanCase.Credit] { form.map { LoanCase.Credit(label: $0.label, amount: $0.amount) } }
+}
+
+/// The collateral's owner, where it is not the borrower: the borrower's form.
+enum OwnerDocument: StoredDocument {
+    static func form(_ value: LoanCase.Borrower) -> BorrowerDocument { BorrowerDocument(value) }
+    static func value(_ form: BorrowerDocument) -> LoanCase.Borrower { form.value() }
+}
+
+enum IdNumbersDocument: StoredDocument {
+    static func form(_ value: [String]) -> [String] { value }
+    static func value(_ form: [String]) -> [String] { form }
 }
 
 // MARK: - appraisals: damages, comparables

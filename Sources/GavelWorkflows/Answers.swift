@@ -98,6 +98,8 @@ public struct CaseAnswer: Encodable, Sendable {
         public var name: String
         public var guaranteeType: String
         @Nullable public var cap: Int64?
+        /// Where its notices go, when known.
+        public var address: String?
     }
 
     public struct Balances: Encodable, Sendable {
@@ -113,6 +115,9 @@ public struct CaseAnswer: Encodable, Sendable {
         public var amount: Int64
         public var priority: Int64
         public var eligible: Bool
+        public var address: String?
+        /// The day its authenticated demand arrived, once recorded.
+        public var demandReceivedAt: String?
     }
 
     public struct Credit: Encodable, Sendable {
@@ -129,6 +134,10 @@ public struct CaseAnswer: Encodable, Sendable {
     public var balances: Balances
     public var lienholders: [Lienholder]
     public var credits: [Credit]
+    /// The collateral's owner where it is not the borrower (a surplus is refunded to it).
+    @Nullable public var collateralOwner: Borrower?
+    /// ID numbers of people related to the consignor: they may not bid on the case's lots.
+    public var excludedIdNumbers: [String]
     public var status: String
     /// In the case read by its ID, not in lists.
     public var vehicles: [VehicleAnswer]?
@@ -139,14 +148,22 @@ public struct CaseAnswer: Encodable, Sendable {
         loanNumber = loanCase.loanNumber
         self.currency = currency
         borrower = Borrower(name: loanCase.borrower.name, idNumber: loanCase.borrower.idNumber, address: loanCase.borrower.address)
-        guarantors = loanCase.guarantors.map { Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap) }
+        guarantors = loanCase.guarantors.map {
+            Guarantor(name: $0.name, guaranteeType: $0.guaranteeType.rawValue, cap: $0.cap, address: $0.address)
+        }
         let b = loanCase.balances
         balances = Balances(
             principal: b.principal, interest: b.interest, fees: b.fees, perDiemInterest: b.perDiemInterest, asOf: b.asOf.description)
         lienholders = loanCase.lienholders.map {
-            Lienholder(name: $0.name, amount: $0.amount, priority: $0.priority, eligible: $0.eligible)
+            Lienholder(
+                name: $0.name, amount: $0.amount, priority: $0.priority, eligible: $0.eligible, address: $0.address,
+                demandReceivedAt: $0.demandReceivedAt?.description)
         }
         credits = loanCase.credits.map { Credit(label: $0.label, amount: $0.amount) }
+        collateralOwner = loanCase.collateralOwner.map {
+            Borrower(name: $0.name, idNumber: $0.idNumber, address: $0.address)
+        }
+        excludedIdNumbers = loanCase.excludedIdNumbers
         status = loanCase.status.rawValue
         self.vehicles = vehicles?.map(VehicleAnswer.init)
     }

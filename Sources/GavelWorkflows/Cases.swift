@@ -51,6 +51,24 @@ public struct Cases: Sendable {
         return rows.map { (CaseAnswer($0.loanCase, currency: $0.currency, vehicles: nil), $0.seq) }
     }
 
+    /// Parties, credits, exclusions and juniors' demands changed before settlement (domain
+    /// rules section 11); a settled case refuses (409 `case-settled`).
+    public func change(
+        caseId: UUID, patch: FieldReader, by caller: Caller, in session: Session
+    ) async throws -> CaseAnswer {
+        let connection = session.connection
+        let logger = session.logger
+        let stored = try await CaseProgress.lockedCase(caseId, for: caller, in: session)
+        try Scope.ensureTakesChanges(stored)
+        let changed = try stored.loanCase.applying(patch, today: try await session.today())
+        try await CaseRepository.updateParties(changed, on: connection, logger: logger)
+        let vehicles = try await VehicleRepository.list(caseId: caseId, on: connection, logger: logger)
+        let before = CaseAnswer(stored.loanCase, currency: stored.currency, vehicles: nil)
+        let after = CaseAnswer(changed, currency: stored.currency, vehicles: nil)
+        try await session.audit(caller, "case.update", "case", caseId, before: JSONValue(answer: before), after: JSONValue(answer: after))
+        return CaseAnswer(changed, currency: stored.currency, vehicles: vehicles)
+    }
+
     /// A vehicle taken back under an open case. `parse` reads it once the database's
     /// today is known (no repossession in the future).
     public func addVehicle(

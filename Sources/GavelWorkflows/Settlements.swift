@@ -95,7 +95,7 @@ public struct Settlements: Sendable {
         if statement.surplus > 0 {
             try await SettlementRepository.insertRefund(
                 id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency, amount: statement.surplus,
-                borrower: loan.borrower.name, on: connection, logger: logger)
+                borrower: loan.surplusPayee, on: connection, logger: logger)
         }
         if statement.deficiency > 0 {
             try await SettlementRepository.insertClaim(

@@ -28,6 +28,7 @@ enum StatementJSON {
             "supersedes": supersedes.json,
             "lender": .string(lender), "loanNumber": .string(loan.loanNumber),
             "borrower": .object(["name": .string(loan.borrower.name)]),
+            "surplusPayee": .string(loan.surplusPayee),
             "guarantors": .array(loan.guarantors.map { guarantor in
                 .object([
                     "name": .string(guarantor.name), "guaranteeType": .string(guarantor.guaranteeType.rawValue),

@@ -81,6 +81,11 @@ struct RandomInputTests {
             Shape(template: "/v1/cases/{id}/redemption", path: "/v1/cases/\(caseId)/redemption",
                   body: #"{"amount": $A, "reference": $T, "receivedOn": $D}"#),
             Shape(template: "/v1/users/{id}/revoke", path: "/v1/users/\(UUID())/revoke", body: "{}"),
+            Shape(method: .patch, template: "/v1/cases/{id}", path: "/v1/cases/\(caseId)", body: """
+                {"borrower": {"address": $T}, "guarantors": [{"name": $T, "guaranteeType": "joint", "cap": $A, "address": $T}],
+                 "collateralOwner": {"name": $T, "idNumber": $T}, "excludedIdNumbers": [$T], "credits": [{"label": $T, "amount": $A}],
+                 "lienholders": [{"priority": $I, "demandReceivedAt": $D, "address": $T}]}
+                """),
             Shape(template: "/v1/cases/import", path: "/v1/cases/import?consignorId=\(consignor)", body: "", csv: true),
             // Last: a valid reason ends the lot and hands the vehicle back.
             Shape(template: "/v1/lots/{id}/cancel", path: "/v1/lots/\(world.openLotId)/cancel", body: #"{"reason": $T}"#),

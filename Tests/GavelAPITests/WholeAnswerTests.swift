@@ -38,6 +38,7 @@ struct WholeAnswerTests {
                  "currency": "CNY",
                  "borrower": {"name": "Wang Li", "idNumber": "110101199003071234", "address": "1 Chang'an Ave, Beijing"},
                  "guarantors": [{"name": "Zhang Wei", "guaranteeType": "general", "cap": null}],
+                 "collateralOwner": null, "excludedIdNumbers": [],
                  "balances": {"principal": 6000000, "interest": 350000, "fees": 20000, "perDiemInterest": 1500, "asOf": "2026-10-01"},
                  "lienholders": [{"name": "Second Bank", "amount": 300000, "priority": 2, "eligible": true}],
                  "credits": [{"label": "unearned interest rebate", "amount": 12000}],

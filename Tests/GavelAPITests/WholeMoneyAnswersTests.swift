@@ -129,7 +129,7 @@ extension WholeAnswerTests {
             let statement = try issued.json
             #expect(statement == Self.json("""
                 {"id": "\(statementId)", "caseId": "\(caseId)", "loanNumber": "LN-1HGCM82633A004352", "currency": "CNY",
-                 "lender": "First Auto Finance", "borrower": {"name": "Wang Li"},
+                 "lender": "First Auto Finance", "borrower": {"name": "Wang Li"}, "surplusPayee": "Wang Li",
                  "guarantors": [{"name": "Zhang Wei", "guaranteeType": "general", "cap": null}],
                  "kind": "sale", "settlementDate": "2026-11-20", "interestTo": "2026-11-20", "supersedes": null,
                  "obligation": {"asOf": "2026-10-01", "principal": 6000000, "interest": 425000, "fees": 20000,

@@ -104,3 +104,19 @@ enum CaseImportCSV {
         return (rows, lines)
     }
 }
+
+extension CasesController {
+    /// PATCH /v1/cases/{id} (manager, admin): the borrower's details, guarantors with their
+    /// guarantees, caps and addresses, the collateral's owner, `excludedIdNumbers`, credits,
+    /// and a junior's `eligible` / `demandReceivedAt` / `address` (named by `priority`);
+    /// 409 `case-settled` once the case is settled.
+    func change(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let (body, _) = try await JSONBody.object(request)
+        let cases = self.cases
+        let answer = try await Desk(database: database).change(logger: context.logger, requestId: context.requestID) { session in
+            try await cases.change(caseId: id, patch: body, by: caller, in: session)
+        }
+        return JSONResponse(.ok, answer).response
+    }
+}
