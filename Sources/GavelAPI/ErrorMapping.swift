@@ -73,6 +73,10 @@ extension Problem {
             return Problem(.conflict, code: "lot-not-open", title: "Lot Not Open", detail: "the lot is not open for bids")
         case .bidderBarred(let detail):
             return Problem(.forbidden, code: "bidder-barred", title: "Bidder Barred", detail: detail)
+        case .bidderNotVerified(let detail):
+            return Problem(.forbidden, code: "bidder-not-verified", title: "Bidder Not Verified", detail: detail)
+        case .bidderRelatedParty(let detail):
+            return Problem(.forbidden, code: "bidder-related-party", title: "Related Party", detail: detail)
         case .depositRequired(let amount):
             return Problem(.forbidden, code: "deposit-required", title: "Deposit Required",
                            detail: "bidding on this lot needs a deposit of \(amount) held for you",

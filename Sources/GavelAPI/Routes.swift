@@ -21,6 +21,7 @@ extension RouteBuilder {
         add(.get, "/v1/users", .only(.admin), users.list)
         add(.post, "/v1/users/{id}/revoke", .only(.admin), users.revoke)
         add(.get, "/v1/me", anyRole, users.me)
+        add(.post, "/v1/bidders/{id}/verification", .only(.finance, .admin), users.verify)
 
         add(.post, "/v1/consignors", .only(.admin), consignors.create)
         add(.get, "/v1/consignors", .only(.admin), consignors.list)

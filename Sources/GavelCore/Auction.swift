@@ -230,6 +230,10 @@ public enum BidRefusal: Error, Equatable, Sendable {
     case lotNotFound
     case depositRequired(amount: Int64)
     case bidderBarred
+    /// The lot asks for a verified identity (with its licence in force) and the bidder has none.
+    case bidderNotVerified
+    /// The bidder is related to the consignor (UCC §9-615(f)).
+    case bidderRelatedParty
     case rejected(Auction.Rejection)
 }
 
@@ -245,23 +249,38 @@ public struct BidAdmission: Equatable, Sendable {
     public var barred: Set<UUID>
     /// Each bidder's deposit held for this lot.
     public var heldDeposits: [UUID: Int64]
+    /// The lot takes bids from verified bidders only (frozen at its creation).
+    public var requireVerified: Bool
+    /// Bidders with a verified identity whose licence is in force.
+    public var verified: Set<UUID>
+    /// Bidders related to the consignor.
+    public var related: Set<UUID>
 
-    public init(storedStatus: Lot.Status, depositAmount: Int64, barred: Set<UUID>, heldDeposits: [UUID: Int64]) {
+    public init(
+        storedStatus: Lot.Status, depositAmount: Int64, barred: Set<UUID>, heldDeposits: [UUID: Int64],
+        requireVerified: Bool = false, verified: Set<UUID> = [], related: Set<UUID> = []
+    ) {
         self.storedStatus = storedStatus
         self.depositAmount = depositAmount
         self.barred = barred
         self.heldDeposits = heldDeposits
+        self.requireVerified = requireVerified
+        self.verified = verified
+        self.related = related
     }
 }
 
 extension Auction {
-    /// Decides a bid as `place_bid` does, checks in its order: the lot open (its stored
-    /// status and its times), then a bar (a barred bidder could not cure it with a
-    /// deposit), then the deposit, then the engine's rules.
+    /// Decides a bid as `place_bid` does, checks in its order (domain rules section 5):
+    /// the lot open (its stored status and its times), a verified identity where the lot
+    /// asks for one, not a related party, then a bar (a barred bidder could not cure it
+    /// with a deposit), then the deposit, then the engine's rules.
     public mutating func decide(
         bidder: UUID, amount: Int64, sequence: Int64, now: Date, admission: BidAdmission
     ) -> Result<Acceptance, BidRefusal> {
         guard admission.storedStatus == .scheduled, isOpen(at: now) else { return .failure(.rejected(.lotNotOpen)) }
+        if admission.requireVerified && !admission.verified.contains(bidder) { return .failure(.bidderNotVerified) }
+        if admission.related.contains(bidder) { return .failure(.bidderRelatedParty) }
         if admission.barred.contains(bidder) { return .failure(.bidderBarred) }
         if admission.depositAmount > 0 && (admission.heldDeposits[bidder] ?? -1) < admission.depositAmount {
             return .failure(.depositRequired(amount: admission.depositAmount))

@@ -34,6 +34,8 @@ public struct Lot: Equatable, Sendable {
     /// The fees of its sale, frozen when the lot is created (domain rules section 4): a
     /// later policy change never alters a running lot's invoice.
     public var fees: Policy.Fees = Policy.defaults.fees
+    /// Whether only verified bidders may bid, frozen when the lot is created.
+    public var requireVerified = false
     /// Public bidding state, kept on the lot's row.
     public var currentPrice: Int64? = nil
     public var leaderId: UUID? = nil

@@ -57,7 +57,13 @@ public struct Policy: Equatable, Sendable {
         public var extensionWindowSeconds: Int64 = 300
         public var extensionSeconds: Int64 = 300
         public var approvalHours: Int64 = 48
+        /// Bids only from bidders with a verified identity (domain rules section 11).
+        public var requireVerifiedBidder = false
     }
+
+    /// Whether a lot under this policy takes bids from verified bidders only: as the
+    /// policy says, and always under `prc-judicial` (real names, SPC 2016 rules).
+    public var requiresVerifiedBidders: Bool { ruleset == .prcJudicial || bidding.requireVerifiedBidder }
 
     public struct Fees: Equatable, Sendable {
         public var buyerPremiumBp: Int64 = 500
@@ -136,6 +142,7 @@ extension Policy {
                 "extensionWindowSeconds": .integer(bidding.extensionWindowSeconds),
                 "extensionSeconds": .integer(bidding.extensionSeconds),
                 "approvalHours": .integer(bidding.approvalHours),
+                "requireVerifiedBidder": .bool(bidding.requireVerifiedBidder),
             ]),
             "fees": fees.json,
             "settlement": .object([
@@ -212,6 +219,7 @@ extension Policy {
             p.extensionWindowSeconds = v.integer("extensionWindowSeconds", in: 1...86_400, errors: &errors) ?? p.extensionWindowSeconds
             p.extensionSeconds = v.integer("extensionSeconds", in: 1...86_400, errors: &errors) ?? p.extensionSeconds
             p.approvalHours = v.integer("approvalHours", in: 1...720, errors: &errors) ?? p.approvalHours
+            p.requireVerifiedBidder = v.bool("requireVerifiedBidder", errors: &errors) ?? p.requireVerifiedBidder
             policy.bidding = p
         }
         if let v = root.object("fees", errors: &errors) {

@@ -14,6 +14,8 @@ public enum Refusal: Error, Sendable, Equatable {
     // Bidding, in the order the checks run (domain-rules section 5).
     case lotNotOpen
     case bidderBarred(String)
+    case bidderNotVerified(String)
+    case bidderRelatedParty(String)
     case depositRequired(amount: Int64)
     case bidTooLow(minimumNextBid: Int64)
     case bidNotHigher(myMaxAmount: Int64)

@@ -179,6 +179,8 @@ public enum BidRepository {
             case "lot-not-open": return .failure(.rejected(.lotNotOpen))
             case "deposit-required": return .failure(.depositRequired(amount: detail ?? 0))
             case "bidder-barred": return .failure(.bidderBarred)
+            case "bidder-not-verified": return .failure(.bidderNotVerified)
+            case "bidder-related-party": return .failure(.bidderRelatedParty)
             case "bid-too-low": return .failure(.rejected(.bidTooLow(minimumNextBid: detail ?? 0)))
             case "bid-not-higher": return .failure(.rejected(.bidNotHigher(currentMaximum: detail ?? 0)))
             case "not-the-fixed-price": return .failure(.rejected(.notTheFixedPrice(price: detail ?? 0)))

@@ -22,12 +22,12 @@ public enum LotRepository {
             """
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format, status, currency,
                               starts_at, ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
-                              deposit_amount, increments, override_reason, created_by, fees)
+                              deposit_amount, increments, override_reason, created_by, fees, require_verified)
             VALUES (\(lot.id), \(lot.vehicleId), \(lot.consignorId), \(lot.appraisalId), \(lot.previousLotId),
                     \(Int(lot.round)), \(lot.format.rawValue), 'scheduled', \(lot.currency), \(lot.startsAt), \(lot.endsAt),
                     \(Int(lot.extensionWindowSeconds)), \(Int(lot.extensionSeconds)), \(lot.prices.start),
                     \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy),
-                    \(FeesDocument.text(lot.fees))::jsonb)
+                    \(FeesDocument.text(lot.fees))::jsonb, \(lot.requireVerified))
             """, logger: logger)
     }
 
@@ -35,7 +35,7 @@ public enum LotRepository {
         id, seq, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format,
         lot_effective_status(status, starts_at) AS status, currency, starts_at, ends_at, extension_window_seconds,
         extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason,
-        current_price, leader_id, bid_count, fees::text AS fees
+        current_price, leader_id, bid_count, fees::text AS fees, require_verified
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
@@ -56,6 +56,7 @@ public enum LotRepository {
                 start: try row.value("starting_price"), reserve: try row.value("reserve"), deposit: try row.value("deposit_amount")),
             increments: increments, overrideReason: try row.value("override_reason"))
         lot.fees = fees
+        lot.requireVerified = try row.value("require_verified")
         lot.currentPrice = try row.value("current_price")
         lot.leaderId = try row.value("leader_id")
         lot.bidCount = Int64(try row.value("bid_count", as: Int.self))

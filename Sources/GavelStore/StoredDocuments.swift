@@ -148,6 +148,8 @@ struct PolicyDocument: SelfFormed {
         var extensionWindowSeconds: Int64
         var extensionSeconds: Int64
         var approvalHours: Int64
+        /// Absent from policies stored before it: false.
+        var requireVerifiedBidder: Bool?
     }
 
     struct Settlement: Codable {
@@ -177,7 +179,7 @@ struct PolicyDocument: SelfFormed {
         let b = policy.bidding
         bidding = Bidding(
             increments: IncrementsDocument.form(b.increments), extensionWindowSeconds: b.extensionWindowSeconds,
-            extensionSeconds: b.extensionSeconds, approvalHours: b.approvalHours)
+            extensionSeconds: b.extensionSeconds, approvalHours: b.approvalHours, requireVerifiedBidder: b.requireVerifiedBidder)
         fees = FeesDocument(policy.fees)
         settlement = Settlement(
             allocationOrder: policy.settlement.allocationOrder.map(\.rawValue), contact: policy.settlement.contact)
@@ -210,6 +212,7 @@ struct PolicyDocument: SelfFormed {
         policy.bidding.extensionWindowSeconds = bidding.extensionWindowSeconds
         policy.bidding.extensionSeconds = bidding.extensionSeconds
         policy.bidding.approvalHours = bidding.approvalHours
+        policy.bidding.requireVerifiedBidder = bidding.requireVerifiedBidder ?? false
         policy.fees = try fees.value()
         policy.settlement.allocationOrder = order
         policy.settlement.contact = settlement.contact ?? Policy.Settlement.defaultContact

@@ -157,3 +157,53 @@ public enum UserRepository {
         return try await create(admin, on: connection, logger: logger)
     }
 }
+
+/// A user's verified identity (domain rules section 11).
+public struct BidderVerification: Sendable, Equatable {
+    public var bidderId: UUID
+    public var legalName: String
+    public var idNumber: String
+    public var dealerLicence: String?
+    public var licenceExpiresOn: CalendarDate?
+
+    public init(bidderId: UUID, legalName: String, idNumber: String, dealerLicence: String?, licenceExpiresOn: CalendarDate?) {
+        self.bidderId = bidderId
+        self.legalName = legalName
+        self.idNumber = idNumber
+        self.dealerLicence = dealerLicence
+        self.licenceExpiresOn = licenceExpiresOn
+    }
+}
+
+public enum BidderVerificationRepository {
+    /// Records (or replaces) the identity; answers the one it replaced.
+    public static func record(
+        _ verification: BidderVerification, by verifier: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> BidderVerification? {
+        let before = try await find(bidderId: verification.bidderId, on: connection, logger: logger)
+        try await connection.query(
+            """
+            INSERT INTO bidder_verifications (bidder_id, legal_name, id_number, dealer_licence, licence_expires_on, verified_by)
+            VALUES (\(verification.bidderId), \(verification.legalName), \(verification.idNumber), \(verification.dealerLicence),
+                    \(verification.licenceExpiresOn?.description)::date, \(verifier))
+            ON CONFLICT (bidder_id) DO UPDATE SET legal_name = EXCLUDED.legal_name, id_number = EXCLUDED.id_number,
+                dealer_licence = EXCLUDED.dealer_licence, licence_expires_on = EXCLUDED.licence_expires_on,
+                verified_by = EXCLUDED.verified_by, verified_at = now()
+            """, logger: logger)
+        return before
+    }
+
+    public static func find(bidderId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> BidderVerification? {
+        try await connection.rows(
+            """
+            SELECT bidder_id, legal_name, id_number, dealer_licence, licence_expires_on::text AS licence_expires_on
+            FROM bidder_verifications WHERE bidder_id = $1
+            """, id: bidderId, logger: logger
+        ) { row in
+            BidderVerification(
+                bidderId: try row.value("bidder_id"), legalName: try row.value("legal_name"), idNumber: try row.value("id_number"),
+                dealerLicence: try row.value("dealer_licence"),
+                licenceExpiresOn: (try row.value("licence_expires_on", as: String?.self)).flatMap(CalendarDate.init(iso:)))
+        }.first
+    }
+}

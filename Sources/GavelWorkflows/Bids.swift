@@ -31,6 +31,10 @@ public struct Bids: Sendable {
         case .lotNotFound: .notFound("no lot \(lotId.uuidString.lowercased())")
         case .depositRequired(let amount): .depositRequired(amount: amount)
         case .bidderBarred: .bidderBarred("you defaulted on this vehicle before and may not bid on it again")
+        case .bidderNotVerified:
+            .bidderNotVerified("this lot takes bids from verified bidders only: ask finance to record your identity and dealer licence")
+        case .bidderRelatedParty:
+            .bidderRelatedParty("you are related to the lender selling this vehicle and may not bid on it (UCC 9-615(f))")
         case .rejected(let rejection): Refusal(rejection)
         }
     }

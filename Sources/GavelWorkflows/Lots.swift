@@ -80,6 +80,7 @@ public struct Lots: Sendable {
             extensionWindowSeconds: plan.extensionWindowSeconds, extensionSeconds: plan.extensionSeconds,
             prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)
         lot.fees = consignor.policy.fees
+        lot.requireVerified = consignor.policy.requiresVerifiedBidders
         do {
             try await LotRepository.insert(lot, createdBy: caller.user.id, on: connection, logger: logger)
         } catch let error as PSQLError where error.isUniqueViolation {

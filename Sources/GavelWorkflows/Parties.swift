@@ -63,6 +63,40 @@ public struct Users: Sendable {
     }
 }
 
+extension Users {
+    /// Finance or an admin records a user's verified identity (legal name, ID or USCC
+    /// number, dealer licence and its expiry); recording it again replaces it. A deposit
+    /// may be taken before; a lot that asks for verified bidders takes bids after.
+    public func verify(_ verification: BidderVerification, by caller: Caller, in session: Session) async throws -> VerificationAnswer {
+        guard try await UserRepository.exists(id: verification.bidderId, on: session.connection, logger: session.logger) else {
+            throw Refusal.notFound("no user \(verification.bidderId.uuidString.lowercased())")
+        }
+        let before = try await BidderVerificationRepository.record(
+            verification, by: caller.user.id, on: session.connection, logger: session.logger)
+        let answer = VerificationAnswer(verification)
+        try await session.audit(
+            caller, "bidder.verify", "user", verification.bidderId, before: before.map { JSONValue(answer: VerificationAnswer($0)) },
+            after: JSONValue(answer: answer))
+        return answer
+    }
+}
+
+public struct VerificationAnswer: Encodable, Sendable {
+    public var bidderId: String
+    public var legalName: String
+    public var idNumber: String
+    @Nullable public var dealerLicence: String?
+    @Nullable public var licenceExpiresOn: String?
+
+    public init(_ verification: BidderVerification) {
+        bidderId = verification.bidderId.answer
+        legalName = verification.legalName
+        idNumber = verification.idNumber
+        dealerLicence = verification.dealerLicence
+        licenceExpiresOn = verification.licenceExpiresOn?.description
+    }
+}
+
 public struct Consignors: Sendable {
     public init() {}
 

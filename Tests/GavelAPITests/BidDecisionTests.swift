@@ -56,6 +56,8 @@ struct BidDecisionTests {
                     closesLot: try r["lot_format"].decode(String.self) == "fixed"))
             case "lot-not-open": return .failure(.rejected(.lotNotOpen))
             case "bidder-barred": return .failure(.bidderBarred)
+            case "bidder-not-verified": return .failure(.bidderNotVerified)
+            case "bidder-related-party": return .failure(.bidderRelatedParty)
             case "deposit-required": return .failure(.depositRequired(amount: detail))
             case "bid-too-low": return .failure(.rejected(.bidTooLow(minimumNextBid: detail)))
             case "bid-not-higher": return .failure(.rejected(.bidNotHigher(currentMaximum: detail)))
@@ -177,6 +179,39 @@ struct BidDecisionTests {
                 admission.barred.insert(bidders[2])
                 // A bar says more than a missing deposit.
                 try await both(bidders[2], 600_000, .failure(.bidderBarred), "barred and without a deposit")
+                // Verified bidders only (domain rules section 11): who may bid comes before
+                // what a bidder did on this vehicle.
+                try await connection.query("UPDATE lots SET require_verified = true WHERE id = \(lot)", logger: quietLogger)
+                admission.requireVerified = true
+                try await both(bidders[2], 600_000, .failure(.bidderNotVerified), "barred and not verified")
+                func verify(_ user: UUID, idNumber: String, expires: String?) async throws {
+                    try await connection.query(
+                        """
+                        INSERT INTO bidder_verifications (bidder_id, legal_name, id_number, licence_expires_on, verified_by)
+                        VALUES (\(user), 'Legal Name', \(idNumber), \(expires)::date, \(finance))
+                        ON CONFLICT (bidder_id) DO UPDATE SET id_number = EXCLUDED.id_number, licence_expires_on = EXCLUDED.licence_expires_on
+                        """, logger: quietLogger)
+                }
+                try await verify(bidders[0], idNumber: "ID-ZERO", expires: "2026-01-01")
+                try await both(bidders[0], 700_000, .failure(.bidderNotVerified), "a licence expired before the bid")
+                try await verify(bidders[0], idNumber: "ID-ZERO", expires: "2030-01-01")
+                admission.verified.insert(bidders[0])
+                try await both(bidders[0], 700_000, .success(()), "verified, licence in force")
+                // Related parties: an ID number on the case's exclusion list, or one of the consignor's own staff.
+                try await connection.query(
+                    """
+                    UPDATE cases SET excluded_id_numbers = '["ID-ONE"]'
+                    WHERE id = (SELECT v.case_id FROM vehicles v JOIN lots l ON l.vehicle_id = v.id WHERE l.id = \(lot))
+                    """, logger: quietLogger)
+                try await verify(bidders[1], idNumber: "ID-ONE", expires: nil)
+                admission.verified.insert(bidders[1])
+                admission.related.insert(bidders[1])
+                try await both(bidders[1], 800_000, .failure(.bidderRelatedParty), "on the exclusion list, with a short deposit")
+                try await verify(UUID(uuidString: fixture.disposal.manager.id)!, idNumber: "ID-TWO", expires: nil)
+                try await verify(bidders[2], idNumber: "ID-TWO", expires: nil)
+                admission.verified.insert(bidders[2])
+                admission.related.insert(bidders[2])
+                try await both(bidders[2], 800_000, .failure(.bidderRelatedParty), "the consignor's manager bidding as a dealer, barred too")
                 try await connection.query("UPDATE lots SET status = 'cancelled' WHERE id = \(lot)", logger: quietLogger)
                 admission.storedStatus = .cancelled
                 // A lot not open says more than either.

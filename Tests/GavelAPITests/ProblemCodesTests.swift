@@ -19,7 +19,8 @@ struct ProblemCodesTests {
         .settlementLocked("paid out"), .invoiceNotOpen("paid"), .invoiceNotDue("not yet"),
         .depositNotRefundable("held"), .refundNotPending("paid"), .claimNotOpen("settled"),
         .overpayment("more than owed", outstanding: 1), .currencyMismatch(expected: "CNY", sent: "USD"),
-        .idempotencyKeyReused, .collateralDisposed("every vehicle sold"),
+        .idempotencyKeyReused, .collateralDisposed("every vehicle sold"), .bidderNotVerified("no identity"),
+        .bidderRelatedParty("the lender's own"),
     ]
 
     /// No default: a new refusal does not compile until it has a place here, and then
@@ -49,6 +50,8 @@ struct ProblemCodesTests {
         case .currencyMismatch: 20
         case .idempotencyKeyReused: 21
         case .collateralDisposed: 22
+        case .bidderNotVerified: 23
+        case .bidderRelatedParty: 24
         }
     }
 
@@ -70,8 +73,6 @@ struct ProblemCodesTests {
     /// Codes the documents name that later issues bring (no route answers them yet).
     static let owedByLaterIssues: [String: String] = [
         "notice-period": "issue 16 (notices)",
-        "bidder-not-verified": "issue 16 (verified bidders)",
-        "bidder-related-party": "issue 16 (related parties)",
     ]
 
     /// Code -> status as the documents give them ("409 `case-settled`", D2's table; the

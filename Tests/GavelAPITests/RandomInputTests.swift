@@ -81,6 +81,8 @@ struct RandomInputTests {
             Shape(template: "/v1/cases/{id}/redemption", path: "/v1/cases/\(caseId)/redemption",
                   body: #"{"amount": $A, "reference": $T, "receivedOn": $D}"#),
             Shape(template: "/v1/users/{id}/revoke", path: "/v1/users/\(UUID())/revoke", body: "{}"),
+            Shape(template: "/v1/bidders/{id}/verification", path: "/v1/bidders/\(world.sold.open.bidders[1].id)/verification",
+                  body: #"{"legalName": $T, "idNumber": $T, "dealerLicence": $T, "licenceExpiresOn": $D}"#),
             Shape(method: .patch, template: "/v1/cases/{id}", path: "/v1/cases/\(caseId)", body: """
                 {"borrower": {"address": $T}, "guarantors": [{"name": $T, "guaranteeType": "joint", "cap": $A, "address": $T}],
                  "collateralOwner": {"name": $T, "idNumber": $T}, "excludedIdNumbers": [$T], "credits": [{"label": $T, "amount": $A}],

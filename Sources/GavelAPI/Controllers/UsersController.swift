@@ -60,3 +60,23 @@ extension UsersController {
         return response
     }
 }
+
+extension UsersController {
+    /// POST /v1/bidders/{id}/verification (finance, admin):
+    /// `{legalName, idNumber, dealerLicence?, licenceExpiresOn?}` -> 200 the identity.
+    func verify(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let id = try context.parameters.uuid("id")
+        let (body, bytes) = try await JSONBody.object(request)
+        var errors: [FieldError] = []
+        let legalName = body.string("legalName", errors: &errors)
+        let idNumber = body.string("idNumber", maxLength: 64, errors: &errors)
+        let licence = body.string("dealerLicence", maxLength: 100, required: false, errors: &errors)
+        let expires = body.date("licenceExpiresOn", required: false, errors: &errors)
+        guard errors.isEmpty, let legalName, let idNumber else { throw ValidationFailure(errors) }
+        let verification = BidderVerification(
+            bidderId: id, legalName: legalName, idNumber: idNumber, dealerLicence: licence, licenceExpiresOn: expires)
+        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+            JSONResponse(.ok, try await Users().verify(verification, by: caller, in: session))
+        }
+    }
+}
