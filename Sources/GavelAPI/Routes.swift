@@ -52,6 +52,7 @@ extension RouteBuilder {
         add(.get, "/v1/lots/{id}/bids", anyRole, bidding.history)
         add(.get, "/v1/lots/{id}/events", anyRole, events.stream)
         add(.get, "/v1/lots/{id}/invoice", .only(.bidder, .finance, .admin), money.invoice)
+        add(.get, "/v1/lots/{id}/confirmation", anyRole, money.confirmation)
         add(.post, "/v1/invoices/{id}/payments", .only(.finance, .admin), money.pay)
         add(.post, "/v1/invoices/{id}/default", .only(.finance, .admin), money.declareDefault)
         add(.post, "/v1/deposits/{id}/refund", .only(.finance, .admin), money.refundDeposit)

@@ -140,6 +140,13 @@ public enum UserRepository {
         return false
     }
 
+    /// The name of a user's account, nil when there is no such user.
+    public static func name(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> String? {
+        let rows = try await connection.query("SELECT name FROM users WHERE id = \(id)", logger: logger)
+        for try await name in rows.decode(String.self) { return name }
+        return nil
+    }
+
     /// The role of a user, nil when there is no such user (or its role no longer parses).
     public static func role(of id: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Role? {
         let rows = try await connection.query("SELECT role FROM users WHERE id = \(id)", logger: logger)

@@ -103,6 +103,7 @@ struct RoleMatrixTests {
             "POST /v1/cases/import": .roles([.manager, .admin]),
             "PATCH /v1/cases/{id}": .roles([.manager, .admin]),
             "POST /v1/bidders/{id}/verification": .roles([.finance, .admin]),
+            "GET /v1/lots/{id}/confirmation": .roles(Set(Role.allCases)),
             "GET /v1/consignors/{id}/remittance": .roles([.finance, .admin, .manager]),
             "GET /v1/users": .roles([.admin]),
             "GET /v1/consignors": .roles([.admin]),

@@ -87,3 +87,35 @@ struct VerifiedBiddersTests {
         }
     }
 }
+
+extension VerifiedBiddersTests {
+    @Test("the sale confirmation names the buyer by its verified legal name, in English and Chinese; only the winner and staff read it")
+    func confirmation() async throws {
+        try await withGavel { gavel in
+            let sold = try await SoldLot.start(gavel)
+            let path = "/v1/lots/\(sold.open.lotId)/confirmation"
+            let mine = try await gavel.request(.get, path, token: sold.winner.token)
+            #expect(mine.status == .ok, "\(mine.text)")
+            #expect(try mine.json["buyer"]?["name"] == .string("Dealer 3"))
+            #expect(try mine.json["buyer"]?["verified"] == .bool(false))
+            #expect(try mine.json["price"] == .integer(8_000_000) && mine.json["amountDue"] == .integer(7_840_000))
+            #expect(try mine.json["buyerNamePublished"] == .bool(false))
+            #expect(try await gavel.request(
+                .post, "/v1/bidders/\(sold.winner.id)/verification", token: sold.open.finance.token,
+                json: #"{"legalName": "<Chen> Auto Trading Co.", "idNumber": "91310000MA1FL00000"}"#).status == .ok)
+            let named = try await gavel.request(.get, path, token: sold.open.disposal.manager.token).json
+            #expect(named["buyer"] == .object(["id": .string(sold.winner.id), "name": .string("<Chen> Auto Trading Co."), "verified": .bool(true)]))
+            let page = try await gavel.request(.get, path + "?lang=zh-CN", token: sold.winner.token, headers: [.accept: "text/html"]).text
+            for words in ["成交确认书", "买受人", "&lt;Chen&gt; Auto Trading Co.", "80,000.00 CNY", "78,400.00 CNY", "1HGCM82633A004352"] {
+                #expect(page.contains(words), "missing: \(words)")
+            }
+            #expect(!page.contains("<Chen>"))
+            let english = try await gavel.request(.get, path, token: sold.open.finance.token, headers: [.accept: "text/html"]).text
+            #expect(english.contains("Sale confirmation") && english.contains("Amount due"))
+            #expect(try await gavel.request(.get, path, token: sold.open.bidders[0].token).status == .notFound)
+            let stranger = try await gavel.createUser(.manager, consignorId: try await gavel.createConsignor("Other Bank"))
+            #expect(try await gavel.request(.get, path, token: stranger.token).status == .notFound)
+            #expect(try await gavel.request(.get, "/v1/lots/\(UUID())/confirmation", token: sold.open.finance.token).status == .notFound)
+        }
+    }
+}

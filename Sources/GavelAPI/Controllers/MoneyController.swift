@@ -171,3 +171,20 @@ extension MoneyController {
         return JSONResponse(.ok, page.slice(all)).response
     }
 }
+
+extension MoneyController {
+    /// GET /v1/lots/{id}/confirmation (the winner, staff): the sale confirmation as JSON, or
+    /// a printable page with `Accept: text/html`; `?lang=zh-CN` for Chinese.
+    func confirmation(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        let lotId = try context.parameters.uuid("id")
+        let language = try DocumentLanguage.from(request.uri.queryParameters["lang"])
+        let confirmation = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Confirmations().confirmation(lotId: lotId, for: caller, in: session)
+        }
+        if request.headers[.accept]?.lowercased().contains("text/html") == true {
+            return Response(status: .ok, headers: [.contentType: "text/html; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: ConfirmationDocument.html(confirmation, language))))
+        }
+        return JSONResponse(.ok, confirmation).response
+    }
+}
