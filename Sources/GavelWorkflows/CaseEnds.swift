@@ -98,14 +98,18 @@ public struct Redemptions: Sendable {
         return PayoffAnswer(quote, currency: stored.currency)
     }
 
-    func quote(_ stored: StoredCase, asOf: CalendarDate, field: String, in session: Session) async throws -> Waterfall.Payoff {
+    /// `facts`: the case's, when the caller has just read them.
+    func quote(
+        _ stored: StoredCase, asOf: CalendarDate, field: String, facts known: SettlementFacts? = nil, in session: Session
+    ) async throws -> Waterfall.Payoff {
         let connection = session.connection
         let logger = session.logger
         let caseId = stored.loanCase.id
         guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
             throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
         }
-        let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
+        let facts: SettlementFacts
+        if let known { facts = known } else { facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger) }
         let expenses = facts.expenses.reduce(0) { $0 + $1.amount }
         let payments = try await CaseMoneyRepository.receiptsTotal(caseId: caseId, kind: .borrowerPayment, on: connection, logger: logger)
         switch Waterfall.payoff(
@@ -143,7 +147,7 @@ public struct Redemptions: Sendable {
         if facts.openInvoices > 0 {
             throw Refusal.conflict("\(facts.openInvoices) invoice(s) of the case await the buyer's payment; redeem once they are paid or defaulted")
         }
-        let quote = try await quote(stored, asOf: receipt.receivedOn, field: "receivedOn", in: session)
+        let quote = try await quote(stored, asOf: receipt.receivedOn, field: "receivedOn", facts: facts, in: session)
         guard receipt.amount >= quote.payoff else {
             throw ValidationFailure([FieldError(
                 field: "amount", message: "is below the payoff of \(quote.payoff) as of \(receipt.receivedOn)")])
