@@ -33,11 +33,14 @@ public struct Auction: Equatable, Sendable {
     public var bidCount: Int64
     /// A fixed-price lot closes at its first accepted bid.
     public var soldAtFixedPrice: Bool
+    /// Holders of a priority purchase right (优先购买权), earlier ranks first (domain rules
+    /// section 11): they may bid the current price, and win ties.
+    public var priorityHolders: [UUID] = []
 
     public init(
         format: Lot.Format, startsAt: Date, endsAt: Date, start: Int64, reserve: Int64, increments: [Policy.Increment],
         extensionWindowSeconds: Int64, extensionSeconds: Int64, maxima: [Maximum] = [], price: Int64? = nil,
-        leader: UUID? = nil, bidCount: Int64 = 0, soldAtFixedPrice: Bool = false
+        leader: UUID? = nil, bidCount: Int64 = 0, soldAtFixedPrice: Bool = false, priorityHolders: [UUID] = []
     ) {
         self.format = format
         self.startsAt = startsAt
@@ -52,6 +55,7 @@ public struct Auction: Equatable, Sendable {
         self.leader = leader
         self.bidCount = bidCount
         self.soldAtFixedPrice = soldAtFixedPrice
+        self.priorityHolders = priorityHolders
     }
 
     public enum Rejection: Error, Equatable, Sendable {
@@ -92,6 +96,13 @@ public struct Auction: Equatable, Sendable {
         return table.last?.step ?? 1
     }
 
+    /// The lowest maximum this bidder may place: a priority holder that does not lead may
+    /// meet the current price itself (SPC 2016 rules art. 19); everyone else must beat it.
+    public func minimumNextBid(for bidder: UUID) -> Int64 {
+        if format == .english, let price, leader != bidder, priorityHolders.contains(bidder) { return price }
+        return minimumNextBid
+    }
+
     public var minimumNextBid: Int64 {
         guard let price else { return start }
         switch format {
@@ -109,10 +120,20 @@ public struct Auction: Equatable, Sendable {
 
     public var reserveMet: Bool { price.map { $0 >= reserve } ?? false }
 
-    /// Maxima ranked: highest first, earlier first among equals.
-    public static func ranked(_ maxima: [Maximum]) -> [Maximum] {
-        maxima.sorted { ($0.amount, -$0.sequence) > ($1.amount, -$1.sequence) }
+    /// Maxima ranked: highest first; among equals a priority holder first (earlier in the
+    /// list before later), then the earlier maximum.
+    public static func ranked(_ maxima: [Maximum], priorityHolders: [UUID] = []) -> [Maximum] {
+        func rank(_ bidder: UUID) -> Int { priorityHolders.firstIndex(of: bidder) ?? Int.max }
+        return maxima.sorted { a, b in
+            if a.amount != b.amount { return a.amount > b.amount }
+            let (ra, rb) = (rank(a.bidder), rank(b.bidder))
+            if ra != rb { return ra < rb }
+            return a.sequence < b.sequence
+        }
     }
+
+    /// This lot's maxima ranked.
+    public var ranking: [Maximum] { Self.ranked(maxima, priorityHolders: priorityHolders) }
 
     // MARK: - Placing a bid
 
@@ -133,11 +154,12 @@ public struct Auction: Equatable, Sendable {
             // The leader may only raise their own maximum.
             guard amount > own.amount else { return .failure(.bidNotHigher(currentMaximum: own.amount)) }
         } else {
-            guard amount >= minimumNextBid else { return .failure(.bidTooLow(minimumNextBid: minimumNextBid)) }
+            let minimum = minimumNextBid(for: bidder)
+            guard amount >= minimum else { return .failure(.bidTooLow(minimumNextBid: minimum)) }
         }
         maxima.removeAll { $0.bidder == bidder }
         maxima.append(Maximum(bidder: bidder, amount: amount, sequence: sequence))
-        let ranking = Self.ranked(maxima)
+        let ranking = self.ranking
         let first = ranking[0]
         var newPrice: Int64
         if ranking.count == 1 {
@@ -167,7 +189,7 @@ public struct Auction: Equatable, Sendable {
         bidCount += 1
         // Nothing about the amounts is public until the close: the price stays the start
         // (as `place_bid` stores it), the amounts are only in the maxima.
-        let top = Self.ranked(maxima)[0]
+        let top = ranking[0]
         leader = top.bidder
         price = start
         return .success(Acceptance(
@@ -214,7 +236,7 @@ public struct Auction: Equatable, Sendable {
             guard let price, let leader else { return .unsold }
             return price >= reserve ? .sold(price: price, winner: leader) : .pendingApproval(price: price, leader: leader)
         case .sealed:
-            guard let top = Self.ranked(maxima).first else { return .unsold }
+            guard let top = ranking.first else { return .unsold }
             // First-price: the winner pays their own amount.
             return top.amount >= reserve
                 ? .sold(price: top.amount, winner: top.bidder)

@@ -36,6 +36,8 @@ public struct Lot: Equatable, Sendable {
     public var fees: Policy.Fees = Policy.defaults.fees
     /// Whether only verified bidders may bid, frozen when the lot is created.
     public var requireVerified = false
+    /// Holders of a priority purchase right, in rank order, frozen when the lot is created.
+    public var priorityHolders: [UUID] = []
     /// Public bidding state, kept on the lot's row.
     public var currentPrice: Int64? = nil
     public var leaderId: UUID? = nil
@@ -71,7 +73,7 @@ public struct Lot: Equatable, Sendable {
             format: format, startsAt: startsAt, endsAt: endsAt, start: prices.start, reserve: prices.reserve,
             increments: increments, extensionWindowSeconds: extensionWindowSeconds, extensionSeconds: extensionSeconds,
             maxima: maxima, price: currentPrice, leader: leaderId, bidCount: bidCount,
-            soldAtFixedPrice: format == .fixed && bidCount > 0)
+            soldAtFixedPrice: format == .fixed && bidCount > 0, priorityHolders: priorityHolders)
     }
 
     /// A lot that ended without a sale and may be offered again.

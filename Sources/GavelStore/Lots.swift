@@ -22,12 +22,12 @@ public enum LotRepository {
             """
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format, status, currency,
                               starts_at, ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
-                              deposit_amount, increments, override_reason, created_by, fees, require_verified)
+                              deposit_amount, increments, override_reason, created_by, fees, require_verified, priority_holders)
             VALUES (\(lot.id), \(lot.vehicleId), \(lot.consignorId), \(lot.appraisalId), \(lot.previousLotId),
                     \(Int(lot.round)), \(lot.format.rawValue), 'scheduled', \(lot.currency), \(lot.startsAt), \(lot.endsAt),
                     \(Int(lot.extensionWindowSeconds)), \(Int(lot.extensionSeconds)), \(lot.prices.start),
                     \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy),
-                    \(FeesDocument.text(lot.fees))::jsonb, \(lot.requireVerified))
+                    \(FeesDocument.text(lot.fees))::jsonb, \(lot.requireVerified), \(lot.priorityHolders)::uuid[])
             """, logger: logger)
     }
 
@@ -35,7 +35,7 @@ public enum LotRepository {
         id, seq, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format,
         lot_effective_status(status, starts_at) AS status, currency, starts_at, ends_at, extension_window_seconds,
         extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason,
-        current_price, leader_id, bid_count, fees::text AS fees, require_verified
+        current_price, leader_id, bid_count, fees::text AS fees, require_verified, priority_holders
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
@@ -57,6 +57,7 @@ public enum LotRepository {
             increments: increments, overrideReason: try row.value("override_reason"))
         lot.fees = fees
         lot.requireVerified = try row.value("require_verified")
+        lot.priorityHolders = try row.value("priority_holders")
         lot.currentPrice = try row.value("current_price")
         lot.leaderId = try row.value("leader_id")
         lot.bidCount = Int64(try row.value("bid_count", as: Int.self))
@@ -138,15 +139,15 @@ extension LotRepository {
         ).collect { row in (id: try row.value("id", as: UUID.self), lot: Result { try decode(row).0 }) }
     }
 
-    /// The two highest maxima of each lot, highest first (an auction's outcome needs no more).
+    /// The two highest maxima of each lot in rank order (an auction's outcome needs no more).
     public static func topMaxima(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [Auction.Maximum]] {
         var maxima: [UUID: [Auction.Maximum]] = [:]
         let rows = try await connection.query(
             """
             SELECT t.lot_id, m.bidder_id, m.amount, m.sequence FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)
-            CROSS JOIN LATERAL (SELECT bidder_id, amount, sequence FROM lot_maxima WHERE lot_id = t.lot_id
-                                ORDER BY amount DESC, sequence ASC LIMIT 2) m
-            ORDER BY t.lot_id, m.amount DESC, m.sequence ASC
+            JOIN lots l ON l.id = t.lot_id
+            CROSS JOIN LATERAL lot_ranked_maxima(t.lot_id, l.priority_holders, 2) WITH ORDINALITY AS m (bidder_id, amount, sequence, n)
+            ORDER BY t.lot_id, m.n
             """, logger: logger)
         for try await (lotId, bidder, amount, sequence) in rows.decode((UUID, UUID, Int64, Int64).self) {
             maxima[lotId, default: []].append(Auction.Maximum(bidder: bidder, amount: amount, sequence: sequence))

@@ -200,6 +200,20 @@ public enum BidderVerificationRepository {
         return before
     }
 
+    /// Which of these users are bidders with a verified identity whose dealer licence is
+    /// in force today (the database's day).
+    public static func verifiedBidders(among ids: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> Set<UUID> {
+        let rows = try await connection.query(
+            """
+            SELECT v.bidder_id FROM bidder_verifications v JOIN users u ON u.id = v.bidder_id
+            WHERE v.bidder_id = ANY(\(ids)::uuid[]) AND u.role = 'bidder' AND u.revoked_at IS NULL
+              AND (v.licence_expires_on IS NULL OR v.licence_expires_on >= (now() AT TIME ZONE 'UTC')::date)
+            """, logger: logger)
+        var found = Set<UUID>()
+        for try await id in rows.decode(UUID.self) { found.insert(id) }
+        return found
+    }
+
     public static func find(bidderId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> BidderVerification? {
         try await connection.rows(
             """

@@ -322,9 +322,14 @@ public struct LotAnswer: Encodable, Sendable {
     public var overrideReason: Nullable<String>?
     /// Admins only.
     public var leaderId: Nullable<String>?
+    /// Staff only: the holders of a priority purchase right, in rank order.
+    public var priorityHolders: [String]?
     // Bidders only.
     public var leading: Nullable<Bool>?
     public var myMaxAmount: Nullable<Int64>?
+    /// Whether this bidder holds a priority purchase right on the lot (its minimum next
+    /// bid is then the current price while it does not lead).
+    public var priorityHolder: Bool?
 
     public init(_ lot: Lot, vehicle: Vehicle?, for caller: Caller, myMaximum: Int64? = nil) {
         let auction = lot.auction(maxima: [])
@@ -347,7 +352,7 @@ public struct LotAnswer: Encodable, Sendable {
         currentPrice = sealed ? nil : lot.currentPrice
         bidCount = lot.bidCount
         reserveMet = !sealed && auction.reserveMet
-        minimumNextBid = auction.minimumNextBid
+        minimumNextBid = caller.role == .bidder ? auction.minimumNextBid(for: caller.user.id) : auction.minimumNextBid
         fees = FeesAnswer(lot.fees)
         self.vehicle = vehicle.map(VehicleAnswer.init)
         if caller.role.isStaff {
@@ -355,10 +360,12 @@ public struct LotAnswer: Encodable, Sendable {
             appraisalId = lot.appraisalId.answer
             previousLotId = Nullable(wrappedValue: lot.previousLotId?.answer)
             overrideReason = Nullable(wrappedValue: lot.overrideReason)
+            priorityHolders = lot.priorityHolders.map(\.answer)
             if caller.role == .admin { leaderId = Nullable(wrappedValue: lot.leaderId?.answer) }
         } else {
             leading = Nullable(wrappedValue: sealed ? nil : lot.leaderId == caller.user.id)
             myMaxAmount = Nullable(wrappedValue: myMaximum)
+            priorityHolder = lot.priorityHolders.contains(caller.user.id)
         }
     }
 }

@@ -9,10 +9,14 @@ public struct Lots: Sendable {
     public init() {}
 
     /// Lists a vehicle: its round 1, or its next round after an unsold (or defaulted) one.
+    /// `priorityHolders` are bidders with a priority purchase right, in rank order.
     public func listVehicle(
-        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, by caller: Caller, in session: Session
+        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, priorityHolders: [UUID] = [],
+        by caller: Caller, in session: Session
     ) async throws -> LotAnswer {
-        try await plan(vehicleId: vehicleId, schedule: schedule, override: override, relisting: nil, by: caller, in: session)
+        try await plan(
+            vehicleId: vehicleId, schedule: schedule, override: override, priorityHolders: priorityHolders, relisting: nil,
+            by: caller, in: session)
     }
 
     /// The next round of an unsold (or defaulted) lot; without a format it keeps the last one's.
@@ -25,13 +29,15 @@ public struct Lots: Sendable {
         try Scope.ensureVisible(consignorId: previous.consignorId, to: caller, what: "lot \(lotId.uuidString.lowercased())")
         var schedule = requested
         if keepFormat { schedule.format = previous.format }
+        // A priority right belongs to the vehicle's sale, not to one round: it carries over.
         return try await plan(
-            vehicleId: previous.vehicleId, schedule: schedule, override: nil, relisting: previous, by: caller, in: session)
+            vehicleId: previous.vehicleId, schedule: schedule, override: nil, priorityHolders: previous.priorityHolders,
+            relisting: previous, by: caller, in: session)
     }
 
     private func plan(
-        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, relisting: Lot?,
-        by caller: Caller, in session: Session
+        vehicleId: UUID, schedule: LotPlanning.Schedule, override: LotPlanning.Override?, priorityHolders: [UUID],
+        relisting: Lot?, by caller: Caller, in session: Session
     ) async throws -> LotAnswer {
         let id = Seam.newID()
         let connection = session.connection
@@ -81,6 +87,17 @@ public struct Lots: Sendable {
             prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)
         lot.fees = consignor.policy.fees
         lot.requireVerified = consignor.policy.requiresVerifiedBidders
+        if !priorityHolders.isEmpty {
+            // A priority right is exercised under a real name (SPC 2016 rules art. 16).
+            let verified = try await BidderVerificationRepository.verifiedBidders(among: priorityHolders, on: connection, logger: logger)
+            let unverified = priorityHolders.enumerated().filter { !verified.contains($0.element) }
+            if !unverified.isEmpty {
+                throw ValidationFailure(unverified.map { index, _ in
+                    FieldError(field: "priorityHolders[\(index)]", message: "must be a bidder with a verified identity and a licence in force")
+                })
+            }
+            lot.priorityHolders = priorityHolders
+        }
         do {
             try await LotRepository.insert(lot, createdBy: caller.user.id, on: connection, logger: logger)
         } catch let error as PSQLError where error.isUniqueViolation {

@@ -13,7 +13,8 @@ struct BidDecisionTests {
     /// given rules; it starts a day from now so the closer leaves it alone.
     static func makeLot(
         _ connection: PostgresConnection, from template: UUID, format: Lot.Format, startsAt: Date, endsAt: Date,
-        start: Int64, reserve: Int64, increments: [Policy.Increment], window: Int, extension: Int, deposit: Int64 = 0
+        start: Int64, reserve: Int64, increments: [Policy.Increment], window: Int, extension: Int, deposit: Int64 = 0,
+        priorityHolders: [UUID] = []
     ) async throws -> UUID {
         let lotId = UUID()
         let incrementsJSON = JSONText.encode(Policy.incrementsJSON(increments))
@@ -28,10 +29,10 @@ struct BidDecisionTests {
             )
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, round, format, status, currency, starts_at, ends_at,
                               extension_window_seconds, extension_seconds, starting_price, reserve, deposit_amount, increments,
-                              created_by, fees)
+                              created_by, fees, priority_holders)
             SELECT \(lotId), made.id, s.consignor_id, s.appraisal_id, 1, \(format.rawValue), 'scheduled', s.currency,
                    \(startsAt), \(endsAt), \(window), \(`extension`), \(start), \(reserve), \(deposit), \(incrementsJSON)::jsonb, s.created_by,
-                   s.fees
+                   s.fees, \(priorityHolders)::uuid[]
             FROM made, source s
             """, logger: quietLogger)
         return lotId
@@ -241,14 +242,47 @@ struct BidDecisionTests {
             // Half the lots want a deposit; each bidder holds enough, too little or none.
             let depositAmount: Int64 = Bool.random(using: &random) ? start / 10 : 0
             let finance = UUID(uuidString: fixture.finance.id)!
+            // Section 11 too: some lots take verified bidders only, some bidders are verified
+            // (one with a licence run out), one may be related to the consignor, and up to two
+            // hold a priority right.
+            let requireVerified = Int.random(in: 0..<3, using: &random) == 0
+            let holders = Array(bidders.shuffled(using: &random).prefix(Int.random(in: 0...2, using: &random)))
             try await gavel.sql { connection in
                 let startsAt = Date(timeIntervalSince1970: floor(Date().timeIntervalSince1970) + 86_400)
                 let endsAt = startsAt.addingTimeInterval(600)
                 let lot = try await Self.makeLot(
                     connection, from: UUID(uuidString: fixture.lotId)!, format: format, startsAt: startsAt, endsAt: endsAt,
                     start: start, reserve: reserve, increments: increments, window: window, extension: extensionSeconds,
-                    deposit: depositAmount)
-                var admission = BidAdmission(storedStatus: .scheduled, depositAmount: depositAmount, barred: [], heldDeposits: [:])
+                    deposit: depositAmount, priorityHolders: holders)
+                try await connection.query("UPDATE lots SET require_verified = \(requireVerified) WHERE id = \(lot)", logger: quietLogger)
+                var admission = BidAdmission(
+                    storedStatus: .scheduled, depositAmount: depositAmount, barred: [], heldDeposits: [:], requireVerified: requireVerified)
+                let related = Int.random(in: 0..<3, using: &random) == 0 ? bidders[Int.random(in: 1..<bidders.count, using: &random)] : nil
+                if related != nil {
+                    try await connection.query(
+                        """
+                        UPDATE cases SET excluded_id_numbers = '["DIFF-RELATED"]'
+                        WHERE id = (SELECT v.case_id FROM vehicles v JOIN lots l ON l.vehicle_id = v.id WHERE l.id = \(lot))
+                        """, logger: quietLogger)
+                }
+                for (index, bidder) in bidders.enumerated() {
+                    // The first bidder is always verified and unrelated, so that some bids are taken.
+                    let state = bidder == related ? 3 : index == 0 ? 0 : Int.random(in: 0..<3, using: &random)
+                    guard state != 2 else { continue }
+                    let (idNumber, expires) = switch state {
+                    case 0: ("DIFF-\(seed)-\(index)", "2030-01-01")
+                    case 1: ("DIFF-\(seed)-\(index)", "2026-01-01")
+                    default: ("DIFF-RELATED", "2030-01-01")
+                    }
+                    try await connection.query(
+                        """
+                        INSERT INTO bidder_verifications (bidder_id, legal_name, id_number, licence_expires_on, verified_by)
+                        VALUES (\(bidder), 'Legal Name', \(idNumber), \(expires)::date, \(finance))
+                        ON CONFLICT (bidder_id) DO UPDATE SET id_number = EXCLUDED.id_number, licence_expires_on = EXCLUDED.licence_expires_on
+                        """, logger: quietLogger)
+                    if state != 1 { admission.verified.insert(bidder) }
+                    if state == 3 { admission.related.insert(bidder) }
+                }
                 for (index, bidder) in bidders.enumerated() {
                     // The first bidder always holds enough, so that some bids are taken.
                     let held: Int64? = index == 0 ? depositAmount : [depositAmount, depositAmount + 1_000, max(1, depositAmount - 1), nil][
@@ -263,7 +297,7 @@ struct BidDecisionTests {
                 }
                 var engine = Auction(
                     format: format, startsAt: startsAt, endsAt: endsAt, start: start, reserve: reserve, increments: increments,
-                    extensionWindowSeconds: Int64(window), extensionSeconds: Int64(extensionSeconds))
+                    extensionWindowSeconds: Int64(window), extensionSeconds: Int64(extensionSeconds), priorityHolders: holders)
                 var now = startsAt.addingTimeInterval(-2)
                 var sequence: Int64 = 0
                 var accepted = 0
@@ -306,7 +340,9 @@ struct BidDecisionTests {
                     case 2: engine.maxima.first { $0.bidder == bidder }?.amount ?? engine.minimumNextBid
                     case 3: start
                     case 4: reserve
-                    case 5: Auction.ranked(engine.maxima).first?.amount ?? reserve
+                    case 5: engine.ranking.first?.amount ?? reserve
+                    // The current price, which only a holder may meet.
+                    case 6: engine.price ?? start
                     default: engine.minimumNextBid + step * Int64.random(in: 1...6, using: &random)
                     }
                     sequence += 1

@@ -49,7 +49,7 @@ struct RandomInputTests {
             Shape(template: "/v1/appraisals/{id}/reject", path: "/v1/appraisals/\(world.appraisalId)/reject", body: #"{"reason": $T}"#),
             Shape(template: "/v1/lots", path: "/v1/lots", body: """
                 {"vehicleId": "\(world.vehicleId)", "startsAt": "2026-12-01T00:00:00Z", "endsAt": "2026-12-09T00:00:00Z",
-                 "extensionWindowSeconds": $I, "override": {"startingPrice": $A, "reserve": $A, "reason": $T}}
+                 "extensionWindowSeconds": $I, "override": {"startingPrice": $A, "reserve": $A, "reason": $T}, "priorityHolders": [$T]}
                 """),
             Shape(template: "/v1/lots/{id}/relist", path: "/v1/lots/\(lot)/relist",
                   body: #"{"startsAt": "2026-12-01T00:00:00Z", "endsAt": "2026-12-09T00:00:00Z", "extensionSeconds": $I}"#),

@@ -32,6 +32,55 @@ struct AuctionTests {
         #expect(auction.outcome == .sold(price: 8_000_000, winner: Self.b3))
     }
 
+    static let p = UUID(uuidString: "00000000-0000-0000-0000-0000000000f1")!
+    static let p2 = UUID(uuidString: "00000000-0000-0000-0000-0000000000f2")!
+
+    @Test("test vector J: a priority holder may bid the current price and wins ties (domain rules section 11)")
+    func vectorJ() throws {
+        var auction = Self.lot(start: 5_900_000, reserve: 5_900_000)
+        auction.priorityHolders = [Self.p]
+        let now = Self.opens.addingTimeInterval(60)
+        let first = try auction.place(bidder: Self.b1, amount: 7_000_000, sequence: 1, now: now).get()
+        #expect(first.price == 5_900_000 && first.leader == Self.b1)
+        let second = try auction.place(bidder: Self.p, amount: 6_900_000, sequence: 2, now: now).get()
+        #expect(second.price == 7_000_000 && second.leader == Self.b1)
+        // The current price, allowed for P (anyone else needs 7 100 000).
+        #expect(auction.minimumNextBid(for: Self.p) == 7_000_000)
+        #expect(auction.minimumNextBid(for: Self.b2) == 7_100_000)
+        let third = try auction.place(bidder: Self.p, amount: 7_000_000, sequence: 3, now: now).get()
+        #expect(third.price == 7_000_000 && third.leader == Self.p)
+        let fourth = try auction.place(bidder: Self.b1, amount: 7_100_000, sequence: 4, now: now).get()
+        #expect(fourth.price == 7_100_000 && fourth.leader == Self.b1)
+        let fifth = try auction.place(bidder: Self.p, amount: 7_100_000, sequence: 5, now: now).get()
+        #expect(fifth.price == 7_100_000 && fifth.leader == Self.p)
+        #expect(auction.outcome == .sold(price: 7_100_000, winner: Self.p))
+    }
+
+    @Test("priority: the current price is for holders only, holders earlier in the list rank first, a leading holder may only raise")
+    func priorityRanks() throws {
+        var auction = Self.lot(start: 5_900_000, reserve: 5_900_000)
+        auction.priorityHolders = [Self.p, Self.p2]
+        let now = Self.opens.addingTimeInterval(60)
+        // No bid yet: the start for everyone, holders too.
+        #expect(auction.minimumNextBid(for: Self.p) == 5_900_000)
+        _ = try auction.place(bidder: Self.b1, amount: 6_000_000, sequence: 1, now: now).get()
+        // A bidder without the right cannot meet the price.
+        #expect(auction.place(bidder: Self.b2, amount: 5_900_000, sequence: 2, now: now) == .failure(.bidTooLow(minimumNextBid: 6_000_000)))
+        _ = try auction.place(bidder: Self.p2, amount: 6_500_000, sequence: 3, now: now).get()
+        #expect(auction.leader == Self.p2)
+        // P ranks before P2 at an equal maximum, though P2's came first.
+        let tie = try auction.place(bidder: Self.p, amount: 6_500_000, sequence: 4, now: now).get()
+        #expect(tie.leader == Self.p && tie.price == 6_500_000)
+        // The leading holder may not stand still.
+        #expect(auction.place(bidder: Self.p, amount: 6_500_000, sequence: 5, now: now) == .failure(.bidNotHigher(currentMaximum: 6_500_000)))
+        // Sealed lots rank ties the same way at the close.
+        var sealed = Self.lot(.sealed, start: 5_900_000, reserve: 5_900_000)
+        sealed.priorityHolders = [Self.p]
+        _ = try sealed.place(bidder: Self.b1, amount: 6_000_000, sequence: 1, now: now).get()
+        _ = try sealed.place(bidder: Self.p, amount: 6_000_000, sequence: 2, now: now).get()
+        #expect(sealed.outcome == .sold(price: 6_000_000, winner: Self.p))
+    }
+
     static let bands: [(Int64, Int64)] = [
         (0, 20_000), (999_999, 20_000), (1_000_000, 50_000), (4_999_999, 50_000), (5_000_000, 100_000),
         (9_999_999, 100_000), (10_000_000, 200_000), (49_999_999, 200_000), (50_000_000, 500_000), (Money.maximum, 500_000),
@@ -121,11 +170,16 @@ struct AuctionTests {
         let reserve = start + Int64.random(in: 0...10_000_000, using: &random)
         var auction = Self.lot(start: start, reserve: reserve)
         let bidders = (0..<Int.random(in: 2...8, using: &random)).map { _ in UUID() }
+        // Every other seed names up to two priority holders among them.
+        if seed % 2 == 1 { auction.priorityHolders = Array(bidders.shuffled(using: &random).prefix(Int.random(in: 1...2, using: &random))) }
         var lastPrice: Int64 = -1
         var allMaxima: [UUID: Auction.Maximum] = [:]
         for sequence in 1...Int64.random(in: 1...60, using: &random) {
             let bidder = bidders.randomElement(using: &random)!
-            let amount = auction.minimumNextBid + Int64.random(in: -200_000...3_000_000, using: &random)
+            // Now and then exactly the current price, which only a holder may bid.
+            let amount = Int.random(in: 0..<5, using: &random) == 0
+                ? auction.price ?? auction.minimumNextBid
+                : auction.minimumNextBid + Int64.random(in: -200_000...3_000_000, using: &random)
             let before = auction
             switch auction.place(bidder: bidder, amount: amount, sequence: sequence, now: Self.opens) {
             case .success(let accepted):
@@ -133,8 +187,12 @@ struct AuctionTests {
                 #expect(accepted.price >= lastPrice, "price went down")
                 lastPrice = accepted.price
                 #expect(accepted.price >= start)
-                let ranking = Auction.ranked(Array(allMaxima.values))
-                #expect(accepted.leader == ranking[0].bidder, "leader is not the highest (earliest) maximum")
+                let ranking = Auction.ranked(Array(allMaxima.values), priorityHolders: auction.priorityHolders)
+                #expect(accepted.leader == ranking[0].bidder, "leader is not the highest (holder, earliest) maximum")
+                #expect(amount >= (before.price ?? start) || before.leader == bidder, "a bid below the price was taken")
+                if amount < before.minimumNextBid && before.leader != bidder {
+                    #expect(auction.priorityHolders.contains(bidder), "only a priority holder may bid the current price")
+                }
                 #expect(accepted.price <= ranking[0].amount, "price above the leader's maximum")
                 #expect(accepted.minimumNextBid > accepted.price)
             case .failure:

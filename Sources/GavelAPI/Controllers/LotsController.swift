@@ -21,12 +21,13 @@ struct LotsController: Sendable {
             let reason = reader.string("reason", maxLength: 1_000, errors: &errors)
             if let start, let reserve, let reason { overrideRequest = .init(startingPrice: start, reserve: reserve, reason: reason) }
         }
+        let holders = Self.priorityHolders(body, errors: &errors)
         guard errors.isEmpty, let vehicleId, let schedule else { throw ValidationFailure(errors) }
         let override = overrideRequest
         let lots = self.lots
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             JSONResponse(.created, try await lots.listVehicle(
-                vehicleId: vehicleId, schedule: schedule, override: override, by: caller, in: session))
+                vehicleId: vehicleId, schedule: schedule, override: override, priorityHolders: holders, by: caller, in: session))
         }
     }
 
@@ -43,6 +44,24 @@ struct LotsController: Sendable {
             JSONResponse(.created, try await lots.relist(
                 lotId: lotId, schedule: schedule, keepFormat: requestedFormat == nil, by: caller, in: session))
         }
+    }
+
+    /// `priorityHolders`: bidder IDs in rank order, each once, at most 20.
+    static func priorityHolders(_ body: FieldReader, errors: inout [FieldError]) -> [UUID] {
+        guard let elements = body.array("priorityHolders", required: false, errors: &errors) else { return [] }
+        var holders: [UUID] = []
+        for (index, element) in elements.enumerated() {
+            guard case .string(let text) = element, let id = UUID(uuidString: text) else {
+                errors.append(FieldError(field: "priorityHolders[\(index)]", message: "must be a bidder ID (a UUID)"))
+                continue
+            }
+            if holders.contains(id) {
+                errors.append(FieldError(field: "priorityHolders[\(index)]", message: "names a bidder already in the list"))
+            }
+            holders.append(id)
+        }
+        if elements.count > 20 { errors.append(FieldError(field: "priorityHolders", message: "must name at most 20 bidders")) }
+        return holders
     }
 
     static func schedule(_ body: FieldReader, defaultFormat: Lot.Format, errors: inout [FieldError]) -> LotPlanning.Schedule? {
