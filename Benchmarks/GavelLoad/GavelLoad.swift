@@ -200,7 +200,7 @@ struct Setup {
     func run(lots: Int, bidders: Int) async throws -> ([(id: String, start: Int64)], [String]) {
         let run = String(UUID().uuidString.prefix(6))
         let consignor = try await api.expect(201, .POST, "/v1/consignors", token: admin, json: """
-            {"name": "Load \(run)", "currency": "CNY", "policy": {"pricing": {"depositBp": 0}}}
+            {"name": "Load \(run)", "currency": "CNY", "policy": {"pricing": {"depositBp": 0}, "notice": {"minDays": 0}}}
             """)
         let consignorId = Self.string(consignor["id"])
         let manager = Self.string(try await api.expect(201, .POST, "/v1/users", token: admin, json: """

@@ -97,6 +97,13 @@ extension Problem {
                            headers: [.retryAfter: String(seconds)])
         case .appraisalNotApproved(let detail):
             return Problem(.conflict, code: "appraisal-not-approved", title: "Conflict", detail: detail)
+        case .noticePeriod(let detail, let earliest, let latest):
+            var extensions: [String: JSONValue] = ["earliestStartsAt": .string(earliest.rfc3339)]
+            if let latest { extensions["latestStartsAt"] = .string(latest.rfc3339) }
+            return Problem(.unprocessableContent, code: "notice-period", title: "Notice Period", detail: detail,
+                           errors: [FieldError(field: "startsAt", message: "must not be before \(earliest.rfc3339)"
+                                               + (latest.map { " nor after \($0.rfc3339)" } ?? ""))],
+                           extensions: extensions)
         case .caseSettled(let detail):
             return Problem(.conflict, code: "case-settled", title: "Conflict", detail: detail)
         case .caseNotReady(let detail, let undisposed, let openInvoices):

@@ -35,6 +35,8 @@ extension RouteBuilder {
         add(.get, "/v1/cases/{id}", .only(.manager, .finance, .admin), cases.get)
         add(.patch, "/v1/cases/{id}", .only(.manager, .admin), cases.change)
         add(.post, "/v1/cases/{id}/vehicles", .only(.manager, .admin), cases.addVehicle)
+        add(.post, "/v1/cases/{id}/notices", .only(.manager, .admin), cases.sendNotices)
+        add(.get, "/v1/notices/{id}", .only(.manager, .admin), cases.notice)
 
         add(.get, "/v1/vehicles/{id}", staff, vehicles.get)
         add(.post, "/v1/vehicles/{id}/appraisals", .only(.appraiser, .manager, .admin), vehicles.appraise)

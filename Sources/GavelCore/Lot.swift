@@ -36,6 +36,9 @@ public struct Lot: Equatable, Sendable {
     public var fees: Policy.Fees = Policy.defaults.fees
     /// Whether only verified bidders may bid, frozen when the lot is created.
     public var requireVerified = false
+    /// From when bidders see the lot: seven days before it opens (the catalogue), or from
+    /// its creation where it is a judicial public announcement (拍卖公告).
+    public var publicFrom: Date
     /// Holders of a priority purchase right, in rank order, frozen when the lot is created.
     public var priorityHolders: [UUID] = []
     /// Public bidding state, kept on the lot's row.
@@ -65,7 +68,11 @@ public struct Lot: Equatable, Sendable {
         self.prices = prices
         self.increments = increments
         self.overrideReason = overrideReason
+        publicFrom = startsAt.addingTimeInterval(-Lot.catalogueLead)
     }
+
+    /// How long before it opens a lot shows in the bidders' catalogue.
+    public static let catalogueLead: TimeInterval = 7 * 86_400
 
     /// The engine's view of this lot, given the maxima it needs.
     public func auction(maxima: [Auction.Maximum]) -> Auction {
@@ -124,9 +131,23 @@ public enum LotPlanning {
 
     public static let judicialMinimumWindow: TimeInterval = 24 * 3_600
 
+    static let englishOnly = FieldError(
+        field: "format", message: "prc-judicial: auction rounds take ascending bids only (format english; SPC rules art. 20)",
+        rule: "prc-judicial.english-auction-only")
+
+    /// The auction rounds a vehicle's lots (oldest first) count, a re-auction after a
+    /// default not counted where the policy re-runs the defaulted round.
+    public static func roundsHeld(_ lots: [Lot], policy: Policy) -> Int64 {
+        guard policy.reauctionsAfterDefault else { return lots.last?.round ?? 0 }
+        let reauctions = zip(lots, lots.dropFirst()).filter { $0.0.status == .defaulted }.count
+        return Int64(lots.count - reauctions)
+    }
+
+    /// `roundsHeld`: the auction rounds the vehicle has been through, re-auctions after a
+    /// default not counted (nil: the previous lot's round).
     public static func plan(
-        schedule: Schedule, override: Override?, previous: Lot?, marketValue: Int64, liquidationValue: Int64,
-        policy: Policy, now: Date
+        schedule: Schedule, override: Override?, previous: Lot?, roundsHeld: Int64? = nil, marketValue: Int64,
+        liquidationValue: Int64, policy: Policy, now: Date
     ) throws(Refusal) -> Plan {
         var errors: [FieldError] = []
         let judicial = policy.ruleset == .prcJudicial
@@ -154,20 +175,34 @@ public enum LotPlanning {
             if let previous {
                 guard previous.isRelistable else { throw Refusal.previousRoundNotFinished(status: previous.status) }
                 round = previous.round + 1
-                if previous.round >= policy.pricing.maxRounds {
+                let held = roundsHeld ?? previous.round
+                if previous.status == .defaulted && policy.reauctionsAfterDefault {
+                    // A buyer's default (悔拍, SPC rules art. 24): the same sale again at the
+                    // same prices, at the same stage, not a further round.
+                    if judicial && schedule.format != previous.format {
+                        errors.append(FieldError(
+                            field: "format",
+                            message: "prc-judicial: a re-auction after a default is held as the defaulted round was (\(previous.format.rawValue))",
+                            rule: "prc-judicial.reauction-after-default"))
+                    }
+                    prices = previous.prices
+                } else if held >= policy.pricing.maxRounds {
                     // Rounds exhausted: only a fixed-price sale (PRC 变卖) at the last round's start.
                     if schedule.format != .fixed {
                         errors.append(FieldError(
                             field: "format",
-                            message: "after \(policy.pricing.maxRounds) rounds without a sale only a fixed-price sale is possible"))
+                            message: "after \(policy.pricing.maxRounds) rounds without a sale only a fixed-price sale is possible",
+                            rule: judicial ? "prc-judicial.sale-at-fixed-price-after-two-auctions" : nil))
                     }
                     prices = try RoundPricing.finish(
                         start: previous.prices.start, reserve: previous.prices.start, policy: policy)
                 } else {
                     prices = try RoundPricing.nextRound(previous: previous.prices, liquidationValue: liquidationValue, policy: policy)
+                    if judicial && schedule.format != .english { errors.append(englishOnly) }
                 }
             } else {
                 prices = try RoundPricing.firstRound(marketValue: marketValue, policy: policy)
+                if judicial && schedule.format != .english { errors.append(englishOnly) }
             }
             if let override {
                 prices = try RoundPricing.override(
@@ -186,6 +221,11 @@ public enum LotPlanning {
                     rule: "prc-judicial.start-at-least-70-percent"))
             case .overflow:
                 errors.append(FieldError(field: "override", message: "the prices are out of range", code: .amountOutOfRange))
+            case .depositOutsideJudicialRange:
+                errors.append(FieldError(
+                    field: override == nil ? "pricing.roundingUnit" : "override.startingPrice",
+                    message: "prc-judicial: no deposit in multiples of the rounding unit is within 5% to 20% of the starting price",
+                    rule: "prc-judicial.deposit-5-to-20-percent"))
             }
         } catch {
             // Only the two error types above are thrown in this block.

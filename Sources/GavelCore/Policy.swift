@@ -36,6 +36,25 @@ public struct Policy: Equatable, Sendable {
         public var depositBp: Int64 = 1_000
         public var roundingUnit: Int64 = 10_000
         public var maxRounds: Int64 = 2
+        /// What a relisting after a buyer's default costs (commercial ruleset; under
+        /// `prc-judicial` it is always a re-auction at the same prices, SPC rules art. 24).
+        public var relistAfterDefault: RelistAfterDefault = .stepDown
+    }
+
+    public enum RelistAfterDefault: String, CaseIterable, Sendable {
+        /// The next round steps down like one after an unsold round (vector F).
+        case stepDown = "step-down"
+        /// A re-auction at the defaulted round's prices, not counted as a further round.
+        case same
+    }
+
+    /// Whether a relisting after a buyer's default re-runs the defaulted round at its prices.
+    public var reauctionsAfterDefault: Bool { ruleset == .prcJudicial || pricing.relistAfterDefault == .same }
+
+    /// Notices of disposition (domain rules section 11).
+    public struct Notice: Equatable, Sendable {
+        /// Days from the last notice sent to the earliest start of a lot; 0: no notice required.
+        public var minDays: Int64 = 10
     }
 
     public struct Increment: Equatable, Sendable {
@@ -93,6 +112,7 @@ public struct Policy: Equatable, Sendable {
     public var bidding = Bidding()
     public var fees = Fees()
     public var settlement = Settlement()
+    public var notice = Notice()
 
     public init() {}
 
@@ -136,6 +156,7 @@ extension Policy {
                 "depositBp": .integer(pricing.depositBp),
                 "roundingUnit": .integer(pricing.roundingUnit),
                 "maxRounds": .integer(pricing.maxRounds),
+                "relistAfterDefault": .string(pricing.relistAfterDefault.rawValue),
             ]),
             "bidding": .object([
                 "increments": Policy.incrementsJSON(bidding.increments),
@@ -149,6 +170,7 @@ extension Policy {
                 "allocationOrder": .array(settlement.allocationOrder.map { .string($0.rawValue) }),
                 "contact": .string(settlement.contact),
             ]),
+            "notice": .object(["minDays": .integer(notice.minDays)]),
         ])
     }
 
@@ -211,6 +233,7 @@ extension Policy {
             p.depositBp = v.integer("depositBp", in: 0...10_000, errors: &errors) ?? p.depositBp
             p.roundingUnit = v.integer("roundingUnit", in: 1...1_000_000_000, errors: &errors) ?? p.roundingUnit
             p.maxRounds = v.integer("maxRounds", in: 1...10, errors: &errors) ?? p.maxRounds
+            p.relistAfterDefault = v.choice("relistAfterDefault", RelistAfterDefault.self, errors: &errors) ?? p.relistAfterDefault
             policy.pricing = p
         }
         if let v = root.object("bidding", errors: &errors) {
@@ -251,6 +274,9 @@ extension Policy {
                     field: "settlement.allocationOrder",
                     message: "must name fees, interest and principal, each exactly once"))
             }
+        }
+        if let v = root.object("notice", errors: &errors) {
+            policy.notice.minDays = v.integer("minDays", in: 0...365, errors: &errors) ?? policy.notice.minDays
         }
         errors += policy.rulesetViolations()
         if !errors.isEmpty { throw ValidationFailure(errors) }
@@ -355,6 +381,11 @@ extension Policy {
             errors.append(FieldError(
                 field: "pricing.stepDownBp", message: "prc-judicial: a further round may be at most 20% lower (stepDownBp <= 2000)",
                 rule: "prc-judicial.step-down-at-most-20-percent"))
+        }
+        if pricing.maxRounds > 2 {
+            errors.append(FieldError(
+                field: "pricing.maxRounds", message: "prc-judicial: at most two auctions, then a sale at a fixed price (变卖) (maxRounds <= 2)",
+                rule: "prc-judicial.at-most-two-auctions"))
         }
         if !(500...2_000).contains(pricing.depositBp) {
             errors.append(FieldError(

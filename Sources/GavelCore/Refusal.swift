@@ -24,6 +24,8 @@ public enum Refusal: Error, Sendable, Equatable {
 
     // Disposal and money.
     case appraisalNotApproved(String)
+    /// A lot asked to start before the notice (or judicial announcement) period has run.
+    case noticePeriod(String, earliestStartsAt: Date, latestStartsAt: Date?)
     case caseSettled(String)
     case caseNotReady(String, undisposedVehicles: [String], openInvoices: Int)
     case settlementLocked(String)

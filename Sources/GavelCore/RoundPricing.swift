@@ -17,6 +17,8 @@ public enum RoundPricing {
         case startAboveReserve
         /// Under `prc-judicial`, a start below 70% of the market value.
         case startBelowJudicialFloor(minimum: Int64)
+        /// Under `prc-judicial`, no multiple of the rounding unit lies within 5-20% of the start.
+        case depositOutsideJudicialRange
     }
 
     /// Round 1: start and reserve from the market value, rounded up to the unit.
@@ -51,9 +53,30 @@ public enum RoundPricing {
     /// `start = min(start, reserve)`, no hidden reserve under `prc-judicial`, and the deposit.
     static func finish(start: Int64, reserve: Int64, policy: Policy) throws(Failure) -> Prices {
         let start = min(start, reserve)
-        let reserve = policy.ruleset == .prcJudicial ? start : reserve
-        let deposit = try rounded(Money.mulBp(start, policy.pricing.depositBp), policy.pricing.roundingUnit)
-        return Prices(start: start, reserve: reserve, deposit: deposit)
+        let unit = policy.pricing.roundingUnit
+        guard policy.ruleset == .prcJudicial else {
+            return Prices(start: start, reserve: reserve, deposit: try rounded(Money.mulBp(start, policy.pricing.depositBp), unit))
+        }
+        return Prices(start: start, reserve: start, deposit: try judicialDeposit(start: start, policy: policy))
+    }
+
+    /// The deposit under `prc-judicial` stays within 5-20% of the start after rounding
+    /// (SPC 2016 rules art. 17): rounded up as always, or down to the unit when rounding up
+    /// would pass 20% (depositBp 2000, start 590 000: 120 000 is 20.3%, so 110 000).
+    static func judicialDeposit(start: Int64, policy: Policy) throws(Failure) -> Int64 {
+        let unit = policy.pricing.roundingUnit
+        guard let exact = Money.mulBp(start, policy.pricing.depositBp) else { throw .overflow }
+        let up = try rounded(exact, unit)
+        func within(_ deposit: Int64) -> Bool {
+            let (scaled, overflow) = deposit.multipliedReportingOverflow(by: 10_000)
+            let (low, lowOverflow) = start.multipliedReportingOverflow(by: 500)
+            let (high, highOverflow) = start.multipliedReportingOverflow(by: 2_000)
+            return !overflow && !lowOverflow && !highOverflow && scaled >= low && scaled <= high
+        }
+        if within(up) { return up }
+        let down = exact / unit * unit
+        guard within(down) else { throw .depositOutsideJudicialRange }
+        return down
     }
 
     static func rounded(_ amount: Int64?, _ unit: Int64) throws(Failure) -> Int64 {

@@ -8,8 +8,9 @@ public enum LotRepository {
     public enum Visibility: Sendable {
         case everything
         case consignor(UUID)
-        /// A bidder: scheduled and open lots from seven days before they open (the
-        /// catalogue), and the lots it bid on once their sale is over.
+        /// A bidder: scheduled and open lots once public (seven days before they open,
+        /// or from creation for a judicial announcement), and the lots it bid on once
+        /// their sale is over.
         case bidder(UUID)
     }
 
@@ -22,12 +23,14 @@ public enum LotRepository {
             """
             INSERT INTO lots (id, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format, status, currency,
                               starts_at, ends_at, extension_window_seconds, extension_seconds, starting_price, reserve,
-                              deposit_amount, increments, override_reason, created_by, fees, require_verified, priority_holders)
+                              deposit_amount, increments, override_reason, created_by, fees, require_verified, priority_holders,
+                              public_from)
             VALUES (\(lot.id), \(lot.vehicleId), \(lot.consignorId), \(lot.appraisalId), \(lot.previousLotId),
                     \(Int(lot.round)), \(lot.format.rawValue), 'scheduled', \(lot.currency), \(lot.startsAt), \(lot.endsAt),
                     \(Int(lot.extensionWindowSeconds)), \(Int(lot.extensionSeconds)), \(lot.prices.start),
                     \(lot.prices.reserve), \(lot.prices.deposit), \(increments)::jsonb, \(lot.overrideReason), \(createdBy),
-                    \(FeesDocument.text(lot.fees))::jsonb, \(lot.requireVerified), \(lot.priorityHolders)::uuid[])
+                    \(FeesDocument.text(lot.fees))::jsonb, \(lot.requireVerified), \(lot.priorityHolders)::uuid[],
+                    \(lot.publicFrom))
             """, logger: logger)
     }
 
@@ -35,7 +38,8 @@ public enum LotRepository {
         id, seq, vehicle_id, consignor_id, appraisal_id, previous_lot_id, round, format,
         lot_effective_status(status, starts_at) AS status, currency, starts_at, ends_at, extension_window_seconds,
         extension_seconds, starting_price, reserve, deposit_amount, increments::text AS increments, override_reason,
-        current_price, leader_id, bid_count, fees::text AS fees, require_verified, priority_holders
+        current_price, leader_id, bid_count, fees::text AS fees, require_verified, priority_holders,
+        COALESCE(public_from, starts_at - interval '7 days') AS public_from
         """
 
     static func decode(_ row: PostgresRandomAccessRow) throws -> (Lot, Int64) {
@@ -58,6 +62,7 @@ public enum LotRepository {
         lot.fees = fees
         lot.requireVerified = try row.value("require_verified")
         lot.priorityHolders = try row.value("priority_holders")
+        lot.publicFrom = try row.value("public_from")
         lot.currentPrice = try row.value("current_price")
         lot.leaderId = try row.value("leader_id")
         lot.bidCount = Int64(try row.value("bid_count", as: Int.self))
@@ -102,7 +107,7 @@ public enum LotRepository {
             SELECT * FROM (SELECT \(columns) FROM lots WHERE seq > $1 AND ($3::uuid IS NULL OR consignor_id = $3)) l
             WHERE ($2::text[] IS NULL OR l.status = ANY($2::text[]))
               AND ($4::uuid IS NULL
-                   OR (l.status IN ('scheduled', 'open', 'closed') AND now() >= l.starts_at - interval '7 days')
+                   OR (l.status IN ('scheduled', 'open', 'closed') AND now() >= l.public_from)
                    OR (l.status IN (\(over)) AND EXISTS (SELECT 1 FROM bids b WHERE b.lot_id = l.id AND b.bidder_id = $4)))
             ORDER BY l.seq LIMIT $5
             """

@@ -141,6 +141,12 @@ struct PolicyDocument: SelfFormed {
         var depositBp: Int64
         var roundingUnit: Int64
         var maxRounds: Int64
+        /// Absent from policies stored before it: step-down.
+        var relistAfterDefault: String?
+    }
+
+    struct Notice: Codable {
+        var minDays: Int64
     }
 
     struct Bidding: Codable {
@@ -164,6 +170,8 @@ struct PolicyDocument: SelfFormed {
     var bidding: Bidding
     var fees: FeesDocument
     var settlement: Settlement
+    /// Absent from policies stored before it: the default period.
+    var notice: Notice?
 
     init(_ policy: Policy) {
         ruleset = policy.ruleset.rawValue
@@ -175,7 +183,7 @@ struct PolicyDocument: SelfFormed {
         let p = policy.pricing
         pricing = Pricing(
             startBp: p.startBp, reserveBp: p.reserveBp, stepDownBp: p.stepDownBp, depositBp: p.depositBp,
-            roundingUnit: p.roundingUnit, maxRounds: p.maxRounds)
+            roundingUnit: p.roundingUnit, maxRounds: p.maxRounds, relistAfterDefault: p.relistAfterDefault.rawValue)
         let b = policy.bidding
         bidding = Bidding(
             increments: IncrementsDocument.form(b.increments), extensionWindowSeconds: b.extensionWindowSeconds,
@@ -183,6 +191,7 @@ struct PolicyDocument: SelfFormed {
         fees = FeesDocument(policy.fees)
         settlement = Settlement(
             allocationOrder: policy.settlement.allocationOrder.map(\.rawValue), contact: policy.settlement.contact)
+        notice = Notice(minDays: policy.notice.minDays)
     }
 
     /// The policy, validated again as a whole (the rules between its members, the
@@ -208,6 +217,12 @@ struct PolicyDocument: SelfFormed {
         policy.pricing.depositBp = pricing.depositBp
         policy.pricing.roundingUnit = pricing.roundingUnit
         policy.pricing.maxRounds = pricing.maxRounds
+        if let relist = pricing.relistAfterDefault {
+            guard let value = Policy.RelistAfterDefault(rawValue: relist) else {
+                throw StoredValueOutOfRange(description: "unknown relistAfterDefault \(relist)")
+            }
+            policy.pricing.relistAfterDefault = value
+        }
         policy.bidding.increments = try IncrementsDocument.value(bidding.increments)
         policy.bidding.extensionWindowSeconds = bidding.extensionWindowSeconds
         policy.bidding.extensionSeconds = bidding.extensionSeconds
@@ -216,6 +231,7 @@ struct PolicyDocument: SelfFormed {
         policy.fees = try fees.value()
         policy.settlement.allocationOrder = order
         policy.settlement.contact = settlement.contact ?? Policy.Settlement.defaultContact
+        policy.notice.minDays = notice?.minDays ?? Policy.defaults.notice.minDays
         return try policy.validated()
     }
 }

@@ -69,7 +69,8 @@ public struct Lots: Sendable {
         let plan: LotPlanning.Plan
         do {
             plan = try LotPlanning.plan(
-                schedule: schedule, override: override, previous: previous, marketValue: appraisal.marketValue,
+                schedule: schedule, override: override, previous: previous,
+                roundsHeld: LotPlanning.roundsHeld(lots, policy: consignor.policy), marketValue: appraisal.marketValue,
                 liquidationValue: appraisal.liquidationValue, policy: consignor.policy, now: now)
         } catch {
             switch error {
@@ -79,14 +80,28 @@ public struct Lots: Sendable {
                 throw failure
             }
         }
+        // The notice period (domain rules section 11), once the request is otherwise sound.
+        let policy = consignor.policy
+        let lastNotice = try await NoticeRepository.last(caseId: vehicle.caseId, on: connection, logger: logger)
+        var previousFailedAt: Date?
+        if let previous { previousFailedAt = try await LotRepository.failedAt(lotId: previous.id, on: connection, logger: logger) }
+        if let refusal = NoticeRules.check(
+            startsAt: schedule.startsAt, now: now, lastNoticeSentAt: lastNotice?.sentAt, disposeAfter: lastNotice?.disposeAfter,
+            policy: policy, firstRound: previous == nil,
+            previousFailedAt: previousFailedAt
+        ) {
+            throw Refusal.noticePeriod(refusal.reason, earliestStartsAt: refusal.earliestStartsAt, latestStartsAt: refusal.latestStartsAt)
+        }
         var lot = Lot(
             id: id, vehicleId: vehicleId, consignorId: consignorId, appraisalId: appraisal.id, previousLotId: previous?.id,
             round: plan.round, format: schedule.format, status: Lot.hasStarted(startsAt: schedule.startsAt, at: now) ? .open : .scheduled,
             currency: consignor.currency, startsAt: schedule.startsAt, endsAt: schedule.endsAt,
             extensionWindowSeconds: plan.extensionWindowSeconds, extensionSeconds: plan.extensionSeconds,
             prices: plan.prices, increments: consignor.policy.bidding.increments, overrideReason: override?.reason)
-        lot.fees = consignor.policy.fees
-        lot.requireVerified = consignor.policy.requiresVerifiedBidders
+        lot.fees = policy.fees
+        lot.requireVerified = policy.requiresVerifiedBidders
+        // Under prc-judicial each round's lot is its own public announcement (拍卖公告).
+        if policy.ruleset == .prcJudicial { lot.publicFrom = min(now, lot.publicFrom) }
         if !priorityHolders.isEmpty {
             // A priority right is exercised under a real name (SPC 2016 rules art. 16).
             let verified = try await BidderVerificationRepository.verifiedBidders(among: priorityHolders, on: connection, logger: logger)

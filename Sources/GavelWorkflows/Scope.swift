@@ -24,14 +24,15 @@ public enum Scope {
         CalendarDate(dayNumber: Int((date.timeIntervalSince1970 / 86_400).rounded(.down)))
     }
 
-    /// Bidders see a lot from seven days before it opens, and its result after it closes
+    /// Bidders see a lot once public (seven days before it opens; a judicial announcement
+    /// from its creation), and its result after it closes
     /// (the winner needs it; results are public as at any auction house). A cancelled
     /// lot, or one not yet announced, does not exist for them (404, as a missing one),
     /// unless they bid on it: they are told how it ended.
     static func ensureBidderMayView(_ lot: Lot, caller: Caller, in session: Session) async throws {
         guard caller.role == .bidder else { return }
         let now = try await session.now()
-        if lot.status != .cancelled, now >= lot.startsAt.addingTimeInterval(-7 * 86_400) { return }
+        if lot.status != .cancelled, now >= lot.publicFrom { return }
         if lot.status == .cancelled,
            try await BidRepository.maximum(lotId: lot.id, bidderId: caller.user.id, on: session.connection, logger: session.logger) != nil {
             return

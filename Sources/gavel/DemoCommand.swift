@@ -136,6 +136,16 @@ struct DemoAPI: Sendable {
         return body
     }
 
+    /// A printable page (text/html): its status and text.
+    func page(_ path: String, token: String) async throws -> (status: Int, text: String) {
+        var request = HTTPClientRequest(url: base + path)
+        request.headers.add(name: "Authorization", value: "Bearer \(token)")
+        request.headers.add(name: "Accept", value: "text/html")
+        let response = try await http.execute(request, timeout: .seconds(30))
+        let bytes = try await response.body.collect(upTo: 4 << 20)
+        return (Int(response.status.code), String(buffer: bytes))
+    }
+
     func waitUntilReady() async throws {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {

@@ -79,6 +79,7 @@ struct DemoScenario {
         try await surplusCase(&parties, run: run)
         try await deficiencyCase(&parties, run: run)
         try await redemptionCase(&parties, run: run)
+        try await judicialCase(parties, run: run)
         try await refundDeposits(parties)
         try await checkBooks(parties)
     }
@@ -137,6 +138,24 @@ struct DemoScenario {
         return (caseId, vehicleId)
     }
 
+    /// The notices of disposition to every party; then, the second step outside the API,
+    /// the notice period passes in an instant (their sent time is moved back by it).
+    func sendNotices(_ parties: Parties, _ caseId: String, lang: String = "en", days: Int) async throws -> [JSONValue] {
+        let sent = try await api.expect(201, .POST, "/v1/cases/\(caseId)/notices", token: parties.manager, json: #"{"lang": "\#(lang)"}"#)
+        let items = sent["items"]?.elements ?? []
+        step("Manager sends the notices of disposition (\(lang)) to \(items.map { "\(Self.string($0["party"])) \(Self.string($0["name"]))" }.joined(separator: ", ")); sale on or after \(Self.string(sent["disposeAfter"]))")
+        try await PostgresConnection.with(location, logger: logger) { connection in
+            try await connection.query(
+                """
+                UPDATE notices SET sent_at = sent_at - make_interval(days => \(days)::integer, mins => 5),
+                    content = jsonb_set(content, '{disposeAfter}', to_jsonb(((content ->> 'disposeAfter')::date - \(days)::integer)::text))
+                WHERE case_id = \(UUID(uuidString: caseId)!)
+                """, logger: logger)
+        }
+        step("(demo: the \(days)-day notice period is waited out by moving the notices' sent time back instead of waiting)")
+        return items
+    }
+
     /// A short English lot, deposits for the given dealers.
     mutating func openLot(_ parties: Parties, path: String, json: String, dealers: [Int]) async throws -> (id: String, start: Int64) {
         let lot = try await api.expect(201, .POST, path, token: parties.manager, json: json)
@@ -182,6 +201,12 @@ struct DemoScenario {
     mutating func surplusCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 1: a sale that pays everything, with a surplus for the borrower\n")
         let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-1", vin: Self.vin("1HGCM826", 1))
+        let (early, refusal) = try await api.call(.POST, "/v1/lots", token: parties.manager, json: """
+            {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(60))", "endsAt": "\(Self.timestamp(3_600))"}
+            """)
+        check(early == 422 && refusal["code"] == .string("notice-period"),
+              "no lot before the parties are told: 422 notice-period, earliest \(Self.string(refusal["earliestStartsAt"]))")
+        _ = try await sendNotices(parties, caseId, days: 10)
         let (lotId, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(-1))", "endsAt": "\(Self.timestamp(12))"}
             """, dealers: [0, 1, 2])
@@ -228,6 +253,7 @@ struct DemoScenario {
     mutating func deficiencyCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 2: the winner defaults, the second round sells low, a deficiency remains\n")
         let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-2", vin: Self.vin("JH4KA756", 2))
+        _ = try await sendNotices(parties, caseId, days: 10)
         let (firstLot, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(-1))", "endsAt": "\(Self.timestamp(6))"}
             """, dealers: [0, 1])
@@ -298,6 +324,7 @@ struct DemoScenario {
     mutating func redemptionCase(_ parties: inout Parties, run: String) async throws {
         print("\nCase 3: the borrower pays off the loan before the sale and takes the car back\n")
         let (caseId, vehicleId) = try await intake(parties, loanNumber: "LN-\(run)-3", vin: Self.vin("2HGES165", 3))
+        _ = try await sendNotices(parties, caseId, days: 10)
         try await expenses(parties, caseId, [("repossession", 400_000)], afterSale: false)
         let (lotId, _) = try await openLot(parties, path: "/v1/lots", json: """
             {"vehicleId": "\(vehicleId)", "format": "english", "startsAt": "\(Self.timestamp(86_400))", "endsAt": "\(Self.timestamp(3 * 86_400))"}

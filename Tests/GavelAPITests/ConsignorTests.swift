@@ -36,6 +36,13 @@ struct ConsignorTests {
         }
     }
 
+    /// The defaults, but for the notice period the harness's consignors go without.
+    static var harnessDefaults: Policy {
+        var policy = Policy.defaults
+        policy.notice.minDays = 0
+        return policy
+    }
+
     @Test("PATCH policy merges, validates, stores and audits before and after")
     func patchPolicy() async throws {
         try await withGavel { gavel in
@@ -44,7 +51,7 @@ struct ConsignorTests {
                 .patch, "/v1/consignors/\(id)/policy", token: gavel.adminToken,
                 json: #"{"fees": {"docFee": 25000}, "bidding": {"extensionSeconds": 120}}"#)
             #expect(reply.status == .ok)
-            var expected = Policy.defaults
+            var expected = Self.harnessDefaults
             expected.fees.docFee = 25_000
             expected.bidding.extensionSeconds = 120
             #expect(try Policy.parse(try reply.json) == expected)
@@ -77,7 +84,7 @@ struct ConsignorTests {
                 "rule": .string("prc-judicial.deposit-5-to-20-percent"),
             ])]))
             let fetched = try await gavel.request(.get, "/v1/consignors/\(id)", token: gavel.adminToken)
-            #expect(try Policy.parse(try #require(try fetched.json["policy"])) == Policy.defaults)
+            #expect(try Policy.parse(try #require(try fetched.json["policy"])) == Self.harnessDefaults)
             #expect(try await gavel.count("audit_log") == auditBefore)
 
             let ok = try await gavel.request(

@@ -354,9 +354,17 @@ struct DisposalTests {
             let backwards = try await gavel.request(
                 .post, "/v1/lots", token: disposal.manager.token, json: disposal.lotBody(vehicleId: vehicleId, lasting: -60))
             #expect(try backwards.json["errors"]?.array?.first?["field"] == .string("endsAt"))
+            // Ascending bids only in an auction round (art. 20).
+            let sealed = try await gavel.request(
+                .post, "/v1/lots", token: disposal.manager.token, json: disposal.lotBody(vehicleId: vehicleId, format: "sealed"))
+            #expect(try sealed.json["errors"]?.array?.first?["rule"] == .string("prc-judicial.english-auction-only"))
+            // No announcement yet: 15 days from now at the earliest, once the parties are told.
+            let unannounced = try await gavel.request(.post, "/v1/lots", token: disposal.manager.token, json: disposal.lotBody(vehicleId: vehicleId))
+            #expect(unannounced.status == .unprocessableContent)
+            #expect(try unannounced.problemCode == "notice-period")
             #expect(try await gavel.count("lots") == 0)
             // Judicial lots have no hidden reserve.
-            let judicial = try await gavel.request(.post, "/v1/lots", token: disposal.manager.token, json: disposal.lotBody(vehicleId: vehicleId))
+            let judicial = try await disposal.openLot(vehicleId: vehicleId)
             #expect(try judicial.json["reserve"] == .integer(5_900_000))
             #expect(try judicial.json["startingPrice"] == .integer(5_900_000))
         }

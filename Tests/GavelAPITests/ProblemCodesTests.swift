@@ -21,6 +21,7 @@ struct ProblemCodesTests {
         .overpayment("more than owed", outstanding: 1), .currencyMismatch(expected: "CNY", sent: "USD"),
         .idempotencyKeyReused, .collateralDisposed("every vehicle sold"), .bidderNotVerified("no identity"),
         .bidderRelatedParty("the lender's own"),
+        .noticePeriod("too soon", earliestStartsAt: Date(timeIntervalSince1970: 1_800_000_000), latestStartsAt: nil),
     ]
 
     /// No default: a new refusal does not compile until it has a place here, and then
@@ -52,6 +53,7 @@ struct ProblemCodesTests {
         case .collateralDisposed: 22
         case .bidderNotVerified: 23
         case .bidderRelatedParty: 24
+        case .noticePeriod: 25
         }
     }
 
@@ -71,9 +73,7 @@ struct ProblemCodesTests {
     }
 
     /// Codes the documents name that later issues bring (no route answers them yet).
-    static let owedByLaterIssues: [String: String] = [
-        "notice-period": "issue 16 (notices)",
-    ]
+    static let owedByLaterIssues: [String: String] = [:]
 
     /// Code -> status as the documents give them ("409 `case-settled`", D2's table; the
     /// contract's list of general codes has no statuses, so nil).

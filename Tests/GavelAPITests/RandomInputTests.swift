@@ -34,6 +34,8 @@ struct RandomInputTests {
                  "guarantors": [{"name": $T}], "balances": {"principal": $A, "interest": $A, "fees": $A, "perDiemInterest": $A, "asOf": $D},
                  "lienholders": [{"name": $T, "amount": $A, "priority": $I, "eligible": true}], "credits": [{"label": $T, "amount": $A}]}
                 """),
+            Shape(template: "/v1/cases/{id}/notices", path: "/v1/cases/\(caseId)/notices",
+                  body: #"{"lang": $T, "disposeAfter": $D}"#),
             Shape(template: "/v1/cases/{id}/vehicles", path: "/v1/cases/\(caseId)/vehicles", body: """
                 {"vin": $T, "make": $T, "model": $T, "year": $I, "mileageKm": $A, "color": $T, "location": $T, "hasKeys": true,
                  "titleStatus": $T, "repossessedOn": $D}

@@ -110,6 +110,8 @@ struct RoleMatrixTests {
             "POST /v1/users/{id}/revoke": .roles([.admin]),
             "GET /v1/invoices": .roles([.finance, .admin, .bidder]),
             "GET /v1/cases/{id}/expenses": .roles([.manager, .finance, .admin]),
+            "POST /v1/cases/{id}/notices": .roles([.manager, .admin]),
+            "GET /v1/notices/{id}": .roles([.manager, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.

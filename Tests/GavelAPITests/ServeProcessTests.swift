@@ -43,7 +43,7 @@ struct ServeProcessTests {
         try await launch(location) { $0.contains("listening") }
     }
 
-    @Test("gavel demo runs its three cases end to end through the HTTP API, pays everything out and every invariant holds")
+    @Test("gavel demo runs its four cases end to end through the HTTP API, pays everything out and every invariant holds")
     func demo() async throws {
         try await withMigratedDatabase { location in
             var environment = ProcessInfo.processInfo.environment
@@ -70,6 +70,14 @@ struct ServeProcessTests {
                 "ok: the scheduled lot is cancelled and the car released to the borrower",
                 "ok: every payable is paid out and the case is closed",
                 "ok: the trial balance shows zero in every payable and in the deposits held",
+                "ok: no lot before the parties are told: 422 notice-period",
+                "ok: the borrower's notice prints as a 拍卖通知书 naming the borrower",
+                "ok: an auction 1 hour away is still refused: announced 15 days ahead",
+                "ok: the lot is its own public announcement: bidders see it from today, 15 days before it opens",
+                "ok: a bidder without a verified real name is refused",
+                "ok: vector J: the priority holder meets the current price and leads on equal maxima",
+                "ok: vector J: sold at 71,000.00",
+                "ok: the confirmation names the priority holder by its real name, published under the judicial rules",
             ] {
                 #expect(output.contains(line), "missing: \(line)")
             }

@@ -53,7 +53,7 @@ extension WholeAnswerTests {
                  "format": "english", "status": "open", "currency": "CNY", "startsAt": "\(startsAt)", "endsAt": "\(endsAt)",
                  "extensionWindowSeconds": 300, "extensionSeconds": 300, "startingPrice": 5900000, "depositAmount": 590000,
                  "currentPrice": 8000000, "bidCount": 4, "reserveMet": true, "minimumNextBid": 8100000,
-                 "leading": true, "myMaxAmount": 8000000,
+                 "leading": true, "myMaxAmount": 8000000, "priorityHolder": false,
                  "increments": [{"below": 1000000, "step": 20000}, {"below": 5000000, "step": 50000},
                                 {"below": 10000000, "step": 100000}, {"below": 50000000, "step": 200000},
                                 {"below": null, "step": 500000}],

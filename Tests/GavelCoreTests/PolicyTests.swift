@@ -35,6 +35,9 @@ struct PolicyTests {
         #expect(policy.fees.sellerFeeBp == 200)
         #expect(policy.fees.paymentDueDays == 3)
         #expect(policy.settlement.allocationOrder == [.fees, .interest, .principal])
+        #expect(policy.pricing.relistAfterDefault == .stepDown)
+        #expect(policy.bidding.requireVerifiedBidder == false)
+        #expect(policy.notice.minDays == 10)
     }
 
     @Test("the JSON form parses back to the same policy")
@@ -131,6 +134,7 @@ struct PolicyTests {
             (.object(["pricing": .object(["depositBp": .integer(2_001)])]), "pricing.depositBp", "prc-judicial.deposit-5-to-20-percent"),
             (.object(["bidding": .object(["extensionSeconds": .integer(60)])]), "bidding.extensionSeconds", "prc-judicial.soft-close-300-seconds"),
             (.object(["bidding": .object(["extensionWindowSeconds": .integer(600)])]), "bidding.extensionWindowSeconds", "prc-judicial.soft-close-300-seconds"),
+            (.object(["pricing": .object(["maxRounds": .integer(3)])]), "pricing.maxRounds", "prc-judicial.at-most-two-auctions"),
         ]
         for (patch, field, rule) in cases {
             do {

@@ -146,6 +146,30 @@ struct RoundPricingTests {
         }
     }
 
+    @Test("prc-judicial: the deposit stays within 5-20% of the start after rounding, rounded down when up would pass 20%")
+    func judicialDeposit() throws {
+        var policy = Policy.defaults
+        policy.ruleset = .prcJudicial
+        policy.pricing.depositBp = 2_000
+        // The example: start 5 900 yuan, 20% is 1 180 yuan; up to the 100 yuan unit
+        // is 1 200 (20.3%), so 1 100.
+        let small = try RoundPricing.override(start: 590_000, reserve: 590_000, marketValue: 800_000, policy: policy)
+        #expect(small.deposit == 110_000)
+        // Rounding up that stays within 20% is kept.
+        #expect(try RoundPricing.firstRound(marketValue: 8_416_800, policy: policy).deposit == 1_180_000)
+        policy.pricing.depositBp = 500
+        #expect(try RoundPricing.override(start: 590_000, reserve: 590_000, marketValue: 800_000, policy: policy).deposit == 30_000)
+        // A unit too coarse for any deposit in range.
+        policy.pricing.roundingUnit = 1_000_000
+        #expect(throws: RoundPricing.Failure.depositOutsideJudicialRange) {
+            try RoundPricing.override(start: 2_000_000, reserve: 2_000_000, marketValue: 2_000_000, policy: policy)
+        }
+        // The commercial ruleset rounds up as always.
+        var commercial = Policy.defaults
+        commercial.pricing.depositBp = 2_000
+        #expect(try RoundPricing.override(start: 590_000, reserve: 590_000, marketValue: 800_000, policy: commercial).deposit == 120_000)
+    }
+
     @Test("an override needs start <= reserve")
     func override() throws {
         #expect(throws: RoundPricing.Failure.startAboveReserve) {
@@ -166,14 +190,30 @@ struct RoundPricingTests {
         policy.ruleset = Bool.random(using: &random) ? .commercial : .prcJudicial
         let market = Int64.random(in: 0...Money.maximum, using: &random)
         let liquidation = Money.mulBp(market, Int64.random(in: 1...10_000, using: &random))!
-        var prices = try RoundPricing.firstRound(marketValue: market, policy: policy)
+        policy.pricing.depositBp = Int64.random(in: 500...2_000, using: &random)
+        // Under prc-judicial a unit too coarse for any deposit within 5-20% of the start is
+        // refused, naming the rule; every deposit it does give is within them.
+        func judged(_ make: () throws(RoundPricing.Failure) -> RoundPricing.Prices) throws -> RoundPricing.Prices? {
+            do { return try make() } catch {
+                #expect(error == .depositOutsideJudicialRange && policy.ruleset == .prcJudicial, "\(error)")
+                return nil
+            }
+        }
+        guard var prices = try judged({ () throws(RoundPricing.Failure) in try RoundPricing.firstRound(marketValue: market, policy: policy) })
+        else { return }
         for round in 1...4 {
             #expect(prices.start <= prices.reserve)
             #expect(prices.start % policy.pricing.roundingUnit == 0)
             #expect(prices.reserve % policy.pricing.roundingUnit == 0)
             #expect(prices.deposit % policy.pricing.roundingUnit == 0)
-            if policy.ruleset == .prcJudicial { #expect(prices.reserve == prices.start) }
-            let next = try RoundPricing.nextRound(previous: prices, liquidationValue: liquidation, policy: policy)
+            if policy.ruleset == .prcJudicial {
+                #expect(prices.reserve == prices.start)
+                #expect(prices.deposit * 10_000 >= prices.start * 500 && prices.deposit * 10_000 <= prices.start * 2_000,
+                        "deposit \(prices.deposit) outside 5-20% of \(prices.start)")
+            }
+            guard let next = try judged({ () throws(RoundPricing.Failure) in
+                try RoundPricing.nextRound(previous: prices, liquidationValue: liquidation, policy: policy)
+            }) else { return }
             #expect(next.start <= prices.start || prices.start < policy.pricing.roundingUnit, "round \(round + 1) start rose")
             if policy.ruleset == .commercial {
                 #expect(next.reserve >= Money.ceilTo(liquidation, unit: policy.pricing.roundingUnit)!)

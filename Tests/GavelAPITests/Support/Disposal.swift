@@ -11,6 +11,8 @@ struct Disposal: Sendable {
     let manager: (id: String, token: String)
     let appraiser: (id: String, token: String)
     let caseId: String
+    /// The consignor's policy is `prc-judicial`: lots are announced 15 days ahead.
+    var judicial = false
 
     static let vectorAComparables = """
         [{"price": 9200000, "year": 2019, "mileageKm": 80000, "soldOn": "2026-10-01"},
@@ -27,7 +29,7 @@ struct Disposal: Sendable {
     static func start(
         _ gavel: Harness, policy: String? = nil, loanNumber: String = "LN-2026-0001", credits: Bool = true, borrower: String = "Wang Li"
     ) async throws -> Disposal {
-        let policyPart = policy.map { #", "policy": \#($0)"# } ?? ""
+        let policyPart = #", "policy": \#(Self.withoutNoticePeriod(policy))"#
         let consignor = try await gavel.request(
             .post, "/v1/consignors", token: gavel.adminToken, json: #"{"name": "First Auto Finance"\#(policyPart)}"#)
         guard consignor.status == .created else { throw TestSetupError("consignor: \(consignor.text)") }
@@ -36,7 +38,18 @@ struct Disposal: Sendable {
         let appraiser = try await gavel.createUser(.appraiser, name: "Appraiser")
         let reply = try await gavel.request(.post, "/v1/cases", token: manager.token, json: caseBody(consignorId: consignorId, loanNumber: loanNumber, credits: credits, borrower: borrower))
         guard reply.status == .created else { throw TestSetupError("case: \(reply.text)") }
-        return Disposal(gavel: gavel, consignorId: consignorId, manager: manager, appraiser: appraiser, caseId: try reply.string("id"))
+        return Disposal(
+            gavel: gavel, consignorId: consignorId, manager: manager, appraiser: appraiser, caseId: try reply.string("id"),
+            judicial: policy?.contains("prc-judicial") == true)
+    }
+
+    /// Most tests list a vehicle at once: their consignor needs no notice period unless the
+    /// policy names one (the notice tests do).
+    static func withoutNoticePeriod(_ policy: String?) -> String {
+        guard let policy else { return #"{"notice": {"minDays": 0}}"# }
+        guard !policy.contains(#""notice""#), let last = policy.lastIndex(of: "}") else { return policy }
+        let head = policy[..<last].trimmingCharacters(in: .whitespaces)
+        return head + (head.hasSuffix("{") ? "" : ", ") + #""notice": {"minDays": 0}}"#
     }
 
     static func caseBody(consignorId: String, loanNumber: String = "LN-2026-0001", credits: Bool = true, borrower: String = "Wang Li") -> String {
@@ -86,6 +99,32 @@ struct Disposal: Sendable {
         {"vehicleId": "\(vehicleId)", "format": "\(format)", "startsAt": "\(Self.timestamp(startsIn))",
          "endsAt": "\(Self.timestamp(startsIn + lasting))"\(extra)}
         """
+    }
+
+    /// Lists the vehicle in a lot open since a minute ago. Under prc-judicial the case's
+    /// notices are sent and the lot announced 15 days ahead first; then its times are
+    /// moved as if the announcement period had run (the tests' stand-in for the clock).
+    func openLot(vehicleId: String, format: String = "english", lasting: TimeInterval = 2 * 86_400, extra: String = "") async throws -> Harness.Reply {
+        guard judicial else {
+            return try await gavel.request(
+                .post, "/v1/lots", token: manager.token,
+                json: lotBody(vehicleId: vehicleId, format: format, startsIn: -60, lasting: lasting, extra: extra))
+        }
+        let notices = try await gavel.request(.post, "/v1/cases/\(caseId)/notices", token: manager.token, json: "{}")
+        guard notices.status == .created else { throw TestSetupError("notices: \(notices.text)") }
+        let announced = try await gavel.request(
+            .post, "/v1/lots", token: manager.token,
+            json: lotBody(vehicleId: vehicleId, format: format, startsIn: 15 * 86_400 + 600, lasting: lasting, extra: extra))
+        guard announced.status == .created, let lotId = UUID(uuidString: try announced.string("id")) else { return announced }
+        try await gavel.sql { connection in
+            try await connection.query(
+                """
+                UPDATE lots SET starts_at = now() - interval '60 seconds',
+                                ends_at = now() - interval '60 seconds' + make_interval(secs => \(lasting))
+                WHERE id = \(lotId)
+                """, logger: quietLogger)
+        }
+        return try await gavel.request(.get, "/v1/lots/\(lotId.uuidString.lowercased())", token: manager.token)
     }
 
     /// Plays the end of a round that issue 4's closer will perform: the lot ends unsold.

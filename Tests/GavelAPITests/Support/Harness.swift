@@ -112,7 +112,9 @@ struct Harness: Sendable {
     }
 
     func createConsignor(_ name: String = "First Auto Finance") async throws -> String {
-        let reply = try await request(.post, "/v1/consignors", token: adminToken, json: #"{"name": "\#(name)", "currency": "CNY"}"#)
+        let reply = try await request(
+            .post, "/v1/consignors", token: adminToken,
+            json: #"{"name": "\#(name)", "currency": "CNY", "policy": {"notice": {"minDays": 0}}}"#)
         guard reply.status == .created else { throw TestSetupError("cannot create consignor: \(reply.text)") }
         return try reply.string("id")
     }
