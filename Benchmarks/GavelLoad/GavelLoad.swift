@@ -22,6 +22,8 @@ struct GavelLoad: AsyncParsableCommand {
     @Option(help: "Seconds of bidding.") var seconds = 10
     @Option(help: "Requests a second for all bidders together (0: as fast as the answers come).") var rate: Double = 0
     @Option(help: "pay: lines 'invoiceId amountDue'; settle: lines 'caseId'.") var work: String?
+    @Flag(help: "Lots that take verified bidders only, bidders verified, an exclusion list on the case: place_bid's identity and related-party checks run on every bid.")
+    var verified = false
 
     func run() async throws {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
@@ -39,7 +41,7 @@ struct GavelLoad: AsyncParsableCommand {
         }
         let lotCount = mode == "hot" ? 1 : lots
         let setupStart = ContinuousClock.now
-        let (lotIds, bidderTokens) = try await Setup(api: api, admin: token).run(lots: lotCount, bidders: bidders)
+        let (lotIds, bidderTokens) = try await Setup(api: api, admin: token).run(lots: lotCount, bidders: bidders, verified: verified)
         FileHandle.standardError.write(Data("set up \(lotIds.count) lots and \(bidders) bidders in \(ContinuousClock.now - setupStart)\n".utf8))
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
@@ -197,10 +199,11 @@ struct Setup {
         return ""
     }
 
-    func run(lots: Int, bidders: Int) async throws -> ([(id: String, start: Int64)], [String]) {
+    func run(lots: Int, bidders: Int, verified: Bool) async throws -> ([(id: String, start: Int64)], [String]) {
         let run = String(UUID().uuidString.prefix(6))
         let consignor = try await api.expect(201, .POST, "/v1/consignors", token: admin, json: """
-            {"name": "Load \(run)", "currency": "CNY", "policy": {"pricing": {"depositBp": 0}, "notice": {"minDays": 0}}}
+            {"name": "Load \(run)", "currency": "CNY",
+             "policy": {"pricing": {"depositBp": 0}, "notice": {"minDays": 0}, "bidding": {"requireVerifiedBidder": \(verified)}}}
             """)
         let consignorId = Self.string(consignor["id"])
         let manager = Self.string(try await api.expect(201, .POST, "/v1/users", token: admin, json: """
@@ -208,13 +211,19 @@ struct Setup {
             """)["token"])
         var tokens: [String] = []
         for index in 0..<bidders {
-            tokens.append(Self.string(try await api.expect(201, .POST, "/v1/users", token: admin, json: #"{"name": "Load bidder \#(index)", "role": "bidder"}"#)["token"]))
+            let bidder = try await api.expect(201, .POST, "/v1/users", token: admin, json: #"{"name": "Load bidder \#(index)", "role": "bidder"}"#)
+            tokens.append(Self.string(bidder["token"]))
+            if verified {
+                _ = try await api.expect(200, .POST, "/v1/bidders/\(Self.string(bidder["id"]))/verification", token: admin, json: """
+                    {"legalName": "Load Dealer \(index)", "idNumber": "LOAD-\(run)-\(index)", "dealerLicence": "DL-\(index)"}
+                    """)
+            }
         }
         let today = String(ISO8601DateFormatter().string(from: Date()).prefix(10))
         let caseId = Self.string(try await api.expect(201, .POST, "/v1/cases", token: manager, json: """
             {"consignorId": "\(consignorId)", "loanNumber": "LOAD-\(run)", "borrower": {"name": "Load Borrower"}, "guarantors": [],
              "balances": {"principal": 6000000, "interest": 0, "fees": 0, "perDiemInterest": 0, "asOf": "\(today)"},
-             "lienholders": [], "credits": []}
+             "lienholders": [], "credits": []\(verified ? #", "excludedIdNumbers": ["LOAD-RELATED-1", "LOAD-RELATED-2"]"# : "")}
             """)["id"])
         let formatter = ISO8601DateFormatter()
         let startsAt = formatter.string(from: Date().addingTimeInterval(-60))

@@ -91,6 +91,15 @@ struct ConsignorTests {
                 .patch, "/v1/consignors/\(id)/policy", token: gavel.adminToken, json: #"{"ruleset": "prc-judicial"}"#)
             #expect(ok.status == .ok)
             #expect(try ok.json["ruleset"] == .string("prc-judicial"))
+            // At most two auctions before the fixed-price sale (变卖).
+            let third = try await gavel.request(
+                .patch, "/v1/consignors/\(id)/policy", token: gavel.adminToken, json: #"{"pricing": {"maxRounds": 3}}"#)
+            #expect(third.status == .unprocessableContent)
+            #expect(try third.json["errors"]?.array?.first?["rule"] == .string("prc-judicial.at-most-two-auctions"))
+            // A relisting rule the policy does not know is refused by name.
+            let relist = try await gavel.request(
+                .patch, "/v1/consignors/\(id)/policy", token: gavel.adminToken, json: #"{"pricing": {"relistAfterDefault": "down"}}"#)
+            #expect(try relist.json["errors"]?.array?.first?["field"] == .string("pricing.relistAfterDefault"))
         }
     }
 
