@@ -92,7 +92,8 @@ enum NoticeDocument {
             "lang": zh ? "zh-CN" : "en", "t": words, "title": title, "name": n.name, "address": n.address ?? "",
             "hasAddress": n.address != nil, "lender": n.lender, "loanNumber": n.loanNumber, "borrower": n.borrower,
             "sentOn": sentOn, "disposeAfter": n.disposeAfter, "collateral": collateral,
-            "paragraphs": paragraphs.map { ["text": $0] }, "noticeId": stored.id.answer,
+            // Why the lender has the collateral, then the collateral, then the rest.
+            "intro": paragraphs.first ?? "", "paragraphs": paragraphs.dropFirst().map { ["text": $0] }, "noticeId": stored.id.answer,
         ]
         return template.render(context)
     }
@@ -121,6 +122,7 @@ enum NoticeDocument {
         <tr><td>{{t.sent}}</td><td>{{sentOn}}</td></tr>
         <tr><td>{{t.disposeAfter}}</td><td>{{disposeAfter}}</td></tr>
         </table>
+        <p>{{intro}}</p>
         <table>
         {{#collateral}}<tr><td>{{t.vehicle}}{{t.colon}}{{description}}</td><td>{{t.vin}}{{t.colon}}{{vin}}</td></tr>{{/collateral}}
         </table>

@@ -185,6 +185,10 @@ public struct LoanCase: Equatable, Sendable {
         for key in patch.members.keys.sorted() where !known.contains(key) {
             errors.append(FieldError(field: key, message: "cannot be changed here (parties, credits, exclusions, juniors' demands)"))
         }
+        // Only the collateral's owner may be cleared with null; a list is cleared with [].
+        for key in known.sorted() where key != "collateralOwner" && patch.members[key] == .null {
+            errors.append(FieldError(field: key, message: "must not be null"))
+        }
         var changed = self
         if let reader = patch.object("borrower", required: false, errors: &errors) {
             let name = reader.has("name") ? reader.string("name", errors: &errors) : borrower.name

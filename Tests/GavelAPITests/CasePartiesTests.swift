@@ -37,6 +37,11 @@ struct CasePartiesTests {
             // Back to the borrower owning the car.
             let cleared = try await gavel.request(.patch, path, token: disposal.manager.token, json: #"{"collateralOwner": null}"#)
             #expect(try cleared.json["collateralOwner"] == .null)
+            // A list is cleared with [], never with null (found by the fuzzer: null was taken as "no change").
+            let nulls = try await gavel.request(
+                .patch, path, token: disposal.manager.token, json: #"{"lienholders": null, "guarantors": null, "borrower": null}"#)
+            #expect(nulls.status == .unprocessableContent)
+            #expect(try nulls.json["errors"]?.array?.compactMap { $0["field"] } == [.string("borrower"), .string("guarantors"), .string("lienholders")])
         }
     }
 
