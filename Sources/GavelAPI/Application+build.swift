@@ -169,7 +169,7 @@ private func registerRoutes(
         money: MoneyController(database: database),
         reconciliation: ReconciliationController(database: database),
         settlement: SettlementController(database: database),
-        ends: CaseEndsController(database: database))
+        ends: CaseEndsController(database: database), reports: ReportsController(database: database))
     return routes.table
 }
 

@@ -7,7 +7,8 @@ extension RouteBuilder {
         system: SystemController, users: UsersController, consignors: ConsignorsController, audit: AuditController,
         cases: CasesController, vehicles: VehiclesController, appraisals: AppraisalsController, lots: LotsController,
         bidding: BiddingController, events: LotEventsController, money: MoneyController,
-        reconciliation: ReconciliationController, settlement: SettlementController, ends: CaseEndsController
+        reconciliation: ReconciliationController, settlement: SettlementController, ends: CaseEndsController,
+        reports: ReportsController
     ) {
         let staff = Access.only(.admin, .manager, .appraiser, .finance)
         let anyRole = Access.roles(Set(Role.allCases))
@@ -85,6 +86,9 @@ extension RouteBuilder {
         add(.get, "/v1/payables", .only(.finance, .admin), ends.payables)
         add(.post, "/v1/payouts", .only(.finance, .admin), ends.pay)
         add(.get, "/v1/payouts", .only(.finance, .admin), ends.listPayouts)
+
+        add(.get, "/v1/reports/pipeline", .only(.manager, .finance, .admin), reports.pipeline)
+        add(.get, "/v1/reports/recovery", .only(.manager, .finance, .admin), reports.recovery)
 
         add(.get, "/v1/audit", .only(.admin), audit.list)
     }

@@ -112,6 +112,8 @@ struct RoleMatrixTests {
             "GET /v1/cases/{id}/expenses": .roles([.manager, .finance, .admin]),
             "POST /v1/cases/{id}/notices": .roles([.manager, .admin]),
             "GET /v1/notices/{id}": .roles([.manager, .admin]),
+            "GET /v1/reports/pipeline": .roles([.manager, .finance, .admin]),
+            "GET /v1/reports/recovery": .roles([.manager, .finance, .admin]),
         ]
         for (route, expected) in contract { #expect(access[route] == expected, "\(route)") }
         // A route added without a row here is a route nobody decided the roles of.
