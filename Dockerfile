@@ -19,6 +19,7 @@ COPY --from=build /build/gavel /usr/local/bin/gavel
 # Migrations and the OpenAPI document are read at run time from GAVEL_RESOURCES.
 COPY SQL ./SQL
 COPY Docs/openapi.yaml ./Docs/openapi.yaml
+COPY Console ./Console
 ENV GAVEL_RESOURCES=/app GAVEL_HOST=0.0.0.0 GAVEL_PORT=8080 GAVEL_LOG_FORMAT=json
 USER gavel
 EXPOSE 8080

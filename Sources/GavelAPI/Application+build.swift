@@ -103,6 +103,9 @@ public func buildApplication(
             bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
     }
 
+    try ConsoleController(database: database, pages: ConsolePages(directory: configuration.resourcesDirectory + "/Console"))
+        .register(on: router)
+
     let idle = configuration.idleTimeout.components
     // Services start alongside the migrations; the closer waits for them.
     let schemaReady = Gate()

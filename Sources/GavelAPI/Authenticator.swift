@@ -3,13 +3,23 @@ import GavelWorkflows
 import Hummingbird
 import Logging
 
-/// Turns `Authorization: Bearer <token>` into a caller, by the token's SHA-256.
+/// Turns `Authorization: Bearer <token>` into a caller, by the token's SHA-256. A lot's
+/// event stream also takes the console's session cookie, so that the browser's own
+/// EventSource (which sends no headers of its own) can follow a lot.
 struct Authenticator: Sendable {
     let database: Database
     let cache: CallerCache
 
     func caller(for request: Request, context: GavelRequestContext) async throws -> Caller {
         guard let header = request.headers[.authorization] else {
+            if request.method == .get, request.uri.path.hasSuffix("/events"),
+               let session = request.cookies[ConsoleController.sessionCookie]?.value, (16...256).contains(session.count) {
+                let logger = context.logger
+                if let (caller, _) = try await Desk(database: database).read(logger: logger, { work in
+                    try await ConsoleSessions().caller(sessionToken: session, in: work)
+                }) { return caller }
+                throw Problem.unauthorized("the console session has ended; sign in again")
+            }
             throw Problem.unauthorized("send Authorization: Bearer <token>")
         }
         let parts = header.split(separator: " ", maxSplits: 1)

@@ -88,7 +88,8 @@ struct SecurityHeadersMiddleware: RouterMiddleware {
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         var response = try await next(request, context)
         response.headers[.xContentTypeOptions] = "nosniff"
-        if response.headers[.contentType]?.lowercased().hasPrefix("text/html") == true {
+        // The console's pages bring a stricter policy of their own.
+        if response.headers[.contentType]?.lowercased().hasPrefix("text/html") == true, response.headers[.contentSecurityPolicy] == nil {
             response.headers[.contentSecurityPolicy] = Self.contentSecurityPolicy
             response.headers[.referrerPolicy] = "no-referrer"
         }

@@ -114,6 +114,7 @@ public enum UserRepository {
         try await connection.query(
             "UPDATE api_tokens SET revoked_at = now() WHERE user_id = \(id) AND revoked_at IS NULL", logger: logger)
         try await connection.query("UPDATE users SET revoked_at = now() WHERE id = \(id)", logger: logger)
+        try await connection.query("DELETE FROM console_sessions WHERE user_id = \(id)", logger: logger)
     }
 
     /// The channel SQL/0009 notifies when a token or a user changes: a token's digest,

@@ -54,6 +54,9 @@ struct ServeCommand: AsyncParsableCommand {
             if let limit = environment["GAVEL_STREAMS_PER_INSTANCE"].flatMap(Int.init), limit > 0 {
                 configuration.eventStreamsPerInstance = limit
             }
+            // Every start says where the console is; the token only the first.
+            print("Gavel console: http://\(host):\(port)/console")
+            fflush(nil)
             let app = try buildApplication(
                 configuration,
                 onAdminToken: { token in
@@ -61,6 +64,7 @@ struct ServeCommand: AsyncParsableCommand {
 
                         First start: created user "admin" with role admin.
                         Admin token (shown once, keep it): \(token)
+                        Console: http://\(host):\(port)/console (sign in with the token above)
                         Try: TOKEN=<the token above>; curl -H "Authorization: Bearer $TOKEN" http://\(host):\(port)/v1/audit
 
                         """)

@@ -16,15 +16,7 @@ struct ReportsController: Sendable {
             try await Reporting().pipeline(consignorId: consignorId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         answer.nextCursor = page.nextCursor(lastSequence: lastSeq, count: count)
-        if Self.wantsCSV(request) {
-            var rows = [["stage", "vehicles", "averageDays", "oldestDays"]]
-            rows += answer.stages.map { [$0.stage, String($0.count), String($0.averageDays), String($0.oldestDays)] }
-            rows.append([])
-            rows.append(["vehicleId", "vin", "vehicle", "caseId", "loanNumber", "stage", "repossessedOn", "days"])
-            rows += answer.items.map { [$0.vehicleId, $0.vin, $0.description, $0.caseId, $0.loanNumber, $0.stage, $0.repossessedOn, String($0.days)] }
-            return try Self.csv(rows)
-        }
-        return JSONResponse(.ok, answer).response
+        return Self.wantsCSV(request) ? try Self.pipelineCSV(answer) : JSONResponse(.ok, answer).response
     }
 
     /// GET /v1/reports/recovery?from=&to=&consignorId=: recovery and days to sale and to
@@ -45,17 +37,28 @@ struct ReportsController: Sendable {
         let answer = try await Desk(database: database).read(logger: context.logger) { session in
             try await Reporting().recovery(consignorId: consignorId, from: from, to: to, for: caller, in: session)
         }
-        if Self.wantsCSV(request) {
-            var rows = [["consignorId", "consignor", "currency", "month", "cases", "obligation", "proceeds", "recoveryBp",
-                         "averageDaysToSale", "averageDaysToSettlement"]]
-            rows += answer.items.map { row in
-                [row.consignorId, row.consignorName, row.currency, row.month, String(row.cases), String(row.obligation),
-                 String(row.proceeds), row.recoveryBp.map(String.init) ?? "", row.averageDaysToSale.map(String.init) ?? "",
-                 row.averageDaysToSettlement.map(String.init) ?? ""]
-            }
-            return try Self.csv(rows)
+        return Self.wantsCSV(request) ? try Self.recoveryCSV(answer) : JSONResponse(.ok, answer).response
+    }
+
+    /// The stages, a blank line, then the vehicles of the page.
+    static func pipelineCSV(_ answer: PipelineAnswer) throws -> Response {
+        var rows = [["stage", "vehicles", "averageDays", "oldestDays"]]
+        rows += answer.stages.map { [$0.stage, String($0.count), String($0.averageDays), String($0.oldestDays)] }
+        rows.append([])
+        rows.append(["vehicleId", "vin", "vehicle", "caseId", "loanNumber", "stage", "repossessedOn", "days"])
+        rows += answer.items.map { [$0.vehicleId, $0.vin, $0.description, $0.caseId, $0.loanNumber, $0.stage, $0.repossessedOn, String($0.days)] }
+        return try csv(rows)
+    }
+
+    static func recoveryCSV(_ answer: RecoveryAnswer) throws -> Response {
+        var rows = [["consignorId", "consignor", "currency", "month", "cases", "obligation", "proceeds", "recoveryBp",
+                     "averageDaysToSale", "averageDaysToSettlement"]]
+        rows += answer.items.map { row in
+            [row.consignorId, row.consignorName, row.currency, row.month, String(row.cases), String(row.obligation),
+             String(row.proceeds), row.recoveryBp.map(String.init) ?? "", row.averageDaysToSale.map(String.init) ?? "",
+             row.averageDaysToSettlement.map(String.init) ?? ""]
         }
-        return JSONResponse(.ok, answer).response
+        return try csv(rows)
     }
 
     static func wantsCSV(_ request: Request) -> Bool { request.headers[.accept]?.lowercased().contains("text/csv") == true }
