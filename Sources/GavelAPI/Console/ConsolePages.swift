@@ -127,7 +127,7 @@ enum ConsoleForm {
 /// screen readers; each chart has a table beside it with the same numbers.
 enum SVGChart {
     static func bars(title: String, bars: [(label: String, value: Int64, display: String)]) -> String {
-        let rowHeight = 28, labelWidth = 170, barWidth = 260, width = labelWidth + barWidth + 80
+        let rowHeight = 28, labelWidth = 230, barWidth = 240, width = labelWidth + barWidth + 80
         let height = max(1, bars.count) * rowHeight + 8
         let top = max(1, bars.map(\.value).max() ?? 1)
         func escaped(_ text: String) -> String {
@@ -139,7 +139,9 @@ enum SVGChart {
         for (index, bar) in bars.enumerated() {
             let y = 4 + index * rowHeight
             let length = bar.value <= 0 ? 0 : max(2, Int(Double(bar.value) / Double(top) * Double(barWidth)))
-            svg += "<text x=\"0\" y=\"\(y + 18)\">\(escaped(bar.label))</text>"
+            // A long label is cut short here; the table beside the chart has it whole.
+            let label = bar.label.count > 30 ? String(bar.label.prefix(29)) + "…" : bar.label
+            svg += "<text x=\"0\" y=\"\(y + 18)\">\(escaped(label))</text>"
             svg += "<rect class=\"bar-fill\" x=\"\(labelWidth)\" y=\"\(y + 4)\" width=\"\(length)\" height=\"\(rowHeight - 10)\"></rect>"
             svg += "<text x=\"\(labelWidth + length + 6)\" y=\"\(y + 18)\">\(escaped(bar.display))</text>"
         }
