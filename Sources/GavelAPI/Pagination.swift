@@ -26,6 +26,16 @@ struct Page {
         return Page(limit: limit, after: after)
     }
 
+    /// Refuses query parameters the route does not take (a typo must not pass for a
+    /// filter, and `?=` is no parameter at all).
+    static func onlyParameters(_ request: Request, _ allowed: Set<String>) throws {
+        var errors: [FieldError] = []
+        for (key, _) in request.uri.queryParameters where !allowed.contains(String(key)) {
+            errors.append(FieldError(field: key.isEmpty ? "query" : String(key), message: "is not a parameter of this route"))
+        }
+        if !errors.isEmpty { throw ValidationFailure(errors) }
+    }
+
     /// A list filter given as a UUID query parameter (`?lotId=`); anything else is 422.
     static func uuid(_ request: Request, _ name: String) throws -> UUID? {
         guard let text = request.uri.queryParameters[Substring(name)] else { return nil }

@@ -54,6 +54,7 @@ extension RouteBuilder {
         add(.post, "/v1/lots/{id}/bids", .only(.bidder), bidding.placeBid)
         add(.get, "/v1/lots/{id}/bids", anyRole, bidding.history)
         add(.get, "/v1/lots/{id}/events", anyRole, events.stream)
+        add(.get, "/v1/board/events", anyRole, events.board)
         add(.get, "/v1/lots/{id}/invoice", .only(.bidder, .finance, .admin), money.invoice)
         add(.get, "/v1/lots/{id}/confirmation", anyRole, money.confirmation)
         add(.post, "/v1/invoices/{id}/payments", .only(.finance, .admin), money.pay)

@@ -20,6 +20,21 @@ SHOTS = os.environ.get("SCREENSHOTS", "Docs/console")
 failures = []
 
 
+def wait_for(condition, seconds):
+    """Polls `condition` until it holds or `seconds` pass; answers whether it held."""
+    import time
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            if condition():
+                return True
+        except Exception:
+            pass
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.05)
+
+
 def check(condition, what):
     print(("    ok: " if condition else "    FAILED: ") + what)
     if not condition:
@@ -32,6 +47,33 @@ def api(method, path, token, body=None):
         headers={"Authorization": "Bearer " + token, "Content-Type": "application/json"})
     with urllib.request.urlopen(request) as response:
         return json.loads(response.read() or b"null")
+
+
+def open_lot():
+    """A lot open since a minute ago, through the API: answers (lot ID, a bidder's token)."""
+    import datetime
+    now = datetime.datetime.now(datetime.timezone.utc)
+    stamp = lambda delta: (now + delta).strftime("%Y-%m-%dT%H:%M:%SZ")
+    consignor = api("POST", "/v1/consignors", ADMIN, {"name": "Board Finance", "currency": "CNY",
+                                                      "policy": {"notice": {"minDays": 0}}})
+    manager = api("POST", "/v1/users", ADMIN, {"name": "Board manager", "role": "manager", "consignorId": consignor["id"]})["token"]
+    case = api("POST", "/v1/cases", manager, {
+        "consignorId": consignor["id"], "loanNumber": "BOARD-1", "borrower": {"name": "Board Borrower"}, "guarantors": [],
+        "balances": {"principal": 6000000, "interest": 0, "fees": 0, "perDiemInterest": 0, "asOf": now.strftime("%Y-%m-%d")},
+        "lienholders": [], "credits": []})
+    vehicle = api("POST", f"/v1/cases/{case['id']}/vehicles", manager, {
+        "vin": "1FTFW1ET9DFC10312", "make": "Ford", "model": "F-150", "year": 2013, "mileageKm": 120000, "hasKeys": True,
+        "titleStatus": "clean", "repossessedOn": now.strftime("%Y-%m-%d")})
+    appraisal = api("POST", f"/v1/vehicles/{vehicle['id']}/appraisals", ADMIN, {
+        "valuationDate": now.strftime("%Y-%m-%d"), "conditionGrade": 3.0, "marketValue": 5000000, "liquidationValue": 3500000,
+        "reason": "browser test"})
+    api("POST", f"/v1/appraisals/{appraisal['id']}/approve", manager)
+    lot = api("POST", "/v1/lots", manager, {"vehicleId": vehicle["id"], "startsAt": stamp(datetime.timedelta(minutes=-1)),
+                                             "endsAt": stamp(datetime.timedelta(days=1))})
+    dealer = api("POST", "/v1/users", ADMIN, {"name": "Board dealer", "role": "bidder"})
+    api("POST", f"/v1/lots/{lot['id']}/deposits", ADMIN, {"bidderId": dealer["id"], "amount": lot["depositAmount"],
+                                                          "reference": "BOARD-DEP"})
+    return lot, dealer["token"]
 
 
 def browser():
@@ -73,13 +115,14 @@ def main():
     try:
         print("- a wrong token is refused beside its field")
         sign_in(manager, "not-a-token-gavel-knows")
+        wait_for(lambda: manager.find_elements(By.ID, "token-error"), 5)
         error = manager.find_elements(By.ID, "token-error")
         check(bool(error) and "not known" in error[0].text, "the sign-in error stands beside the token field")
         accessible(manager, "the sign-in page")
 
         print("- the admin signs in and sees the dashboard")
         sign_in(manager, ADMIN)
-        check(manager.current_url.rstrip("/").endswith("/console"), "signed in, on the dashboard")
+        check(wait_for(lambda: manager.current_url.rstrip("/").endswith("/console"), 5), "signed in, on the dashboard")
         heading = manager.find_element(By.TAG_NAME, "h1").text
         check(heading == "Disposals", f"the dashboard's heading ({heading})")
         rows = manager.find_elements(By.CSS_SELECTOR, "section[aria-labelledby=pipeline-title] tbody tr")
@@ -90,9 +133,25 @@ def main():
         accessible(manager, "the dashboard")
         screenshot(manager, "dashboard.png")
 
+        print("- the lot board follows a bid without a reload")
+        lot, dealer_token = open_lot()
+        manager.get(BASE + "/console/board")
+        row = manager.find_element(By.CSS_SELECTOR, f"tr[data-lot-id='{lot['id']}']")
+        wait_for(lambda: "Live" in manager.find_element(By.ID, "board-status").text, 5)
+        placed = api("POST", f"/v1/lots/{lot['id']}/bids", dealer_token, {"maxAmount": lot["minimumNextBid"] + 500000})
+        price = f"{placed['currentPrice'] // 100:,}.{placed['currentPrice'] % 100:02d}"
+        seen = wait_for(lambda: row.find_element(By.CSS_SELECTOR, "[data-field=price]").text == price, 1.0)
+        check(seen, f"the board shows the new price {price} within 1 s, without a reload")
+        check(row.find_element(By.CSS_SELECTOR, "[data-field=bidCount]").text == "1", "and the bid count")
+        left = row.find_element(By.CSS_SELECTOR, "[data-field=endsAt]").text
+        check(left.count(":") == 2, f"the time left counts down ({left})")
+        accessible(manager, "the lot board")
+        screenshot(manager, "board.png")
+
         print("- the language toggle")
+        manager.get(BASE + "/console")
         manager.find_element(By.CSS_SELECTOR, "p.lang a").click()
-        check(manager.find_element(By.TAG_NAME, "h1").text == "处置总览", "the dashboard in Chinese")
+        check(wait_for(lambda: manager.find_element(By.TAG_NAME, "h1").text == "处置总览", 5), "the dashboard in Chinese")
         manager.get(BASE + "/console")
         check(manager.find_element(By.TAG_NAME, "h1").text == "处置总览", "Chinese is remembered")
         manager.get(BASE + "/console?lang=en")
@@ -100,7 +159,7 @@ def main():
         print("- a bidder sees the lots, never a reserve, and no staff page")
         dealer = api("POST", "/v1/users", ADMIN, {"name": "Browser dealer", "role": "bidder"})
         sign_in(bidder_browser, dealer["token"])
-        check(bidder_browser.current_url.endswith("/console/lots"), "the bidder lands on the lots")
+        check(wait_for(lambda: bidder_browser.current_url.endswith("/console/lots"), 5), "the bidder lands on the lots")
         check("reserve" not in bidder_browser.page_source.lower(), "no reserve anywhere in the bidder's page")
         accessible(bidder_browser, "the lots page")
         bidder_browser.get(BASE + "/console/reports/pipeline.csv")
@@ -109,11 +168,12 @@ def main():
         print("- a form posted without its CSRF token is refused")
         manager.execute_script("document.querySelector('form.sign-out input[name=csrf]').value = 'forged'")
         manager.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
-        check("Form refused" in manager.page_source, "the forged sign-out is refused")
+        # The click returns before the answer's page has loaded: wait for it.
+        check(wait_for(lambda: "Form refused" in manager.page_source, 5), "the forged sign-out is refused")
         manager.get(BASE + "/console")
         check(manager.find_element(By.TAG_NAME, "h1").text == "Disposals", "and the session is still there")
         manager.find_element(By.CSS_SELECTOR, "form.sign-out button").click()
-        check(manager.current_url.endswith("/console/sign-in"), "a real sign-out ends on the sign-in page")
+        check(wait_for(lambda: manager.current_url.endswith("/console/sign-in"), 5), "a real sign-out ends on the sign-in page")
     finally:
         manager.quit()
         bidder_browser.quit()

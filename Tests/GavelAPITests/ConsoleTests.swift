@@ -147,3 +147,45 @@ struct ConsoleTests {
         }
     }
 }
+
+/// The lot board's one stream (`GET /v1/board/events`).
+@Suite("The lot board's stream")
+struct BoardEventsTests {
+    @Test("one stream carries every live lot's events with its lotId, starting from each lot's state; no maximum")
+    func board() async throws {
+        try await withGavel(live: true, eventHeartbeat: .milliseconds(300)) { gavel in
+            let first = try await OpenLot.start(gavel, bidders: 2)
+            let second = try await OpenLot.start(gavel, bidders: 1, vin: "JH4KA7561PC008269")
+            guard let port = gavel.port else { throw TestSetupError("the harness is not live") }
+            let board = try EventStreamClient(port: port, path: "/v1/board/events", token: first.disposal.manager.token)
+            let everyone = try EventStreamClient(port: port, path: "/v1/board/events", token: second.bidders[0].token)
+            defer { board.close(); everyone.close() }
+            try await board.wait(for: "a heartbeat") { $0.contains { $0.isComment } }
+            try await everyone.wait(for: "a heartbeat") { $0.contains { $0.isComment } }
+            #expect(board.head.lowercased().contains("content-type: text/event-stream"))
+
+            #expect(try await first.bid(0, 6_500_000).status == .created)
+            #expect(try await second.bid(0, 6_000_000).status == .created)
+            #expect(try await first.bid(1, 6_200_000).status == .created)
+            // A manager's board has its own consignor's lot; a bidder's every lot it may see.
+            try await board.wait(for: "the first lot's two prices") { frames in
+                frames.filter { $0.event == "price" && $0.data.contains(first.lotId) }.count >= 2
+            }
+            try await everyone.wait(for: "both lots' prices") { frames in
+                frames.contains { $0.event == "price" && $0.data.contains(first.lotId) }
+                    && frames.contains { $0.event == "price" && $0.data.contains(second.lotId) }
+            }
+            let last = try #require(board.events.last { $0.data.contains(first.lotId) })
+            #expect(try last.json["currentPrice"] == .integer(6_300_000) && last.json["lotId"] == .string(first.lotId))
+            #expect(!board.body.contains(second.lotId), "another consignor's lot on a manager's board")
+            for stream in [board, everyone] { #expect(!stream.body.contains("6500000") && !stream.body.contains("6200000")) }
+            #expect(try await gavel.request(.get, "/v1/board/events").status == .unauthorized)
+            // A board with nothing live ends at once (EventSource connects again later).
+            let idle = try await Disposal.start(gavel, loanNumber: "LN-IDLE")
+            let empty = try EventStreamClient(port: port, path: "/v1/board/events", token: idle.manager.token)
+            defer { empty.close() }
+            try await empty.waitUntilEnded(within: .seconds(5))
+            #expect(empty.events.isEmpty)
+        }
+    }
+}

@@ -30,6 +30,7 @@ struct ConsoleController: Sendable {
         router.post("/console/sign-out") { request, context in try await signOut(request, context) }
         router.get("/console") { request, context in try await dashboard(request, context) }
         router.get("/console/lots") { request, context in try await lots(request, context) }
+        router.get("/console/board") { request, context in try await board(request, context) }
         router.get("/console/reports/pipeline.csv") { request, context in try await pipelineCSV(request, context) }
         router.get("/console/reports/recovery.csv") { request, context in try await recoveryCSV(request, context) }
         router.get("/console/assets/{name}") { request, context in try asset(request, context) }
@@ -138,6 +139,30 @@ struct ConsoleController: Sendable {
         return page(request, language: language, title: language.words["lotsTitle"] ?? "", body: body, signedIn: signedIn, current: "/console/lots")
     }
 
+    /// Every live lot the user may see, updated from one event stream (console.js).
+    func board(_ request: Request, _ context: GavelRequestContext) async throws -> Response {
+        guard let signedIn = try await signedIn(request, context) else { return Self.toSignIn() }
+        let language = ConsoleLanguage.of(request)
+        let caller = signedIn.caller
+        let found = try await Desk(database: database).read(logger: context.logger) { session in
+            try await Lots().list(status: nil, consignorId: nil, afterSeq: 0, limit: LotEventsController.boardLimit, for: caller, in: session)
+        }
+        let live = found.map(\.answer).filter { ["scheduled", "open", "pending-approval"].contains($0.status) }
+        let rows: [[String: String]] = live.map(Self.boardRow)
+        let body = pages.render("board", ["t": language.words, "lots": rows])
+        return page(request, language: language, title: language.words["boardTitle"] ?? "", body: body, signedIn: signedIn, current: "/console/board")
+    }
+
+    static func boardRow(_ lot: LotAnswer) -> [String: String] {
+        let vehicle: String = lot.vehicle.map { "\($0.year) \($0.make) \($0.model)" } ?? String(lot.vehicleId.prefix(8))
+        let price: String = lot.currentPrice.map { Money.display($0) } ?? "–"
+        return [
+            "lotId": lot.id, "shortId": String(lot.id.prefix(8)), "round": String(lot.round), "currency": lot.currency,
+            "vehicle": vehicle, "price": price, "bidCount": String(lot.bidCount), "reserveMet": lot.reserveMet ? "✓" : "–",
+            "endsAt": lot.endsAt,
+        ]
+    }
+
     func pipelineCSV(_ request: Request, _ context: GavelRequestContext) async throws -> Response {
         guard let signedIn = try await signedIn(request, context) else { return Self.toSignIn() }
         guard [.manager, .finance, .admin].contains(signedIn.caller.role) else { return forbidden(request) }
@@ -209,6 +234,7 @@ struct ConsoleController: Sendable {
         var nav: [[String: Any]] = []
         if let role = signedIn?.caller.role {
             if role.isStaff && role != .appraiser { nav.append(["href": "/console", "label": words["navDashboard"] ?? ""]) }
+            nav.append(["href": "/console/board", "label": words["navBoard"] ?? ""])
             nav.append(["href": "/console/lots", "label": words["navLots"] ?? ""])
             for index in nav.indices { nav[index]["current"] = (nav[index]["href"] as? String) == current }
         }

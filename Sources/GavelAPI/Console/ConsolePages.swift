@@ -78,7 +78,11 @@ enum ConsoleLanguage: String, Sendable {
         "currentPrice": "Price", "bids": "Bids", "endsAt": "Ends", "noLots": "No live lot.",
         "forbiddenTitle": "Not for your role", "forbiddenDetail": "Your role may not open this page.",
         "csrfTitle": "Form refused", "csrfDetail": "The form was not one this console gave you (its security token is missing or stale). Nothing was changed; reload the page and try again.",
-        "back": "Back to the console",
+        "back": "Back to the console", "navBoard": "Lot board",
+        "boardTitle": "Lot board", "boardCaption": "Live lots: price, bids, reserve and time left, as they happen",
+        "boardConnecting": "Connecting to the live events…", "boardLive": "Live: prices update as bids arrive.",
+        "boardLost": "The live events were interrupted; reconnecting…", "vehicle": "Vehicle", "reserveMetColumn": "Reserve met",
+        "timeLeft": "Time left", "resultsCaption": "Closed since you opened the board", "closed": "Closed",
     ]
 
     static let chinese: [String: String] = [
@@ -98,7 +102,11 @@ enum ConsoleLanguage: String, Sendable {
         "currentPrice": "当前价", "bids": "出价次数", "endsAt": "结束时间", "noLots": "暂无在拍拍品。",
         "forbiddenTitle": "无权访问", "forbiddenDetail": "您的角色无权打开此页面。",
         "csrfTitle": "表单被拒绝", "csrfDetail": "该表单不是本控制台发出的（安全令牌缺失或已过期），未做任何更改。请刷新页面后重试。",
-        "back": "返回控制台",
+        "back": "返回控制台", "navBoard": "拍卖看板",
+        "boardTitle": "拍卖看板", "boardCaption": "在拍拍品：实时价格、出价次数、是否达到保留价与剩余时间",
+        "boardConnecting": "正在连接实时事件…", "boardLive": "实时：出价后价格即时更新。",
+        "boardLost": "实时事件中断，正在重连…", "vehicle": "车辆", "reserveMetColumn": "达到保留价",
+        "timeLeft": "剩余时间", "resultsCaption": "打开看板后结束的拍品", "closed": "已结束",
     ]
 }
 

@@ -10,6 +10,7 @@ struct ReportsController: Sendable {
 
     /// GET /v1/reports/pipeline?consignorId=: vehicles by stage with their ages.
     func pipeline(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        try Page.onlyParameters(request, ["consignorId", "limit", "cursor"])
         let page = try Page.from(request)
         let consignorId = try Page.uuid(request, "consignorId")
         var (answer, lastSeq, count) = try await Desk(database: database).read(logger: context.logger) { session in
@@ -22,6 +23,7 @@ struct ReportsController: Sendable {
     /// GET /v1/reports/recovery?from=&to=&consignorId=: recovery and days to sale and to
     /// settlement per consignor and month.
     func recovery(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
+        try Page.onlyParameters(request, ["consignorId", "from", "to"])
         var errors: [FieldError] = []
         func date(_ name: String) -> CalendarDate? {
             guard let text = request.uri.queryParameters[Substring(name)] else { return nil }
