@@ -43,6 +43,15 @@ public enum LotEventRepository {
     }
 
     /// How many events the lot has had (its latest event's number).
+    /// The event counts of several lots, in one statement.
+    public static func counts(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: Int] {
+        let rows = try await connection.query(
+            "SELECT id, event_count FROM lots WHERE id = ANY(\(lotIds)::uuid[])", logger: logger)
+        var counts: [UUID: Int] = [:]
+        for try await (id, count) in rows.decode((UUID, Int).self) { counts[id] = count }
+        return counts
+    }
+
     public static func count(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> Int {
         let rows = try await connection.query("SELECT event_count FROM lots WHERE id = \(lotId)", logger: logger)
         for try await count in rows.decode(Int.self) { return count }

@@ -71,6 +71,13 @@ public struct LotEvents: Sendable {
         return (lot, max(0, count - 1))
     }
 
+    /// Where a board's stream starts on each lot (its latest event), for lots the caller
+    /// was just shown by `Lots.list`, whose visibility rule they passed.
+    public func latestSeen(lotIds: [UUID], in session: Session) async throws -> [UUID: Int] {
+        try await LotEventRepository.counts(lotIds: lotIds, on: session.connection, logger: session.logger)
+            .mapValues { max(0, $0 - 1) }
+    }
+
     public func after(lotId: UUID, seq: Int, in session: Session) async throws -> [LotEvent] {
         try await LotEventRepository.after(lotId: lotId, seq: seq, on: session.connection, logger: session.logger)
     }

@@ -82,15 +82,17 @@ public struct Lots: Sendable {
         }
         // The notice period (domain rules section 11), once the request is otherwise sound.
         let policy = consignor.policy
-        let lastNotice = try await NoticeRepository.last(caseId: vehicle.caseId, on: connection, logger: logger)
-        var previousFailedAt: Date?
-        if let previous { previousFailedAt = try await LotRepository.failedAt(lotId: previous.id, on: connection, logger: logger) }
-        if let refusal = NoticeRules.check(
-            startsAt: schedule.startsAt, now: now, lastNoticeSentAt: lastNotice?.sentAt, disposeAfter: lastNotice?.disposeAfter,
-            policy: policy, firstRound: previous == nil,
-            previousFailedAt: previousFailedAt
-        ) {
-            throw Refusal.noticePeriod(refusal.reason, earliestStartsAt: refusal.earliestStartsAt, latestStartsAt: refusal.latestStartsAt)
+        // Without a period to keep (notice.minDays 0) there is nothing to read for it.
+        if NoticeRules.periodDays(policy: policy, firstRound: previous == nil) > 0 {
+            let lastNotice = try await NoticeRepository.last(caseId: vehicle.caseId, on: connection, logger: logger)
+            var previousFailedAt: Date?
+            if let previous { previousFailedAt = try await LotRepository.failedAt(lotId: previous.id, on: connection, logger: logger) }
+            if let refusal = NoticeRules.check(
+                startsAt: schedule.startsAt, now: now, lastNoticeSentAt: lastNotice?.sentAt, disposeAfter: lastNotice?.disposeAfter,
+                policy: policy, firstRound: previous == nil, previousFailedAt: previousFailedAt
+            ) {
+                throw Refusal.noticePeriod(refusal.reason, earliestStartsAt: refusal.earliestStartsAt, latestStartsAt: refusal.latestStartsAt)
+            }
         }
         var lot = Lot(
             id: id, vehicleId: vehicleId, consignorId: consignorId, appraisalId: appraisal.id, previousLotId: previous?.id,

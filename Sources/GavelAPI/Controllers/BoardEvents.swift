@@ -23,13 +23,11 @@ extension LotEventsController {
         let watched = try await desk.read(logger: context.logger) { session in
             let listed = try await Lots().list(
                 status: nil, consignorId: nil, afterSeq: 0, limit: Self.boardLimit, for: caller, in: session)
-            var lots: [(UUID, Lot.Format, Int)] = []
-            for (answer, _) in listed where ["scheduled", "open", "pending-approval"].contains(answer.status) {
-                guard let id = UUID(uuidString: answer.id), let format = Lot.Format(rawValue: answer.format) else { continue }
-                let (_, seen) = try await lotEvents.watch(lotId: id, resumingAfter: nil, for: caller, in: session)
-                lots.append((id, format, seen))
-            }
-            return lots
+            let live = listed.map(\.answer).filter { ["scheduled", "open", "pending-approval"].contains($0.status) }
+                .compactMap { answer in UUID(uuidString: answer.id).flatMap { id in Lot.Format(rawValue: answer.format).map { (id, $0) } } }
+            // One statement for every lot's starting point: the list already applied who may see what.
+            let seen = try await lotEvents.latestSeen(lotIds: live.map(\.0), in: session)
+            return live.map { ($0.0, $0.1, seen[$0.0] ?? 0) }
         }
         let slot: EventStreamLimiter.Slot
         switch limiter.admit(caller.user.id) {
