@@ -51,6 +51,33 @@ function startBoard(board) {
   for (const kind of ["price", "extended", "closed"]) source.addEventListener(kind, update);
 }
 
+// One lot's page: its price, bids, reserve met, next minimum and end follow the lot's
+// own event stream; a bidder's form keeps what was typed.
+function startLot(panel) {
+  const status = document.getElementById("lot-status");
+  const field = (name) => panel.querySelector("[data-field=" + name + "]");
+  const tick = () => {
+    const time = field("endsAt");
+    if (time) time.textContent = timeLeft(new Date(time.getAttribute("datetime")).getTime(), Date.now());
+  };
+  tick();
+  setInterval(tick, 1000);
+  if (!status || !status.textContent.trim()) return;
+  const source = new EventSource("/v1/lots/" + encodeURIComponent(panel.dataset.lotId) + "/events");
+  source.onopen = () => { status.textContent = status.dataset.live; };
+  source.onerror = () => { status.textContent = status.dataset.lost; };
+  const update = (message) => {
+    const lot = JSON.parse(message.data);
+    field("price").textContent = money(lot.currentPrice);
+    field("bidCount").textContent = String(lot.bidCount);
+    field("reserveMet").textContent = lot.reserveMet ? "✓" : "–";
+    if (lot.minimumNextBid !== undefined && field("minimumNextBid")) field("minimumNextBid").textContent = money(lot.minimumNextBid);
+    if (lot.endsAt) field("endsAt").setAttribute("datetime", lot.endsAt);
+    if (message.type === "closed") { status.textContent = lot.status; source.close(); }
+  };
+  for (const kind of ["price", "extended", "closed"]) source.addEventListener(kind, update);
+}
+
 document.addEventListener("DOMContentLoaded", () => {
   // Times are sent in UTC; show them in the reader's own time zone as well.
   for (const time of document.querySelectorAll("time[datetime]")) {
@@ -59,4 +86,6 @@ document.addEventListener("DOMContentLoaded", () => {
   }
   const board = document.getElementById("board");
   if (board) startBoard(board);
+  const lot = document.getElementById("lot-live");
+  if (lot) startLot(lot);
 });

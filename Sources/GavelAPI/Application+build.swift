@@ -92,19 +92,21 @@ public func buildApplication(
 
     let hub = LotEventHub()
     let callers = CallerCache(lifetime: configuration.callerCacheLifetime, metrics: metrics)
-    routesBox.table.withLock { table in
-        table = registerRoutes(
-            on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
-            events: LotEventsController(
-                database: database, hub: hub, heartbeat: configuration.eventHeartbeat,
-                limiter: EventStreamLimiter(
-                    perCaller: configuration.eventStreamsPerCaller, perInstance: configuration.eventStreamsPerInstance,
-                    changed: { metrics.eventStreams(changedBy: $0) })),
-            bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
-    }
+    let routes = registerRoutes(
+        on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
+        events: LotEventsController(
+            database: database, hub: hub, heartbeat: configuration.eventHeartbeat,
+            limiter: EventStreamLimiter(
+                perCaller: configuration.eventStreamsPerCaller, perInstance: configuration.eventStreamsPerInstance,
+                changed: { metrics.eventStreams(changedBy: $0) })),
+        bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
+    let routeTable = routes.table
+    routesBox.table.withLock { $0 = routeTable }
 
-    try ConsoleController(database: database, pages: ConsolePages(directory: configuration.resourcesDirectory + "/Console"))
-        .register(on: router)
+    try ConsoleController(
+        database: database, pages: ConsolePages(directory: configuration.resourcesDirectory + "/Console"),
+        api: ConsoleAPI(handlers: routes.guarded)
+    ).register(on: router)
 
     let idle = configuration.idleTimeout.components
     // Services start alongside the migrations; the closer waits for them.
@@ -156,7 +158,7 @@ final class RouteTableBox: Sendable {
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
     events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache
-) -> RouteTable {
+) -> RouteBuilder {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
     routes.addRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
@@ -173,7 +175,7 @@ private func registerRoutes(
         reconciliation: ReconciliationController(database: database),
         settlement: SettlementController(database: database),
         ends: CaseEndsController(database: database), reports: ReportsController(database: database))
-    return routes.table
+    return routes
 }
 
 /// The routes `buildApplication` registers, for tests that compare them with the spec.
@@ -190,5 +192,5 @@ public func registeredEndpoints() -> [Endpoint] {
             database: database, hub: LotEventHub(), heartbeat: .seconds(15),
             limiter: EventStreamLimiter(perCaller: 1, perInstance: 1)),
         bidLimiter: BidRateLimiter(perSecond: 20), callers: CallerCache(lifetime: .zero)
-    ).endpoints
+    ).table.endpoints
 }

@@ -50,6 +50,9 @@ struct RouteBuilder {
     let router: Router<GavelRequestContext>
     let authenticator: Authenticator
     private(set) var table = RouteTable()
+    /// The guarded handlers by method and contract path, for the console, which calls the
+    /// API in-process (`ConsoleAPI`) rather than keeping rules of its own.
+    private(set) var guarded: [String: (access: Access, handler: GuardedHandler)] = [:]
 
     init(router: Router<GavelRequestContext>, authenticator: Authenticator) {
         self.router = router
@@ -70,6 +73,7 @@ struct RouteBuilder {
         _ method: HTTPRequest.Method, _ path: String, _ access: Access, _ handler: @escaping GuardedHandler
     ) {
         table.append(Endpoint(method: method, path: path, access: access))
+        guarded[method.rawValue + " " + path] = (access, handler)
         let authenticator = self.authenticator
         router.on(RouterPath(Self.routerPath(path)), method: method) { request, context in
             let caller = try await authenticator.caller(for: request, context: context)

@@ -2,9 +2,11 @@ import Foundation
 
 /// JSON text for `jsonb` columns, produced with sorted keys so stored documents are stable.
 public enum JSONText {
-    public static func encode<T: Encodable>(_ value: T) -> String {
+    public static func encode<T: Encodable>(_ value: T) -> String { encode(value, pretty: false) }
+
+    public static func encode<T: Encodable>(_ value: T, pretty: Bool) -> String {
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys, .withoutEscapingSlashes]
+        encoder.outputFormatting = pretty ? [.sortedKeys, .withoutEscapingSlashes, .prettyPrinted] : [.sortedKeys, .withoutEscapingSlashes]
         encoder.dateEncodingStrategy = .iso8601
         // Encoding our own value types cannot fail; a failure is a programming error.
         let data = try! encoder.encode(value)

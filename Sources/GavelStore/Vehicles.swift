@@ -71,6 +71,21 @@ public enum VehicleRepository {
         ).first
     }
 
+    /// Several vehicles by ID in one statement (the vehicles of a page of lots).
+    public static func find(ids: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: Vehicle] {
+        guard !ids.isEmpty else { return [:] }
+        var found: [UUID: Vehicle] = [:]
+        let rows = try await connection.query(
+            PostgresQuery(unsafeSQL: "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.id = ANY($1)",
+                          binds: { var binds = PostgresBindings(); binds.append(ids); return binds }()),
+            logger: logger)
+        for try await row in rows {
+            let (vehicle, _) = try decode(row.makeRandomAccess())
+            found[vehicle.id] = vehicle
+        }
+        return found
+    }
+
     public static func list(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [Vehicle] {
         try await connection.rows(
             "SELECT \(columns) FROM vehicles v JOIN cases c ON c.id = v.case_id WHERE v.case_id = $1 ORDER BY v.seq",

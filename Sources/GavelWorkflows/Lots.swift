@@ -128,8 +128,11 @@ public struct Lots: Sendable {
     /// Lots in creation order: bidders see scheduled and open lots from seven days
     /// before they open, and the lots they bid on once over; managers their consignor's.
     /// `closed` asks for every lot whose sale is over.
+    /// With `withVehicles`, each answer carries its vehicle (read in one statement), as the
+    /// console's board and lot list show it.
     public func list(
-        status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, for caller: Caller, in session: Session
+        status: Lot.Status?, consignorId: UUID?, afterSeq: Int64, limit: Int, withVehicles: Bool = false, for caller: Caller,
+        in session: Session
     ) async throws -> [(answer: LotAnswer, seq: Int64)] {
         let visibility: LotRepository.Visibility = switch caller.role {
         // A manager is always bound to a consignor; one that is not sees nothing.
@@ -140,7 +143,9 @@ public struct Lots: Sendable {
         let rows = try await LotRepository.list(
             visibility: visibility, status: status, consignorId: consignorId, afterSeq: afterSeq, limit: limit,
             on: session.connection, logger: session.logger)
-        return rows.map { (LotAnswer($0.0, vehicle: nil, for: caller), $0.1) }
+        let vehicles = withVehicles
+            ? try await VehicleRepository.find(ids: rows.map(\.0.vehicleId), on: session.connection, logger: session.logger) : [:]
+        return rows.map { (LotAnswer($0.0, vehicle: vehicles[$0.0.vehicleId], for: caller), $0.1) }
     }
 
     /// A lot as the caller may see it, with the vehicle; a bidder also sees its own maximum.

@@ -23,6 +23,9 @@ struct DemoCommand: AsyncParsableCommand {
     @Option(help: "A running Gavel to drive, e.g. http://127.0.0.1:8080 (default: start one in this process).")
     var url: String?
 
+    @Flag(help: "Leave one case mid-disposal for the console: a live lot with bids, an appraisal awaiting approval.")
+    var keep = false
+
     func run() async throws {
         LogSetup.bootstrap()
         var logger = Logger(label: "gavel")
@@ -65,6 +68,7 @@ struct DemoCommand: AsyncParsableCommand {
         do {
             try await api.waitUntilReady()
             var scenario = DemoScenario(api: api, admin: adminToken, today: day, location: location, logger: logger)
+            scenario.keep = keep
             try await scenario.run()
             failures = scenario.failures
         } catch {

@@ -18,6 +18,8 @@ struct DemoScenario {
     let location: DatabaseLocation
     let logger: Logger
     var failures: [String] = []
+    /// Leave a case mid-disposal for the console (`--keep`).
+    var keep = false
     /// This run's cases: their proceeds accounts must be at zero once settled.
     var settledCases: [String] = []
     /// This run's lots: their deposits owed back are refunded at the end.
@@ -82,6 +84,7 @@ struct DemoScenario {
         try await judicialCase(parties, run: run)
         try await refundDeposits(parties)
         try await checkBooks(parties)
+        if keep { try await keptCase(parties, run: run) }
     }
 
     // MARK: - Parties

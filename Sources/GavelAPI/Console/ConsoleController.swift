@@ -13,6 +13,7 @@ import Mustache
 struct ConsoleController: Sendable {
     let database: Database
     let pages: ConsolePages
+    let api: ConsoleAPI
 
     static let sessionCookie = "gavel_session"
     /// The double-submit token of the sign-in form (there is no session yet to hold one).
@@ -34,6 +35,10 @@ struct ConsoleController: Sendable {
         router.get("/console/reports/pipeline.csv") { request, context in try await pipelineCSV(request, context) }
         router.get("/console/reports/recovery.csv") { request, context in try await recoveryCSV(request, context) }
         router.get("/console/assets/{name}") { request, context in try asset(request, context) }
+        registerCases(on: router)
+        registerFinance(on: router)
+        registerBidder(on: router)
+        registerAdmin(on: router)
     }
 
     // MARK: - Signing in and out
@@ -128,12 +133,15 @@ struct ConsoleController: Sendable {
         let language = ConsoleLanguage.of(request)
         let caller = signedIn.caller
         let found = try await Desk(database: database).read(logger: context.logger) { session in
-            try await Lots().list(status: nil, consignorId: nil, afterSeq: 0, limit: 200, for: caller, in: session)
+            try await Lots().list(status: nil, consignorId: nil, afterSeq: 0, limit: 200, withVehicles: true, for: caller, in: session)
         }
-        let rows = found.map(\.answer).filter { ["scheduled", "open", "pending-approval"].contains($0.status) }.map { lot in
-            ["id": String(lot.id.prefix(8)), "round": String(lot.round), "format": lot.format, "status": lot.status,
-             "price": lot.currentPrice.map { Money.display($0) } ?? Money.display(lot.startingPrice), "bidCount": String(lot.bidCount),
-             "endsAt": lot.endsAt]
+        let rows = found.map(\.answer).filter { ["scheduled", "open", "pending-approval"].contains($0.status) }.map { lot -> [String: String] in
+            let vehicle: String = lot.vehicle.map { "\($0.year) \($0.make) \($0.model)" } ?? String(lot.vehicleId.prefix(8))
+            let price: String = lot.currentPrice.map { Money.display($0) } ?? Money.display(lot.startingPrice)
+            return [
+                "id": String(lot.id.prefix(8)), "fullId": lot.id, "round": String(lot.round), "format": lot.format, "status": lot.status,
+                "vehicle": vehicle, "price": price, "bidCount": String(lot.bidCount), "endsAt": lot.endsAt,
+            ]
         }
         let body = pages.render("lots", ["t": language.words, "lots": rows])
         return page(request, language: language, title: language.words["lotsTitle"] ?? "", body: body, signedIn: signedIn, current: "/console/lots")
@@ -145,7 +153,8 @@ struct ConsoleController: Sendable {
         let language = ConsoleLanguage.of(request)
         let caller = signedIn.caller
         let found = try await Desk(database: database).read(logger: context.logger) { session in
-            try await Lots().list(status: nil, consignorId: nil, afterSeq: 0, limit: LotEventsController.boardLimit, for: caller, in: session)
+            try await Lots().list(
+                status: nil, consignorId: nil, afterSeq: 0, limit: LotEventsController.boardLimit, withVehicles: true, for: caller, in: session)
         }
         let live = found.map(\.answer).filter { ["scheduled", "open", "pending-approval"].contains($0.status) }
         let rows: [[String: String]] = live.map(Self.boardRow)
@@ -165,7 +174,7 @@ struct ConsoleController: Sendable {
 
     func pipelineCSV(_ request: Request, _ context: GavelRequestContext) async throws -> Response {
         guard let signedIn = try await signedIn(request, context) else { return Self.toSignIn() }
-        guard [.manager, .finance, .admin].contains(signedIn.caller.role) else { return forbidden(request) }
+        guard [.manager, .finance, .admin].contains(signedIn.caller.role) else { return forbidden(request, signedIn: signedIn) }
         let caller = signedIn.caller
         let answer = try await Desk(database: database).read(logger: context.logger) { session in
             try await Reporting().pipeline(consignorId: nil, afterSeq: 0, limit: Int.max, for: caller, in: session).0
@@ -175,7 +184,7 @@ struct ConsoleController: Sendable {
 
     func recoveryCSV(_ request: Request, _ context: GavelRequestContext) async throws -> Response {
         guard let signedIn = try await signedIn(request, context) else { return Self.toSignIn() }
-        guard [.manager, .finance, .admin].contains(signedIn.caller.role) else { return forbidden(request) }
+        guard [.manager, .finance, .admin].contains(signedIn.caller.role) else { return forbidden(request, signedIn: signedIn) }
         let caller = signedIn.caller
         let answer = try await Desk(database: database).read(logger: context.logger) { session in
             try await Reporting().recovery(consignorId: nil, from: nil, to: nil, for: caller, in: session)
@@ -210,11 +219,11 @@ struct ConsoleController: Sendable {
 
     static func toSignIn() -> Response { Response(status: .seeOther, headers: [.location: "/console/sign-in"]) }
 
-    func forbidden(_ request: Request) -> Response {
+    func forbidden(_ request: Request, signedIn: SignedIn? = nil) -> Response {
         let language = ConsoleLanguage.of(request)
         let words = language.words
         let body = pages.render("problem", ["t": words, "heading": words["forbiddenTitle"] ?? "", "detail": words["forbiddenDetail"] ?? ""])
-        return page(request, language: language, title: words["forbiddenTitle"] ?? "", body: body, status: .forbidden)
+        return page(request, language: language, title: words["forbiddenTitle"] ?? "", body: body, signedIn: signedIn, status: .forbidden)
     }
 
     /// A form without its CSRF token (or with another's) changes nothing.
@@ -234,8 +243,12 @@ struct ConsoleController: Sendable {
         var nav: [[String: Any]] = []
         if let role = signedIn?.caller.role {
             if role.isStaff && role != .appraiser { nav.append(["href": "/console", "label": words["navDashboard"] ?? ""]) }
+            if Self.caseReaders.contains(role) { nav.append(["href": "/console/cases", "label": words["navCases"] ?? ""]) }
             nav.append(["href": "/console/board", "label": words["navBoard"] ?? ""])
             nav.append(["href": "/console/lots", "label": words["navLots"] ?? ""])
+            if [.finance, .admin].contains(role) { nav.append(["href": "/console/finance", "label": words["navFinance"] ?? ""]) }
+            if role == .bidder { nav.append(["href": "/console/mine", "label": words["navMine"] ?? ""]) }
+            if role == .admin { nav.append(["href": "/console/admin", "label": words["navAdmin"] ?? ""]) }
             for index in nav.indices { nav[index]["current"] = (nav[index]["href"] as? String) == current }
         }
         let html = pages.render("page", [

@@ -59,7 +59,10 @@ enum ConsoleLanguage: String, Sendable {
         return .en
     }
 
-    var words: [String: String] { self == .en ? Self.english : Self.chinese }
+    var words: [String: String] { self == .en ? Self.allEnglish : Self.allChinese }
+
+    private static let allEnglish = english.merging(englishPages) { first, _ in first }
+    private static let allChinese = chinese.merging(chinesePages) { first, _ in first }
 
     static let english: [String: String] = [
         "navigation": "Sections", "signOut": "Sign out", "otherLanguage": "中文", "navDashboard": "Dashboard", "navLots": "Lots",

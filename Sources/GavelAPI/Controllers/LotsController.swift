@@ -25,10 +25,45 @@ struct LotsController: Sendable {
         guard errors.isEmpty, let vehicleId, let schedule else { throw ValidationFailure(errors) }
         let override = overrideRequest
         let lots = self.lots
+        if try Self.isPreview(request) {
+            return try await preview(context) { session in
+                try await lots.listVehicle(
+                    vehicleId: vehicleId, schedule: schedule, override: override, priorityHolders: holders, by: caller, in: session)
+            }
+        }
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             JSONResponse(.created, try await lots.listVehicle(
                 vehicleId: vehicleId, schedule: schedule, override: override, priorityHolders: holders, by: caller, in: session))
         }
+    }
+
+    /// `?preview=true`: the lot as it would be created (round, prices, deposit, fees), by
+    /// the very same planning in a transaction that is then rolled back: 200, nothing
+    /// stored, nothing audited. Every refusal is the one the real request would get.
+    static func isPreview(_ request: Request) throws -> Bool {
+        guard let text = request.uri.queryParameters["preview"] else { return false }
+        switch text {
+        case "true": return true
+        case "false": return false
+        default: throw ValidationFailure([FieldError(field: "preview", message: "must be true or false")])
+        }
+    }
+
+    private struct Previewed: Error {
+        let answer: LotAnswer
+    }
+
+    private func preview(
+        _ context: GavelRequestContext, _ plan: @escaping @Sendable (Session) async throws -> LotAnswer
+    ) async throws -> Response {
+        do {
+            _ = try await Desk(database: database).change(logger: context.logger, requestId: context.requestID) { session -> LotAnswer in
+                throw Previewed(answer: try await plan(session))
+            }
+        } catch let previewed as Previewed {
+            return JSONResponse(.ok, previewed.answer).response
+        }
+        throw Refusal.conflict("the preview was not made")
     }
 
     /// POST /v1/lots/{id}/relist: the next round of an unsold (or defaulted) lot.
@@ -40,6 +75,11 @@ struct LotsController: Sendable {
         let schedule = Self.schedule(body, defaultFormat: requestedFormat ?? .english, errors: &errors)
         guard errors.isEmpty, let schedule else { throw ValidationFailure(errors) }
         let lots = self.lots
+        if try Self.isPreview(request) {
+            return try await preview(context) { session in
+                try await lots.relist(lotId: lotId, schedule: schedule, keepFormat: requestedFormat == nil, by: caller, in: session)
+            }
+        }
         return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
             JSONResponse(.created, try await lots.relist(
                 lotId: lotId, schedule: schedule, keepFormat: requestedFormat == nil, by: caller, in: session))
