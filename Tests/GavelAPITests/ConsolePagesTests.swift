@@ -283,6 +283,14 @@ struct ConsolePagesTests {
             #expect(foreign.status == .notFound)
             let finance = try await Browser.signIn(gavel, token: lot.finance.token)
             #expect(try await finance.get("/console/admin").status == .forbidden)
+            // A mistyped ID is a page a browser shows, not problem+json.
+            let mistyped = try await finance.get("/console/cases/not-a-case")
+            #expect(mistyped.status == .notFound && mistyped.headers[.contentType]?.hasPrefix("text/html") == true)
+            // A payment for an invoice the desk no longer lists: the refusal at the top of the desk.
+            let gone = try await finance.post(
+                "/console/finance/invoices/\(UUID())/payments", [("amount", "10"), ("reference", "R"), ("receivedOn", Self.today())],
+                from: "/console/finance")
+            #expect(gone.status == .unprocessableContent && gone.text.contains(#"<p class="form-error" role="alert">Not Found: no invoice"#))
             #expect(try await finance.get("/console/cases/\(lot.disposal.caseId)").status == .ok)
         }
     }

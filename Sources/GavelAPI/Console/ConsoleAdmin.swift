@@ -8,8 +8,8 @@ import Hummingbird
 /// with their policy (create; change any part of the policy as JSON).
 extension ConsoleController {
     func registerAdmin(on router: Router<GavelRequestContext>) {
-        router.get("/console/admin") { request, context in try await admin(request, context) }
-        router.post("/console/admin/:area/:id/:action") { request, context in try await adminAction(request, context) }
+        router.get("/console/admin") { request, context in try await shown(request) { try await admin(request, context) } }
+        router.post("/console/admin/:area/:id/:action") { request, context in try await shown(request) { try await adminAction(request, context) } }
     }
 
     static func userFields(_ words: [String: String], consignors: [String]) -> [ConsoleField] {
@@ -75,6 +75,10 @@ extension ConsoleController {
                 form: "consignor"),
             "consignorSummary": state?.form == "consignor" ? state?.summary ?? [] : [],
             "created": created.map(ConsoleView.model) ?? false,
+            // A revocation's refusal (the last admin) has no form of its own to stand beside.
+            "actionSummary": state.map { state in
+                ["user", "consignor"].contains(state.form) || state.form.hasPrefix("policy-") ? [] : state.summary
+            } ?? [],
         ])
         return page(
             request, language: language, title: words["adminTitle"] ?? "", body: body, signedIn: signedIn, current: "/console/admin",

@@ -8,8 +8,8 @@ import Hummingbird
 /// deposits, invoices). Staff open the same lot page and see what the API shows staff.
 extension ConsoleController {
     func registerBidder(on router: Router<GavelRequestContext>) {
-        router.get("/console/lots/:id") { request, context in try await lotPage(request, context) }
-        router.get("/console/mine") { request, context in try await mine(request, context) }
+        router.get("/console/lots/:id") { request, context in try await shown(request) { try await lotPage(request, context) } }
+        router.get("/console/mine") { request, context in try await shown(request) { try await mine(request, context) } }
     }
 
     static func bidFields(_ words: [String: String], format: String) -> [ConsoleField] {

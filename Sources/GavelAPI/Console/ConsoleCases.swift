@@ -10,17 +10,17 @@ import Hummingbird
 /// before it is saved, relist, cancel, return, decision, notices, expenses).
 extension ConsoleController {
     func registerCases(on router: Router<GavelRequestContext>) {
-        router.get("/console/cases") { request, context in try await cases(request, context) }
-        router.get("/console/cases/new") { request, context in try await newCase(request, context) }
-        router.post("/console/cases") { request, context in try await createCase(request, context) }
-        router.get("/console/cases/:id") { request, context in try await casePage(request, context) }
-        router.get("/console/cases/:id/statement") { request, context in try await statement(request, context) }
-        router.get("/console/notices/:id") { request, context in try await notice(request, context) }
+        router.get("/console/cases") { request, context in try await shown(request) { try await cases(request, context) } }
+        router.get("/console/cases/new") { request, context in try await shown(request) { try await newCase(request, context) } }
+        router.post("/console/cases") { request, context in try await shown(request) { try await createCase(request, context) } }
+        router.get("/console/cases/:id") { request, context in try await shown(request) { try await casePage(request, context) } }
+        router.get("/console/cases/:id/statement") { request, context in try await shown(request) { try await statement(request, context) } }
+        router.get("/console/notices/:id") { request, context in try await shown(request) { try await notice(request, context) } }
         // Every action on a case's page comes back to that page.
-        router.post("/console/cases/:id/:action") { request, context in try await caseAction(request, context) }
-        router.post("/console/vehicles/:id/:action") { request, context in try await caseAction(request, context) }
-        router.post("/console/appraisals/:id/:action") { request, context in try await caseAction(request, context) }
-        router.post("/console/lots/:id/:action") { request, context in try await caseAction(request, context) }
+        router.post("/console/cases/:id/:action") { request, context in try await shown(request) { try await caseAction(request, context) } }
+        router.post("/console/vehicles/:id/:action") { request, context in try await shown(request) { try await caseAction(request, context) } }
+        router.post("/console/appraisals/:id/:action") { request, context in try await shown(request) { try await caseAction(request, context) } }
+        router.post("/console/lots/:id/:action") { request, context in try await shown(request) { try await caseAction(request, context) } }
     }
 
     static let caseReaders: Set<Role> = [.manager, .finance, .admin]
@@ -505,7 +505,7 @@ extension ConsoleController {
     }
 
     /// An API refusal as a page (404 for a case another consignor's manager asks for).
-    func problemPage(_ request: Request, _ problem: Problem, signedIn: SignedIn) -> Response {
+    func problemPage(_ request: Request, _ problem: Problem, signedIn: SignedIn?) -> Response {
         let language = ConsoleLanguage.of(request)
         let words = language.words
         if problem.status == .forbidden { return forbidden(request, signedIn: signedIn) }

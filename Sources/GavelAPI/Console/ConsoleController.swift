@@ -26,14 +26,14 @@ struct ConsoleController: Sendable {
         + "form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
 
     func register(on router: Router<GavelRequestContext>) {
-        router.get("/console/sign-in") { request, context in try await signInPage(request, context) }
-        router.post("/console/sign-in") { request, context in try await signIn(request, context) }
-        router.post("/console/sign-out") { request, context in try await signOut(request, context) }
-        router.get("/console") { request, context in try await dashboard(request, context) }
-        router.get("/console/lots") { request, context in try await lots(request, context) }
-        router.get("/console/board") { request, context in try await board(request, context) }
-        router.get("/console/reports/pipeline.csv") { request, context in try await pipelineCSV(request, context) }
-        router.get("/console/reports/recovery.csv") { request, context in try await recoveryCSV(request, context) }
+        router.get("/console/sign-in") { request, context in try await shown(request) { try await signInPage(request, context) } }
+        router.post("/console/sign-in") { request, context in try await shown(request) { try await signIn(request, context) } }
+        router.post("/console/sign-out") { request, context in try await shown(request) { try await signOut(request, context) } }
+        router.get("/console") { request, context in try await shown(request) { try await dashboard(request, context) } }
+        router.get("/console/lots") { request, context in try await shown(request) { try await lots(request, context) } }
+        router.get("/console/board") { request, context in try await shown(request) { try await board(request, context) } }
+        router.get("/console/reports/pipeline.csv") { request, context in try await shown(request) { try await pipelineCSV(request, context) } }
+        router.get("/console/reports/recovery.csv") { request, context in try await shown(request) { try await recoveryCSV(request, context) } }
         router.get("/console/assets/{name}") { request, context in try asset(request, context) }
         registerCases(on: router)
         registerFinance(on: router)
@@ -215,6 +215,17 @@ struct ConsoleController: Sendable {
             try await ConsoleSessions().caller(sessionToken: token, in: session)
         }
         return found.map { SignedIn(caller: $0.0, csrf: $0.csrfToken, token: token) }
+    }
+
+    /// A console route's error as a page a browser shows (a mistyped ID, an unknown
+    /// action), not as problem+json; what the API would answer with a 500 still is one.
+    func shown(_ request: Request, _ work: () async throws -> Response) async throws -> Response {
+        do {
+            return try await work()
+        } catch {
+            guard let problem = ErrorMapping.problem(for: error, routes: RouteTable(), request: request) else { throw error }
+            return problemPage(request, problem, signedIn: nil)
+        }
     }
 
     static func toSignIn() -> Response { Response(status: .seeOther, headers: [.location: "/console/sign-in"]) }

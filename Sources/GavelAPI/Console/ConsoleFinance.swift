@@ -9,11 +9,11 @@ import Hummingbird
 /// remittance advices.
 extension ConsoleController {
     func registerFinance(on router: Router<GavelRequestContext>) {
-        router.get("/console/finance") { request, context in try await financeDesk(request, context) }
-        router.post("/console/finance/bank-lines") { request, context in try await uploadBankLines(request, context) }
-        router.post("/console/finance/:area/:id/:action") { request, context in try await financeAction(request, context) }
-        router.get("/console/remittance/:id") { request, context in try await remittance(request, context) }
-        router.get("/console/remittance/:id/csv") { request, context in try await remittanceCSV(request, context) }
+        router.get("/console/finance") { request, context in try await shown(request) { try await financeDesk(request, context) } }
+        router.post("/console/finance/bank-lines") { request, context in try await shown(request) { try await uploadBankLines(request, context) } }
+        router.post("/console/finance/:area/:id/:action") { request, context in try await shown(request) { try await financeAction(request, context) } }
+        router.get("/console/remittance/:id") { request, context in try await shown(request) { try await remittance(request, context) } }
+        router.get("/console/remittance/:id/csv") { request, context in try await shown(request) { try await remittanceCSV(request, context) } }
     }
 
     static let financeRoles: Set<Role> = [.finance, .admin]
@@ -57,8 +57,12 @@ extension ConsoleController {
         let caller = signedIn.caller
         let tokens = formTokens(signedIn)
         let today = String(Seam.now().rfc3339.prefix(10))
+        // The forms this page shows: a refusal of any other (an invoice paid meanwhile)
+        // stands at the top.
+        var shown: Set<String> = ["bank"]
         func fields(_ list: [ConsoleField], _ form: String, _ defaults: [String: String] = [:]) -> [[String: Any]] {
-            ConsoleForms.render(list, state: state?.form == form ? state : nil, defaults: defaults, words: words, form: form)
+            shown.insert(form)
+            return ConsoleForms.render(list, state: state?.form == form ? state : nil, defaults: defaults, words: words, form: form)
         }
         func summary(_ form: String) -> [String] { state?.form == form ? state?.summary ?? [] : [] }
 
@@ -149,6 +153,7 @@ extension ConsoleController {
             guard Self.text(item["status"]) == "ready", var row = ConsoleView.model(item) as? [String: Any] else { continue }
             row["form"] = tokens
             row["summary"] = summary("settle-" + Self.text(item["id"]))
+            shown.insert("settle-" + Self.text(item["id"]))
             ready.append(row)
         }
         var consignors: [[String: String]] = []
@@ -174,6 +179,9 @@ extension ConsoleController {
             "ready": ready, "consignors": consignors, "trial": ConsoleView.model(balance.json), "form": tokens,
             "reconciliation": reconciliation == nil ? false : result, "bankSummary": summary("bank"),
             "bankError": state?.form == "bank" ? (state?.errors["file"] ?? false) as Any : false,
+            "actionSummary": state.map { state in
+                shown.contains(state.form) ? [] : state.summary + state.errors.sorted { $0.key < $1.key }.map { "\($0.key): \($0.value)" }
+            } ?? [],
         ])
         return page(
             request, language: language, title: words["financeTitle"] ?? "", body: body, signedIn: signedIn, current: "/console/finance",
