@@ -25,7 +25,9 @@ extension DemoScenario {
                              {"price": 4700000, "year": 2016, "mileageKm": 120000, "soldOn": "\(today.adding(days: -80))"}]}
             """)
         step("A second vehicle, 2017 Honda Civic, appraised at \(Self.money(draft["marketValue"])): the appraisal waits for the manager")
-        print("\nOpen the console at \(api.base)/console/cases/\(caseId) (sign in with the admin token gavel serve printed,")
-        print("or as this case's manager: \(parties.manager)). Its lot is on the board for a day.")
+        // Without --url the demo's own server is gone when it ends: name the page, not its address.
+        print("\nIn the console of the Gavel on this database (gavel serve: http://127.0.0.1:8080), open")
+        print("/console/cases/\(caseId), signed in with the admin token gavel serve printed or as this")
+        print("case's manager with \(parties.manager). Its lot is on the board for a day.")
     }
 }
