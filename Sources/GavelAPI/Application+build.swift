@@ -91,6 +91,7 @@ public func buildApplication(
     router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.bodyTimeout))
 
     let hub = LotEventHub()
+    let notifier = LotEventNotifier(location: configuration.database, hub: hub, logger: logger)
     let callers = CallerCache(lifetime: configuration.callerCacheLifetime, metrics: metrics)
     let routes = registerRoutes(
         on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
@@ -99,7 +100,7 @@ public func buildApplication(
             limiter: EventStreamLimiter(
                 perCaller: configuration.eventStreamsPerCaller, perInstance: configuration.eventStreamsPerInstance,
                 changed: { metrics.eventStreams(changedBy: $0) })),
-        bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers)
+        bidLimiter: BidRateLimiter(perSecond: configuration.bidsPerSecond), callers: callers, notifier: notifier)
     let routeTable = routes.table
     routesBox.table.withLock { $0 = routeTable }
 
@@ -121,7 +122,7 @@ public func buildApplication(
         LotCloser(
             database: database, logger: logger, schemaReady: schemaReady, metrics: metrics,
             newID: configuration.newID, now: configuration.now),
-        LotEventListener(location: configuration.database, hub: hub, logger: logger))
+        LotEventListener(location: configuration.database, hub: hub, logger: logger, instance: notifier.instance), notifier)
     // A service that returns would stop the application: none when the cache is off.
     if configuration.callerCacheLifetime > .zero {
         app.addServices(CallerChangeListener(location: configuration.database, cache: callers, logger: logger))
@@ -157,7 +158,7 @@ final class RouteTableBox: Sendable {
 
 private func registerRoutes(
     on router: Router<GavelRequestContext>, database: Database, metrics: GavelMetrics, openAPIDocument: String,
-    events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache
+    events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache, notifier: LotEventNotifier
 ) -> RouteBuilder {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
     routes.addRoutes(
@@ -169,7 +170,7 @@ private func registerRoutes(
         vehicles: VehiclesController(database: database),
         appraisals: AppraisalsController(database: database),
         lots: LotsController(database: database),
-        bidding: BiddingController(database: database, rateLimiter: bidLimiter),
+        bidding: BiddingController(database: database, rateLimiter: bidLimiter, notifier: notifier),
         events: events,
         money: MoneyController(database: database),
         reconciliation: ReconciliationController(database: database),
@@ -191,6 +192,7 @@ public func registeredEndpoints() -> [Endpoint] {
         events: LotEventsController(
             database: database, hub: LotEventHub(), heartbeat: .seconds(15),
             limiter: EventStreamLimiter(perCaller: 1, perInstance: 1)),
-        bidLimiter: BidRateLimiter(perSecond: 20), callers: CallerCache(lifetime: .zero)
+        bidLimiter: BidRateLimiter(perSecond: 20), callers: CallerCache(lifetime: .zero),
+        notifier: LotEventNotifier(location: location, hub: LotEventHub(), logger: logger)
     ).table.endpoints
 }

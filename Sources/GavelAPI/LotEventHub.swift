@@ -76,13 +76,17 @@ struct LotEventListener: Service {
     let location: DatabaseLocation
     let hub: LotEventHub
     let logger: Logger
+    /// This instance's notifier: what it sent, its watchers have had already.
+    var instance: String?
 
     func run() async throws {
         await listenUntilShutdown(
             on: LotEventRepository.channel, at: location, logger: logger,
             // Whatever was published while not listening is read from the table.
             listening: { hub.resyncAll() },
-            notified: { payload in
+            notified: { notification in
+                let (sender, payload) = LotEventNotifier.split(notification)
+                if let sender, sender == instance { return }
                 // Nobody here watches that lot: a watcher that starts later reads the table.
                 if let lotId = LotEventRepository.lotId(inNotification: payload), !hub.isWatched(lotId) { return }
                 if let event = LotEventRepository.decodeNotification(payload) { hub.publish(event) } else { hub.resyncAll() }

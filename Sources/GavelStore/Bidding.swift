@@ -134,6 +134,9 @@ public struct PlacedBid: Sendable, Equatable {
     public var format: Lot.Format
     /// The database's clock when the decision was taken, under the lot's lock.
     public var placedAt: Date
+    /// The notification payloads of the events the bid wrote, for the instance to send
+    /// once it has committed (SQL/0017).
+    public var events: [String] = []
 }
 
 public struct BidHistoryEntry: Sendable, Equatable {
@@ -193,9 +196,10 @@ public enum BidRepository {
                 price: try row.value("new_price"), leader: try row.value("new_leader"), endsAt: try row.value("new_ends_at"),
                 extended: try row.value("was_extended"), minimumNextBid: try row.value("next_minimum"),
                 closesLot: format == .fixed)
+            let events: String? = try row.value("events")
             return .success(PlacedBid(
                 bidId: bidId, sequence: try row.value("placed_sequence"), acceptance: acceptance, format: format,
-                placedAt: try row.value("placed_at")))
+                placedAt: try row.value("placed_at"), events: events.map { $0.split(separator: "\n").map(String.init) } ?? []))
         }
         guard let result = rows.first else { throw StoredDataCorrupt(description: "place_bid answered no row") }
         return result

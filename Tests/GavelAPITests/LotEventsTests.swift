@@ -4,6 +4,7 @@ import GavelStore
 import HTTPTypes
 import PostgresNIO
 import Testing
+@testable import GavelAPI
 
 @Suite("Live lot events (Server-Sent Events)")
 struct LotEventsTests {
@@ -211,8 +212,13 @@ struct LotEventsTests {
                 }
             }
             let lotId = UUID(uuidString: lot.lotId)!
-            #expect(LotEventRepository.lotId(inNotification: payload) == lotId, "\(payload)")
-            #expect(LotEventRepository.decodeNotification(payload)?.lotId == lotId)
+            // A bid's notification comes after its commit, from the instance that placed
+            // it, marked with that instance (whose own listener skips it).
+            let (sender, event) = LotEventNotifier.split(payload)
+            #expect(sender != nil && sender?.count == 36, "\(payload)")
+            #expect(LotEventRepository.lotId(inNotification: event) == lotId, "\(payload)")
+            #expect(LotEventRepository.decodeNotification(event)?.lotId == lotId)
+            #expect(LotEventNotifier.split(#"{"lotId" : "x"}"#).instance == nil)
             #expect(LotEventRepository.lotId(inNotification: #"{"seq" : 1}"#) == nil)
             #expect(LotEventRepository.lotId(inNotification: #"{"lotId" : "short"}"#) == nil)
         }

@@ -2,11 +2,13 @@ import Foundation
 import GavelCore
 import GavelStore
 import Hummingbird
+import Synchronization
 import GavelWorkflows
 
 struct BiddingController: Sendable {
     let database: Database
     let rateLimiter: BidRateLimiter
+    let notifier: LotEventNotifier
     let deposits = Deposits()
     let bids = Bids()
 
@@ -57,12 +59,17 @@ struct BiddingController: Sendable {
         guard errors.isEmpty, let amount else { throw ValidationFailure(errors) }
         let bidId = Seam.newID()
         let bids = self.bids
-        return try await Idempotency.perform(
+        let written = Mutex<[String]>([])
+        let response = try await Idempotency.perform(
             request, context: context, caller: caller, body: bytes, database: database, atomicStatement: true
         ) { session in
             let placed = try await bids.place(bidId: bidId, lotId: lotId, maxAmount: amount, by: caller, in: session)
+            written.withLock { $0 = placed.events }
             return JSONResponse(.created, PlacedBidAnswer(placed, bidId: bidId, bidder: caller.user.id))
         }
+        // Committed by now (a replayed answer wrote nothing): tell the watchers.
+        notifier.committed(written.withLock { $0 })
+        return response
     }
 
     /// GET /v1/lots/{id}/bids: price steps with per-lot aliases; never a maximum. A sealed

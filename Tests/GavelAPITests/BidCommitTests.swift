@@ -1,0 +1,108 @@
+import Foundation
+import GavelCore
+import GavelStore
+import PostgresNIO
+import Testing
+@testable import GavelAPI
+
+/// A bid's transaction (D36): no NOTIFY inside it, the lot row written once, and events
+/// that are exactly what `record_lot_event` would have written.
+@Suite("Bids that commit together")
+struct BidCommitTests {
+    /// Runs `place_bid` in an explicit transaction and answers how many `lots` rows that
+    /// transaction updated, with the events' payloads, then commits.
+    static func placeCountingWrites(
+        _ connection: PostgresConnection, lot: UUID, bidder: UUID, amount: Int64
+    ) async throws -> (lotWrites: Int64, events: String?) {
+        try await connection.query("BEGIN", logger: quietLogger)
+        var events: String?
+        for try await (answer, payloads) in try await connection.query(
+            "SELECT answer, events FROM place_bid(gen_random_uuid(), \(lot), \(bidder), \(amount))", logger: quietLogger
+        ).decode((String, String?).self) {
+            #expect(answer == "accepted")
+            events = payloads
+        }
+        var writes: Int64 = -1
+        for try await count in try await connection.query(
+            "SELECT pg_stat_get_xact_tuples_updated('lots'::regclass)", logger: quietLogger
+        ).decode(Int64.self) { writes = count }
+        try await connection.query("COMMIT", logger: quietLogger)
+        return (writes, events)
+    }
+
+    @Test("a bid writes its lot row once, soft close or not, and its events are what record_lot_event writes")
+    func oneWrite() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2)
+            let lotId = UUID(uuidString: lot.lotId)!
+            let first = UUID(uuidString: lot.bidders[0].id)!, second = UUID(uuidString: lot.bidders[1].id)!
+            let plain = try await gavel.sql { try await Self.placeCountingWrites($0, lot: lotId, bidder: first, amount: 6_500_000) }
+            #expect(plain.lotWrites == 1)
+            #expect(plain.events?.split(separator: "\n").count == 1)
+            // In the soft-close window: a price and an extended event, still one write.
+            _ = try await gavel.sql { connection in
+                try await connection.query(
+                    "UPDATE lots SET ends_at = clock_timestamp() + interval '30 seconds', extension_window_seconds = 120 WHERE id = \(lotId)",
+                    logger: quietLogger)
+            }
+            let extended = try await gavel.sql { try await Self.placeCountingWrites($0, lot: lotId, bidder: second, amount: 6_200_000) }
+            #expect(extended.lotWrites == 1)
+            let payloads = extended.events?.split(separator: "\n").map(String.init) ?? []
+            #expect(payloads.compactMap(LotEventRepository.decodeNotification).map(\.kind) == [.price, .extended])
+            #expect(payloads.compactMap(LotEventRepository.decodeNotification).map(\.seq) == [2, 3])
+
+            // The stored events and the lot's count agree, and the last equals what
+            // record_lot_event reads back from the lot now (in a transaction rolled back).
+            let (stored, recorded) = try await gavel.sql { connection in
+                var stored: [String] = []
+                let columns = "kind, status, current_price, bid_count, reserve_met, minimum_next_bid, ends_at, hammer_price"
+                for try await row in try await connection.query(
+                    "SELECT row(\(unescaped: columns))::text FROM lot_events WHERE lot_id = \(lotId) ORDER BY seq", logger: quietLogger
+                ).decode(String.self) { stored.append(row) }
+                try await connection.query("BEGIN", logger: quietLogger)
+                try await connection.query("SELECT record_lot_event(\(lotId), 'extended')", logger: quietLogger)
+                var recorded = ""
+                for try await row in try await connection.query(
+                    "SELECT row(\(unescaped: columns))::text FROM lot_events WHERE lot_id = \(lotId) ORDER BY seq DESC LIMIT 1", logger: quietLogger
+                ).decode(String.self) { recorded = row }
+                try await connection.query("ROLLBACK", logger: quietLogger)
+                return (stored, recorded)
+            }
+            #expect(stored.count == 3 && stored.last == recorded, "\(stored) vs \(recorded)")
+            let count = try await gavel.sql { connection in
+                var count = 0
+                for try await value in try await connection.query("SELECT event_count FROM lots WHERE id = \(lotId)", logger: quietLogger)
+                    .decode(Int.self) { count = value }
+                return count
+            }
+            #expect(count == 3)
+        }
+    }
+
+    @Test("place_bid sends no NOTIFY from the bid's transaction; the instance announces the bid after commit, marked as its own")
+    func noNotifyInTheBid() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2)
+            let lotId = UUID(uuidString: lot.lotId)!
+            let heard = try await gavel.sql { listener in
+                try await listener.listen(on: LotEventRepository.channel) { notifications in
+                    try await listener.query("SELECT 1", logger: quietLogger)
+                    // Straight in SQL: committed, and nobody told.
+                    _ = try await gavel.sql { connection in
+                        try await connection.query(
+                            "SELECT * FROM place_bid(gen_random_uuid(), \(lotId), \(UUID(uuidString: lot.bidders[0].id)!), 6500000)",
+                            logger: quietLogger)
+                    }
+                    // Through the API: told, after the commit, by the instance.
+                    #expect(try await lot.bid(1, 6_200_000).status == .created)
+                    for try await notification in notifications { return notification.payload }
+                    return ""
+                }
+            }
+            let (sender, payload) = LotEventNotifier.split(heard)
+            #expect(sender != nil)
+            // The first notification heard is the API bid's (seq 2), not the SQL one's (seq 1).
+            #expect(LotEventRepository.decodeNotification(payload)?.seq == 2, "\(heard)")
+        }
+    }
+}
