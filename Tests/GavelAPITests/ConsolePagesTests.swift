@@ -332,11 +332,30 @@ struct ConsolePagesTests {
                 "/console/finance/lots/\(lot.lotId)/deposits", [("bidderId", other.id), ("amount", "5,900.001"), ("reference", "D2")],
                 from: "/console/finance")
             #expect(bad.status == .unprocessableContent && bad.text.contains(#"id="f-deposit-\#(lot.lotId)-amount-error""#))
-            let deposit = try await finance.post(
-                "/console/finance/lots/\(lot.lotId)/deposits", [("bidderId", other.id), ("amount", "5,900.00"), ("reference", "D2")],
-                from: "/console/finance")
-            #expect(deposit.status == .seeOther)
+            let fields = [("bidderId", other.id), ("amount", "5,900.00"), ("reference", "D2"), ("idem", "page-key-1")]
+            let deposit = try await finance.post("/console/finance/lots/\(lot.lotId)/deposits", fields, from: "/console/finance")
+            #expect(deposit.status == .seeOther, "\(Self.errors(deposit.text))")
             #expect(try await gavel.count("deposits") == 2)
+            // The same form sent twice (a double click, a reload) is recorded once; another
+            // form of the same page, with the page's same key, is its own request.
+            let again = try await finance.post("/console/finance/lots/\(lot.lotId)/deposits", fields, from: "/console/finance")
+            #expect(again.status == .seeOther)
+            #expect(try await gavel.count("deposits") == 2)
+            let depositId = try #require(try await gavel.sql { connection in
+                var id: UUID?
+                for try await found in try await connection.query("SELECT id FROM deposits WHERE reference = 'D2'", logger: quietLogger)
+                    .decode(UUID.self) { id = found }
+                return id
+            })
+            // Owed back (as after a close it did not win): the desk lists it with a refund form.
+            _ = try await gavel.sql { connection in
+                try await connection.query("UPDATE deposits SET status = 'refund-due' WHERE id = \(depositId)", logger: quietLogger)
+            }
+            #expect(try await finance.get("/console/finance").text.contains("/console/finance/deposits/\(depositId.uuidString.lowercased())/refund"))
+            let refund = try await finance.post(
+                "/console/finance/deposits/\(depositId.uuidString.lowercased())/refund", [("reference", "BACK-D2"), ("idem", "page-key-1")],
+                from: "/console/finance")
+            #expect(refund.status == .seeOther, "\(Self.errors(refund.text))")
         }
     }
 

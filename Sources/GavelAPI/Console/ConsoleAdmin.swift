@@ -132,7 +132,8 @@ extension ConsoleController {
         }
         guard id == "new" || UUID(uuidString: id) != nil else { throw HTTPError(.notFound) }
         let answer = try await api.call(
-            method, path, ["id": id], body: body, idempotencyKey: form["idem"], as: signedIn.caller, context: context)
+            method, path, ["id": id], body: body,
+            idempotencyKey: Self.idempotencyKey(form["idem"], request), as: signedIn.caller, context: context)
         if let problem = answer.problem {
             return try await admin(request, context, state: ConsoleForms.refused(problem, form: formName, fields: fields, values: form))
         }

@@ -62,7 +62,8 @@ extension ConsoleController {
         let (body, conversion) = ConsoleForms.body(fields, form, words: words)
         if !conversion.isEmpty { return try await lotPage(request, context, state: ConsoleFormState(form: "bid", values: form, errors: conversion)) }
         let answer = try await api.call(
-            .post, "/v1/lots/{id}/bids", ["id": id], body: body, idempotencyKey: form["idem"], as: signedIn.caller, context: context)
+            .post, "/v1/lots/{id}/bids", ["id": id], body: body,
+            idempotencyKey: Self.idempotencyKey(form["idem"], request), as: signedIn.caller, context: context)
         if let problem = answer.problem {
             var state = ConsoleForms.refused(problem, form: "bid", fields: fields, values: form)
             // A bid's refusals name no field but are about the amount: show them beside it.

@@ -126,7 +126,8 @@ extension ConsoleController {
             return try await newCase(request, context, state: ConsoleFormState(form: "case", values: form, errors: conversion))
         }
         let answer = try await api.call(
-            .post, "/v1/cases", body: Self.droppingEmptyLists(body), idempotencyKey: form["idem"], as: signedIn.caller, context: context)
+            .post, "/v1/cases", body: Self.droppingEmptyLists(body), idempotencyKey: Self.idempotencyKey(form["idem"], request),
+            as: signedIn.caller, context: context)
         if let problem = answer.problem {
             return try await newCase(request, context, state: ConsoleForms.refused(problem, form: "case", fields: fields, values: form))
         }
@@ -221,6 +222,13 @@ extension ConsoleController {
             ConsoleField(name: "vendor", label: words["vendor"] ?? ""),
             ConsoleField(name: "reference", label: words["reference"] ?? ""),
         ]
+    }
+
+    /// The Idempotency-Key of a posted form: the page's key with the form's action, so that
+    /// each form of a page has its own (a form sent twice is done once; another form of
+    /// the same page is another request).
+    static func idempotencyKey(_ pageKey: String?, _ request: Request) -> String? {
+        pageKey.map { String(($0 + ":" + request.uri.path).prefix(255)) }
     }
 
     /// What a page keeps for a form it renders: the CSRF token and a fresh key, so that a
@@ -452,7 +460,8 @@ extension ConsoleController {
             return try await casePage(request, context, caseId: caseId, state: ConsoleFormState(form: route.form, values: form, errors: conversion))
         }
         let answer = try await api.call(
-            route.method, route.path, ["id": id], query: route.query, body: body, idempotencyKey: preview ? nil : form["idem"],
+            route.method, route.path, ["id": id], query: route.query, body: body,
+            idempotencyKey: preview ? nil : Self.idempotencyKey(form["idem"], request),
             as: signedIn.caller, context: context)
         if let problem = answer.problem {
             return try await casePage(

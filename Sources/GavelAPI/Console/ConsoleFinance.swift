@@ -105,7 +105,8 @@ extension ConsoleController {
 
         let held = try await api.call(.get, "/v1/deposits", query: ["limit": "200"], as: caller, context: context)
         var deposits: [[String: Any]] = []
-        for item in held.json["items"]?.elements ?? [] where Self.text(item["status"]) == "held" {
+        // Only a deposit owed back is refunded (a held one still secures a live lot).
+        for item in held.json["items"]?.elements ?? [] where Self.text(item["status"]) == "refund-due" {
             guard var row = ConsoleView.model(item) as? [String: Any] else { continue }
             let form = "refund-" + Self.text(item["id"])
             row["fields"] = fields(Self.referenceFields(words), form)
@@ -221,7 +222,8 @@ extension ConsoleController {
             return try await financeDesk(request, context, state: ConsoleFormState(form: route.form, values: form, errors: conversion))
         }
         let answer = try await api.call(
-            .post, route.path, ["id": id], body: body, idempotencyKey: form["idem"], as: signedIn.caller, context: context)
+            .post, route.path, ["id": id], body: body,
+            idempotencyKey: Self.idempotencyKey(form["idem"], request), as: signedIn.caller, context: context)
         if let problem = answer.problem {
             return try await financeDesk(
                 request, context, state: ConsoleForms.refused(problem, form: route.form, fields: route.fields, values: form))
@@ -246,7 +248,7 @@ extension ConsoleController {
         let currency = parts["currency"].flatMap { Currency.isKnown($0) ? $0 : nil } ?? "CNY"
         let answer = try await api.call(
             .post, "/v1/reconciliation/bank-lines", query: ["currency": currency], rawBody: (csv, "text/csv"),
-            idempotencyKey: parts["idem"], as: signedIn.caller, context: context)
+            idempotencyKey: Self.idempotencyKey(parts["idem"], request), as: signedIn.caller, context: context)
         if let problem = answer.problem {
             var state = ConsoleFormState(form: "bank", values: [:])
             state.summary = [problem.detail] + problem.errors.map { $0.field.isEmpty ? $0.message : "\($0.field): \($0.message)" }
