@@ -35,7 +35,9 @@ final class LotEventNotifier: Service, Sendable {
     /// The notification payloads of events that have just committed.
     func committed(_ payloads: [String]) {
         guard !payloads.isEmpty else { return }
+        // Decoded only for a lot watched here, as the listener does: most bids have no watcher.
         for payload in payloads {
+            guard let lotId = LotEventRepository.lotId(inNotification: payload), hub.isWatched(lotId) else { continue }
             if let event = LotEventRepository.decodeNotification(payload) { hub.publish(event) }
         }
         pending.withLock { $0.append(contentsOf: payloads.map { instance + Self.separator + $0 }) }
