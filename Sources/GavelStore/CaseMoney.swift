@@ -197,11 +197,14 @@ public enum CaseMoneyRepository {
     }
 
     /// What each of the case's accounts holds (debits less credits), over the case's entries.
+    /// The lines are read per entry (`OFFSET 0` keeps the planner from hashing the whole
+    /// journal, as it did when statistics lagged behind a burst of settlements).
     public static func accountNets(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [String: Int64] {
         var nets: [String: Int64] = [:]
         for try await (account, net) in try await connection.query(
             """
-            SELECT l.account, sum(l.debit - l.credit)::bigint FROM journal_lines l JOIN journal_entries e ON e.id = l.entry_id
+            SELECT l.account, sum(l.debit - l.credit)::bigint
+            FROM journal_entries e CROSS JOIN LATERAL (SELECT account, debit, credit FROM journal_lines WHERE entry_id = e.id OFFSET 0) l
             WHERE e.case_id = \(caseId) GROUP BY l.account
             """, logger: logger
         ).decode((String, Int64).self) { nets[account] = net }

@@ -119,11 +119,18 @@ public enum SettlementRepository {
         for try await (kind, total) in try await connection.query(
             "SELECT kind, sum(amount)::bigint FROM expenses WHERE case_id = \(caseId) GROUP BY kind", logger: logger
         ).decode((String, Int64).self) { byKind[kind] = total }
+        // The sales found through the case's invoices (`invoices_case`), not through every
+        // paid invoice: once many invoices turn paid at once the statistics still call
+        // paid ones rare, and PostgreSQL scanned them all for each case (20-40 ms a case
+        // at 2 000 cases). A vehicle is sold once, so it has one sale at most.
         let vehicles = try await connection.query(
             """
             SELECT v.vin, v.year::text || ' ' || v.make || ' ' || v.model AS description, v.status,
-                   i.price, (i.paid_at AT TIME ZONE 'UTC')::date::text AS sale_date
-            FROM vehicles v LEFT JOIN invoices i ON i.lot_id IN (SELECT id FROM lots WHERE vehicle_id = v.id) AND i.status = 'paid'
+                   sale.price, (sale.paid_at AT TIME ZONE 'UTC')::date::text AS sale_date
+            FROM vehicles v LEFT JOIN (
+                SELECT l.vehicle_id, i.price, i.paid_at FROM invoices i JOIN lots l ON l.id = i.lot_id
+                WHERE i.case_id = \(caseId) AND i.status = 'paid'
+            ) sale ON sale.vehicle_id = v.id
             WHERE v.case_id = \(caseId) ORDER BY v.seq
             """, logger: logger
         ).collect { row in

@@ -37,20 +37,22 @@ public struct Settlements: Sendable {
         guard settlementDate <= today else {
             throw ValidationFailure([FieldError(field: "settlementDate", message: "must not be in the future")])
         }
-        return try await issue(stored, kind: .sale, settlementDate: settlementDate, by: caller, in: session)
+        return try await issue(stored, kind: .sale, settlementDate: settlementDate, facts: facts, by: caller, in: session)
     }
 
     /// Writes a case's final statement (superseding the current one, if any), posts its
     /// distribution, opens its surplus refund or deficiency claim and marks the case
-    /// settled (or redeemed). The caller holds the case's lock and checked it may settle.
+    /// settled (or redeemed). The caller holds the case's lock and checked it may settle;
+    /// `facts`, when the caller read them under that lock, are not read again.
     func issue(
-        _ stored: StoredCase, kind: StatementKind, settlementDate: CalendarDate, by caller: Caller, in session: Session
+        _ stored: StoredCase, kind: StatementKind, settlementDate: CalendarDate, facts known: SettlementFacts? = nil,
+        by caller: Caller, in session: Session
     ) async throws -> JSONValue {
         let statementId = Seam.newID()
         let connection = session.connection
         let logger = session.logger
         let caseId = stored.loanCase.id
-        let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
+        let facts = if let known { known } else { try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger) }
         guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
             throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
         }
