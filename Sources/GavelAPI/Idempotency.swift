@@ -13,9 +13,9 @@ import GavelWorkflows
 /// query and body; a stored answer expires after `Database.idempotencyLifetime` (then
 /// the key may be used afresh), and never holds a secret shown once (`JSONResponse.replayBody`).
 enum Idempotency {
-    /// `atomicStatement`: `work` runs a single statement that is atomic by itself (a
-    /// server-side function), so without a key it runs outside BEGIN/COMMIT and costs one
-    /// round trip instead of three.
+    /// `atomicStatement`: `work` writes in a single statement that is atomic by itself (a
+    /// server-side function, or a payment's guarded write after its reads), so without a
+    /// key it runs outside BEGIN/COMMIT: two round trips fewer.
     static func perform(
         _ request: Request, context: GavelRequestContext, caller: Caller, body: ByteBuffer, database: Database,
         atomicStatement: Bool = false,

@@ -47,31 +47,44 @@ public enum AuditRepository {
     /// Several entries in one statement, in the order given.
     public static func record(_ records: [AuditRecord], on connection: PostgresConnection, logger: Logger) async throws {
         guard !records.isEmpty else { return }
-        var actorIds: [String] = [], actorNames: [String] = [], befores: [String] = [], afters: [String] = []
-        for record in records {
-            switch record.actor {
-            case .user(let id, let name):
-                actorIds.append(id.uuidString)
-                actorNames.append(name)
-            case .system(let name):
-                actorIds.append("")
-                actorNames.append("system:\(name)")
-            }
-            // '' is not JSON, so it can stand for "no document" (no arrays of optionals in PostgresNIO).
-            befores.append(record.before.map { JSONText.encode($0) } ?? "")
-            afters.append(record.after.map { JSONText.encode($0) } ?? "")
-        }
+        let rows = Rows(records)
         try await connection.query(
             """
             INSERT INTO audit_log (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id)
             SELECT NULLIF(t.actor_id, '')::uuid, t.actor_name, t.action, t.entity_type, t.entity_id,
                    NULLIF(t.before, '')::jsonb, NULLIF(t.after, '')::jsonb, NULLIF(t.request_id, '')
-            FROM unnest(\(actorIds)::text[], \(actorNames)::text[], \(records.map(\.action))::text[],
-                        \(records.map(\.entityType))::text[], \(records.map(\.entityId))::uuid[], \(befores)::text[],
-                        \(afters)::text[], \(records.map { $0.requestId ?? "" })::text[])
+            FROM unnest(\(rows.actorIds)::text[], \(rows.actorNames)::text[], \(rows.actions)::text[], \(rows.entityTypes)::text[],
+                        \(rows.entityIds)::uuid[], \(rows.befores)::text[], \(rows.afters)::text[], \(rows.requestIds)::text[])
                  WITH ORDINALITY AS t (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id, n)
             ORDER BY t.n
             """, logger: logger)
+    }
+
+    /// Records as the columns of their rows, for a statement that inserts them with other
+    /// writes. '' is not JSON, so it stands for "no document" and for no actor or request
+    /// (PostgresNIO has no arrays of optionals).
+    public struct Rows: Sendable {
+        public var actorIds: [String] = [], actorNames: [String] = [], actions: [String] = [], entityTypes: [String] = []
+        public var entityIds: [UUID] = [], befores: [String] = [], afters: [String] = [], requestIds: [String] = []
+
+        public init(_ records: [AuditRecord]) {
+            for record in records {
+                switch record.actor {
+                case .user(let id, let name):
+                    actorIds.append(id.uuidString)
+                    actorNames.append(name)
+                case .system(let name):
+                    actorIds.append("")
+                    actorNames.append("system:\(name)")
+                }
+                actions.append(record.action)
+                entityTypes.append(record.entityType)
+                entityIds.append(record.entityId)
+                befores.append(record.before.map { JSONText.encode($0) } ?? "")
+                afters.append(record.after.map { JSONText.encode($0) } ?? "")
+                requestIds.append(record.requestId ?? "")
+            }
+        }
     }
 
     /// Entries oldest first, after `afterSeq` (the cursor), at most `limit`.

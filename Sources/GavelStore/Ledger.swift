@@ -46,17 +46,7 @@ public enum LedgerRepository {
         for entry in entries where !entry.isBalanced {
             throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
         }
-        let ids = entries.map { _ in Seam.newID() }
-        var entryIds: [UUID] = [], lineNumbers: [Int] = [], accounts: [String] = [], debits: [Int64] = [], credits: [Int64] = []
-        for (id, entry) in zip(ids, entries) {
-            for (number, line) in entry.lines.enumerated() {
-                entryIds.append(id)
-                lineNumbers.append(number + 1)
-                accounts.append(line.account.description)
-                debits.append(line.debit)
-                credits.append(line.credit)
-            }
-        }
+        let rows = Rows(entries)
         // One statement for the entries and their lines (the lines' foreign key is
         // checked at the statement's end, after the entries are in). PostgresNIO has no
         // arrays of optionals: a case-less entry travels as ''.
@@ -65,14 +55,41 @@ public enum LedgerRepository {
             WITH entries AS (
                 INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
                 SELECT t.id, t.event_key, t.kind, NULLIF(t.case_id, '')::uuid, t.currency, t.memo
-                FROM unnest(\(ids)::uuid[], \(entries.map(\.eventKey))::text[], \(entries.map(\.kind))::text[],
-                            \(entries.map { $0.caseId?.uuidString ?? "" })::text[], \(entries.map(\.currency))::text[],
-                            \(entries.map(\.memo))::text[]) AS t (id, event_key, kind, case_id, currency, memo)
+                FROM unnest(\(rows.ids)::uuid[], \(rows.eventKeys)::text[], \(rows.kinds)::text[], \(rows.caseIds)::text[],
+                            \(rows.currencies)::text[], \(rows.memos)::text[]) AS t (id, event_key, kind, case_id, currency, memo)
             )
             INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
-            SELECT * FROM unnest(\(entryIds)::uuid[], \(lineNumbers)::integer[], \(accounts)::text[], \(debits)::bigint[],
-                                 \(credits)::bigint[])
+            SELECT * FROM unnest(\(rows.lineEntryIds)::uuid[], \(rows.lineNumbers)::integer[], \(rows.accounts)::text[],
+                                 \(rows.debits)::bigint[], \(rows.credits)::bigint[])
             """, logger: logger)
+    }
+
+    /// Entries as the columns of their rows, for a statement that inserts them with other
+    /// writes (`journal_entries` from the first six, `journal_lines` from the rest).
+    public struct Rows: Sendable {
+        public var ids: [UUID] = [], eventKeys: [String] = [], kinds: [String] = [], caseIds: [String] = []
+        public var currencies: [String] = [], memos: [String] = []
+        public var lineEntryIds: [UUID] = [], lineNumbers: [Int] = [], accounts: [String] = [], debits: [Int64] = []
+        public var credits: [Int64] = []
+
+        public init(_ entries: [JournalEntry]) {
+            for entry in entries {
+                let id = Seam.newID()
+                ids.append(id)
+                eventKeys.append(entry.eventKey)
+                kinds.append(entry.kind)
+                caseIds.append(entry.caseId?.uuidString ?? "")
+                currencies.append(entry.currency)
+                memos.append(entry.memo)
+                for (number, line) in entry.lines.enumerated() {
+                    lineEntryIds.append(id)
+                    lineNumbers.append(number + 1)
+                    accounts.append(line.account.description)
+                    debits.append(line.debit)
+                    credits.append(line.credit)
+                }
+            }
+        }
     }
 
     /// A correction: posts the entry `eventKey` again with debits and credits swapped,

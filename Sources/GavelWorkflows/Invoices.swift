@@ -38,30 +38,48 @@ public struct Invoices: Sendable {
     /// vehicle released). More than is outstanding is refused, and nothing is written.
     public func pay(invoiceId: UUID, _ receipt: Receipt, by caller: Caller, in session: Session) async throws -> StoredInvoice {
         let payment = Payment(id: Seam.newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
-        guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
-            id: invoiceId, on: session.connection, logger: session.logger)
-        else {
-            throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
+        // Read, decide, then write in one statement that holds only while the invoice is
+        // as read: no transaction of its own (two round trips, D37). Another payment or
+        // a default in between makes it read again and decide afresh.
+        for _ in 0..<Self.paymentAttempts {
+            guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
+                id: invoiceId, on: session.connection, logger: session.logger)
+            else {
+                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
+            }
+            try MoneyRules.ensureCurrency(receipt.currency, is: invoice.currency)
+            try MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
+            var updated = invoice
+            switch invoice.balance.paying(payment.amount) {
+            case .failure(.notOpen(let status)):
+                throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
+            case .failure(.overpayment(let outstanding)):
+                throw Refusal.overpayment(
+                    "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
+            case .failure(.notPositive):
+                throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
+            case .success(let balance):
+                updated.paid = balance.paid
+                updated.status = balance.status
+            }
+            let completion = Self.completion(of: updated, fees: fees)
+            let audit = AuditRecord(
+                actor: caller.auditActor, action: "invoice.payment", entityType: "invoice", entityId: invoice.id,
+                before: invoice.record, after: updated.record, requestId: session.requestId)
+            if try await InvoiceRepository.recordPayment(
+                updated, read: invoice.balance, payment: payment, recordedBy: caller.user.id, completion: completion,
+                entries: Self.postings(of: updated, payment: payment, completion: completion), audit: audit,
+                on: session.connection, logger: session.logger)
+            {
+                return updated
+            }
         }
-        try MoneyRules.ensureCurrency(receipt.currency, is: invoice.currency)
-        try MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
-        var updated = invoice
-        switch invoice.balance.paying(payment.amount) {
-        case .failure(.notOpen(let status)):
-            throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
-        case .failure(.overpayment(let outstanding)):
-            throw Refusal.overpayment(
-                "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
-        case .failure(.notPositive):
-            throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
-        case .success(let balance):
-            updated.paid = balance.paid
-            updated.status = balance.status
-        }
-        try await writeBalance(updated, payment: (payment, caller.user.id), fees: fees, in: session)
-        try await session.audit(caller, "invoice.payment", "invoice", invoice.id, before: invoice.record, after: updated.record)
-        return updated
+        throw Refusal.conflict("the invoice kept changing while the payment was recorded; send it again")
     }
+
+    /// Payments racing on one invoice each read again after losing, once per payment that
+    /// landed first; more than this many in a row is a storm, not a race.
+    static let paymentAttempts = 32
 
     /// Finance declares an invoice unpaid when due (the closer does the same by itself):
     /// the deposit is forfeited to the case, the buyer barred from the vehicle, the lot
@@ -132,22 +150,35 @@ public struct Invoices: Sendable {
     func writeBalance(
         _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, fees: Policy.Fees, in session: Session
     ) async throws {
-        let completion = invoice.status == .paid
-            ? InvoiceRepository.Completion(
-                sellerFeeExpenseId: Seam.newID(), sellerFee: InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees))
-            : nil
+        let completion = Self.completion(of: invoice, fees: fees)
         try await InvoiceRepository.writeBalance(
             invoice, payment: payment, completion: completion, on: session.connection, logger: session.logger)
+        try await LedgerRepository.post(
+            Self.postings(of: invoice, payment: payment?.0, completion: completion), on: session.connection, logger: session.logger)
+    }
+
+    /// The sale's completion once the invoice is paid in full: the seller fee (`fees` are
+    /// the lot's, frozen at its creation) as a case expense, the vehicle released.
+    static func completion(of invoice: StoredInvoice, fees: Policy.Fees) -> InvoiceRepository.Completion? {
+        guard invoice.status == .paid else { return nil }
+        return InvoiceRepository.Completion(
+            sellerFeeExpenseId: Seam.newID(), sellerFee: InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees))
+    }
+
+    /// The entries of a payment (if any) and of the completion it made (if any).
+    static func postings(
+        of invoice: StoredInvoice, payment: Payment?, completion: InvoiceRepository.Completion?
+    ) -> [JournalEntry] {
         var entries: [JournalEntry] = []
-        if let received = payment?.0 {
+        if let payment {
             entries.append(Postings.paymentReceived(
-                paymentId: received.id, caseId: invoice.caseId, amount: received.amount, currency: invoice.currency))
+                paymentId: payment.id, caseId: invoice.caseId, amount: payment.amount, currency: invoice.currency))
         }
         if let completion, completion.sellerFee > 0 {
             entries.append(Postings.sellerFee(
                 invoiceId: invoice.id, caseId: invoice.caseId, amount: completion.sellerFee, currency: invoice.currency))
         }
-        try await LedgerRepository.post(entries, on: session.connection, logger: session.logger)
+        return entries
     }
 
     /// The buyer did not pay (the caller holds the invoice's lock and checked it is

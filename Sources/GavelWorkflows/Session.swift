@@ -115,8 +115,9 @@ public struct Desk: Sendable {
     /// successful answers are stored: a refused request changed nothing, so its retry is
     /// safe. A stored answer lasts `Database.idempotencyLifetime`.
     ///
-    /// `atomicStatement`: `work` runs one statement that is atomic by itself (a server-side
-    /// function), so without a key it runs outside BEGIN/COMMIT: one round trip, not three.
+    /// `atomicStatement`: `work` writes in one statement that is atomic by itself (a
+    /// server-side function, or a payment's guarded write after its reads), so without a
+    /// key it runs outside BEGIN/COMMIT: two round trips fewer.
     public func change<Answer: Sendable>(
         logger: Logger, requestId: String?, once: Once?, atomicStatement: Bool = false,
         remember: @escaping @Sendable (Answer) -> (status: Int, body: String),

@@ -266,6 +266,11 @@ struct MoneyTests {
             #expect(invoice["status"] == .string("paid"))
             #expect(invoice["paid"] == .integer(7_840_000))
             #expect(try await gavel.count("expenses WHERE kind = 'seller-fee'") == 1)
+            // Each payment's rows are written together or not at all, racing or not.
+            #expect(try await gavel.count("payments") == 10)
+            #expect(try await gavel.count("journal_entries WHERE kind = 'payment'") == 10)
+            #expect(try await gavel.count("audit_log WHERE action = 'invoice.payment'") == 10)
+            #expect(try await gavel.count("vehicles WHERE status = 'sold'") == 1)
             let books = try await Books.balances(gavel)
             #expect(books["buyer-receivables"] == nil)
             _ = try await Books.deposits(gavel)

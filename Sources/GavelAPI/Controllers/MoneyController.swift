@@ -30,7 +30,9 @@ struct MoneyController: Sendable {
         let (body, bytes) = try await JSONBody.object(request)
         let receipt = try MoneyInput.receipt(body)
         let invoices = self.invoices
-        return try await Idempotency.perform(request, context: context, caller: caller, body: bytes, database: database) { session in
+        return try await Idempotency.perform(
+            request, context: context, caller: caller, body: bytes, database: database, atomicStatement: true
+        ) { session in
             JSONResponse(.created, InvoiceAnswer(try await invoices.pay(invoiceId: invoiceId, receipt, by: caller, in: session)))
         }
     }
