@@ -63,11 +63,11 @@ public enum LotEventRepository {
         try await record(lotIds: [lotId], kind: kind, on: connection, logger: logger)
     }
 
-    /// The same event for several lots (the caller holds their locks), in one statement.
+    /// The same event for several lots (the caller holds their locks), set-based
+    /// (`record_lot_events`, SQL/0018).
     public static func record(lotIds: [UUID], kind: LotEventKind, on connection: PostgresConnection, logger: Logger) async throws {
         guard !lotIds.isEmpty else { return }
-        try await connection.query(
-            "SELECT record_lot_event(t.lot_id, \(kind.rawValue)) FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)", logger: logger)
+        try await connection.query("SELECT record_lot_events(\(lotIds)::uuid[], \(kind.rawValue))", logger: logger)
     }
 
     /// The lot a notification is about, read from the front of the payload without

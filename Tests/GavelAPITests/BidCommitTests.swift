@@ -105,4 +105,53 @@ struct BidCommitTests {
             #expect(LotEventRepository.decodeNotification(payload)?.seq == 2, "\(heard)")
         }
     }
+
+    @Test("record_lot_events (the closer's) writes for several lots what record_lot_event writes for each, and notifies each")
+    func eventsTogether() async throws {
+        try await withGavel { gavel in
+            let first = try await OpenLot.start(gavel, bidders: 1)
+            let second = try await OpenLot.start(gavel, bidders: 1, vin: "JH4KA7561PC008269")
+            #expect(try await first.bid(0, 6_500_000).status == .created)
+            let lotIds = [first.lotId, second.lotId].map { UUID(uuidString: $0)! }
+            let columns = "lot_id, seq, kind, status, current_price, bid_count, reserve_met, minimum_next_bid, ends_at, hammer_price"
+            @Sendable func latest(_ connection: PostgresConnection) async throws -> [String] {
+                var rows: [String] = []
+                for try await row in try await connection.query(
+                    "SELECT row(\(unescaped: columns))::text FROM lot_events e WHERE e.lot_id = ANY(\(lotIds)::uuid[]) AND e.seq = (SELECT event_count FROM lots WHERE id = e.lot_id) ORDER BY lot_id",
+                    logger: quietLogger
+                ).decode(String.self) { rows.append(row) }
+                return rows
+            }
+            let oneByOne = try await gavel.sql { connection in
+                try await connection.query("BEGIN", logger: quietLogger)
+                for lotId in lotIds { try await connection.query("SELECT record_lot_event(\(lotId), 'closed')", logger: quietLogger) }
+                let rows = try await latest(connection)
+                try await connection.query("ROLLBACK", logger: quietLogger)
+                return rows
+            }
+            let (together, heard) = try await gavel.sql { listener in
+                try await listener.listen(on: LotEventRepository.channel) { notifications in
+                    try await listener.query("SELECT 1", logger: quietLogger)
+                    let rows = try await gavel.sql { connection in
+                        try await connection.query("BEGIN", logger: quietLogger)
+                        try await connection.query("SELECT record_lot_events(\(lotIds)::uuid[], 'closed')", logger: quietLogger)
+                        let rows = try await latest(connection)
+                        try await connection.query("COMMIT", logger: quietLogger)
+                        return rows
+                    }
+                    var heard: [LotEvent] = []
+                    for try await notification in notifications {
+                        if let event = LotEventRepository.decodeNotification(notification.payload) { heard.append(event) }
+                        if heard.count == 2 { break }
+                    }
+                    return (rows, heard)
+                }
+            }
+            #expect(together.count == 2 && together == oneByOne, "\(together) vs \(oneByOne)")
+            #expect(Set(heard.map(\.lotId)) == Set(lotIds))
+            #expect(heard.allSatisfy { $0.kind == .closed })
+            #expect(heard.first { $0.lotId == lotIds[0] }?.seq == 2)
+            #expect(heard.first { $0.lotId == lotIds[1] }?.seq == 1)
+        }
+    }
 }
