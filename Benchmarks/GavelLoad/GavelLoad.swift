@@ -22,12 +22,16 @@ struct GavelLoad: AsyncParsableCommand {
     @Option(help: "Seconds of bidding.") var seconds = 10
     @Option(help: "Requests a second for all bidders together (0: as fast as the answers come).") var rate: Double = 0
     @Option(help: "pay: lines 'invoiceId amountDue'; settle: lines 'caseId'.") var work: String?
+    @Option(help: "spread: another Gavel instance's base URL on which to watch lots' event streams while the bids go to --url.")
+    var watchURL: String?
+    @Option(help: "Lots watched on --watch-url, one stream each.") var watchLots = 100
+    @Option(help: "Where the watchers write each event's arrival: lines 'lotId seq epochMicroseconds'.") var watchLog = "watch.log"
     @Flag(help: "Lots that take verified bidders only, bidders verified, an exclusion list on the case: place_bid's identity and related-party checks run on every bid.")
     var verified = false
 
     func run() async throws {
         let http = HTTPClient(eventLoopGroupProvider: .singleton, configuration: .init(
-            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, bidders * 2))))
+            connectionPool: .init(idleTimeout: .seconds(60), concurrentHTTP1ConnectionsPerHostSoftLimit: max(64, bidders * 2, watchLots + 8))))
         let api = LoadAPI(http: http, base: url)
         if mode == "pay" || mode == "settle" {
             do {
@@ -43,6 +47,13 @@ struct GavelLoad: AsyncParsableCommand {
         let setupStart = ContinuousClock.now
         let (lotIds, bidderTokens) = try await Setup(api: api, admin: token).run(lots: lotCount, bidders: bidders, verified: verified)
         FileHandle.standardError.write(Data("set up \(lotIds.count) lots and \(bidders) bidders in \(ContinuousClock.now - setupStart)\n".utf8))
+        // Watchers on another instance, connected before the first bid: each event they
+        // receive is logged with its arrival time, for Benchmarks/run to compare with the
+        // event's `created_at` in the database (written in the bid's transaction).
+        var watchers: Watchers?
+        if let watchURL {
+            watchers = try await Watchers.start(http: http, base: watchURL, lots: lotIds.prefix(watchLots).map(\.id), tokens: bidderTokens)
+        }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
         let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
@@ -58,11 +69,17 @@ struct GavelLoad: AsyncParsableCommand {
             return try await group.reduce(into: [Tally]()) { $0.append($1) }
         }
         let elapsed = ContinuousClock.now - started
+        var watched = 0
+        if let watchers {
+            // The last bids' events are on their way: give them a second.
+            try await Task.sleep(for: .seconds(1))
+            watched = try await watchers.finish(writingTo: watchLog)
+        }
         try? await http.shutdown()
         let total = tallies.reduce(into: Tally()) { $0.merge($1) }
         let wall = Tally.seconds(elapsed)
         let report: [String: Any] = [
-            "mode": mode, "bidders": bidders, "lots": lotIds.count, "seconds": wall,
+            "mode": mode, "bidders": bidders, "lots": lotIds.count, "seconds": wall, "watchedEvents": watched,
             "requests": total.requests, "accepted": total.accepted, "refused": total.refused, "errors": total.errors.count,
             "acceptedPerSecond": Double(total.accepted) / wall, "requestsPerSecond": Double(total.requests) / wall,
             "p50ms": total.percentile(0.50) * 1_000, "p99ms": total.percentile(0.99) * 1_000,
@@ -314,5 +331,66 @@ struct Bidder {
             }
         }
         return tally
+    }
+}
+
+/// One event stream per watched lot on a second instance (`GET /v1/lots/{id}/events`,
+/// the bidders' tokens in turn, as a bidder's page would hold it), each frame's arrival
+/// noted with the wall clock, which the database's `clock_timestamp()` shares on one machine.
+struct Watchers: Sendable {
+    let tasks: [Task<[String], any Error>]
+
+    static func start(http: HTTPClient, base: String, lots: [String], tokens: [String]) async throws -> Watchers {
+        // Each stream reports once: connected, or failed (the failure surfaces in `finish`).
+        let (connected, counter) = AsyncStream<Void>.makeStream()
+        let tasks = lots.enumerated().map { index, lotId in
+            Task {
+                var request = HTTPClientRequest(url: base + "/v1/lots/\(lotId)/events")
+                request.headers.add(name: "Authorization", value: "Bearer \(tokens[index % tokens.count])")
+                request.headers.add(name: "Accept", value: "text/event-stream")
+                let response: HTTPClientResponse
+                do {
+                    response = try await http.execute(request, timeout: .hours(1))
+                    counter.yield()
+                } catch {
+                    counter.yield()
+                    throw error
+                }
+                guard response.status == .ok else { throw ValidationError("watching lot \(lotId): \(response.status)") }
+                var arrivals: [String] = []
+                var pending = ""
+                do {
+                    for try await chunk in response.body {
+                        let micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+                        pending += String(buffer: chunk)
+                        // Frames end with a blank line; the `id:` line is the event's number.
+                        while let end = pending.range(of: "\n\n") {
+                            let frame = pending[..<end.lowerBound]
+                            pending = String(pending[end.upperBound...])
+                            if let line = frame.split(separator: "\n").first(where: { $0.hasPrefix("id: ") }) {
+                                arrivals.append("\(lotId) \(line.dropFirst(4)) \(micros)")
+                            }
+                        }
+                    }
+                } catch is CancellationError {
+                } catch where Task.isCancelled {}
+                return arrivals
+            }
+        }
+        var count = 0
+        for await _ in connected {
+            count += 1
+            if count == lots.count { break }
+        }
+        return Watchers(tasks: tasks)
+    }
+
+    /// Ends the streams and writes every arrival; answers how many events arrived.
+    func finish(writingTo path: String) async throws -> Int {
+        tasks.forEach { $0.cancel() }
+        var lines: [String] = []
+        for task in tasks { lines += try await task.value }
+        try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        return lines.count
     }
 }
