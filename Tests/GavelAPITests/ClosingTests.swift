@@ -78,8 +78,9 @@ struct ClosingTests {
         try await gavel.sql { connection in
             try await PostgresTransactionError.unwrapping {
                 try await connection.withTransaction(logger: quietLogger) { connection in
+                    // Ended as the sweep's transaction began: the closer reads "due" as of `now()`.
                     try await connection.query(
-                        "UPDATE lots SET ends_at = clock_timestamp() WHERE id = ANY(\(lotIds)::uuid[])", logger: quietLogger)
+                        "UPDATE lots SET ends_at = now() WHERE id = ANY(\(lotIds)::uuid[])", logger: quietLogger)
                     return try await Closing().closeDue(limit: 100, in: Session(connection: connection, logger: quietLogger)).closed
                 }
             }
