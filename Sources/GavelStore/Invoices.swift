@@ -204,65 +204,33 @@ public enum InvoiceRepository {
             """, logger: logger)
     }
 
-    /// A payment's every write in one statement, so that it needs no transaction of its
-    /// own: the payment, the invoice's new balance (`invoice`), the sale's completion, the
-    /// journal entries and the audit record. They are made only if the invoice, under its
-    /// row lock, still has the balance the payer read (`read`); answers false, having
-    /// written nothing, when another payment or a default came first.
+    /// A payment's every write in one statement (`record_invoice_payment`, SQL/0020), so
+    /// that it needs no transaction of its own: the payment, the invoice's new balance
+    /// (`invoice`), the sale's completion, the journal entries and the audit record. They
+    /// are made only if the invoice, under its row lock, still has the balance the payer
+    /// read (`read`); answers false, having written nothing, when another payment or a
+    /// default came first.
     public static func recordPayment(
         _ invoice: StoredInvoice, read: InvoiceBalance, payment: Payment, recordedBy: UUID, completion: Completion?,
         entries: [JournalEntry], audit: AuditRecord, on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
         let journal = LedgerRepository.Rows(entries)
         let trail = AuditRepository.Rows([audit])
-        let completes = completion != nil
-        // Every write selects from `still`, so none is made once the balance moved. The
-        // journal and audit inserts are LedgerRepository.post's and AuditRepository.record's.
         let rows = try await connection.query(
             """
-            WITH still AS (
-                SELECT id FROM invoices WHERE id = \(invoice.id) AND status = \(read.status.rawValue) AND paid = \(read.paid)
-                FOR UPDATE
-            ), payment AS (
-                INSERT INTO payments (id, invoice_id, amount, reference, received_on, recorded_by)
-                SELECT \(payment.id), still.id, \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date,
-                       \(recordedBy)
-                FROM still
-            ), expense AS (
-                INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
-                SELECT \(completion?.sellerFeeExpenseId), \(invoice.caseId), 'seller-fee', \(completion?.sellerFee ?? 0),
-                       current_date, still.id
-                FROM still WHERE \(completion?.sellerFee ?? 0) > 0
-            ), vehicle AS (
-                UPDATE vehicles SET status = 'sold', released_at = now()
-                WHERE \(completes) AND id = (SELECT l.vehicle_id FROM lots l, still WHERE l.id = \(invoice.lotId))
-            ), balance AS (
-                UPDATE invoices SET paid = \(invoice.paid), status = \(invoice.status.rawValue),
-                                    paid_at = CASE WHEN \(completes) THEN now() END
-                WHERE id = (SELECT id FROM still)
-            ), entries AS (
-                INSERT INTO journal_entries (id, event_key, kind, case_id, currency, memo)
-                SELECT t.id, t.event_key, t.kind, NULLIF(t.case_id, '')::uuid, t.currency, t.memo
-                FROM unnest(\(journal.ids)::uuid[], \(journal.eventKeys)::text[], \(journal.kinds)::text[], \(journal.caseIds)::text[],
-                            \(journal.currencies)::text[], \(journal.memos)::text[]) AS t (id, event_key, kind, case_id, currency, memo),
-                     still
-            ), lines AS (
-                INSERT INTO journal_lines (entry_id, line_no, account, debit, credit)
-                SELECT t.* FROM unnest(\(journal.lineEntryIds)::uuid[], \(journal.lineNumbers)::integer[], \(journal.accounts)::text[],
-                                       \(journal.debits)::bigint[], \(journal.credits)::bigint[]) AS t, still
-            ), trail AS (
-                INSERT INTO audit_log (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id)
-                SELECT NULLIF(t.actor_id, '')::uuid, t.actor_name, t.action, t.entity_type, t.entity_id,
-                       NULLIF(t.before, '')::jsonb, NULLIF(t.after, '')::jsonb, NULLIF(t.request_id, '')
-                FROM unnest(\(trail.actorIds)::text[], \(trail.actorNames)::text[], \(trail.actions)::text[], \(trail.entityTypes)::text[],
-                            \(trail.entityIds)::uuid[], \(trail.befores)::text[], \(trail.afters)::text[], \(trail.requestIds)::text[])
-                     AS t (actor_id, actor_name, action, entity_type, entity_id, before, after, request_id),
-                     still
-            )
-            SELECT count(*)::int FROM still
+            SELECT record_invoice_payment(
+                \(invoice.id), \(read.status.rawValue), \(read.paid), \(invoice.paid), \(invoice.status.rawValue), \(completion != nil),
+                \(payment.id), \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date, \(recordedBy),
+                \(completion?.sellerFeeExpenseId), \(completion?.sellerFee ?? 0), \(invoice.caseId), \(invoice.lotId),
+                \(journal.ids)::uuid[], \(journal.eventKeys)::text[], \(journal.kinds)::text[], \(journal.caseIds)::text[],
+                \(journal.currencies)::text[], \(journal.memos)::text[],
+                \(journal.lineEntryIds)::uuid[], \(journal.lineNumbers)::integer[], \(journal.accounts)::text[],
+                \(journal.debits)::bigint[], \(journal.credits)::bigint[],
+                \(trail.actorIds)::text[], \(trail.actorNames)::text[], \(trail.actions)::text[], \(trail.entityTypes)::text[],
+                \(trail.entityIds)::uuid[], \(trail.befores)::text[], \(trail.afters)::text[], \(trail.requestIds)::text[])
             """, logger: logger)
         var written = false
-        for try await count in rows.decode(Int.self) { written = count == 1 }
+        for try await value in rows.decode(Bool.self) { written = value }
         return written
     }
 
