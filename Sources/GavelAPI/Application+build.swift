@@ -42,6 +42,11 @@ public struct GavelConfiguration: Sendable {
     /// The longest a request body may take to arrive, however steadily it trickles in
     /// (the idle timeout only catches a client that stops altogether): 408 past it.
     public var bodyTimeout: Duration = .seconds(30)
+    /// Every connection of the pool opened at start and kept, with no keep-alive query:
+    /// PostgresNIO then schedules no idle or keep-alive timer each time a connection goes
+    /// back to the pool, which was 11 % of Gavel's CPU per bid (D38). `gavel serve` sets
+    /// it; tests that start many applications do not.
+    public var databaseConnectionsAlwaysOpen = false
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -74,9 +79,12 @@ public func buildApplication(
         throw ResourceMissing(description: "cannot read \(specPath) (set GAVEL_RESOURCES to the folder holding SQL/ and Docs/)")
     }
 
-    let client = PostgresClient(
-        configuration: configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout),
-        backgroundLogger: logger)
+    var clientConfiguration = configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout)
+    if configuration.databaseConnectionsAlwaysOpen {
+        clientConfiguration.options.minimumConnections = clientConfiguration.options.maximumConnections
+        clientConfiguration.options.keepAliveBehavior = nil
+    }
+    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     let metrics = GavelMetrics()
     var database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
     database.idempotencyLifetime = configuration.idempotencyLifetime

@@ -54,6 +54,7 @@ struct ServeCommand: AsyncParsableCommand {
             if let limit = environment["GAVEL_STREAMS_PER_INSTANCE"].flatMap(Int.init), limit > 0 {
                 configuration.eventStreamsPerInstance = limit
             }
+            configuration.databaseConnectionsAlwaysOpen = true
             // Every start says where the console is; the token only the first.
             print("Gavel console: http://\(host):\(port)/console")
             fflush(nil)
