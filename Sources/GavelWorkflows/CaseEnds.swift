@@ -36,15 +36,28 @@ enum CaseProgress {
         guard let stored = try await CaseRepository.find(id: caseId, on: connection, logger: logger),
               stored.loanCase.status == .settled || stored.loanCase.status == .redeemed
         else { return false }
+        return try await closeIfSquare(caseId, locked: stored.loanCase.status, statementId: nil, by: caller, in: session)
+    }
+
+    /// The same for a case the caller holds locked and knows to be settled or redeemed
+    /// (`status`), with its current statement when the caller just issued it.
+    @discardableResult
+    static func closeIfSquare(
+        _ caseId: UUID, locked status: CaseStatus, statementId: UUID?, by caller: Caller, in session: Session
+    ) async throws -> Bool {
+        let connection = session.connection
+        let logger = session.logger
         let nets = try await CaseMoneyRepository.accountNets(caseId: caseId, on: connection, logger: logger)
         guard CaseBooks.openAccounts(nets).isEmpty else { return false }
-        if let statement = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger),
-           try await SettlementRepository.openClaim(statementId: statement.id, on: connection, logger: logger) {
+        let current = if let statementId { statementId } else {
+            try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)?.id
+        }
+        if let current, try await SettlementRepository.openClaim(statementId: current, on: connection, logger: logger) {
             return false
         }
         try await CaseRepository.setStatus(id: caseId, .closed, on: connection, logger: logger)
         try await session.audit(
-            caller, "case.close", "case", caseId, before: .object(["status": .string(stored.loanCase.status.rawValue)]),
+            caller, "case.close", "case", caseId, before: .object(["status": .string(status.rawValue)]),
             after: .object(["status": .string(CaseStatus.closed.rawValue)]))
         return true
     }

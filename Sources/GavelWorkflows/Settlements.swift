@@ -104,13 +104,17 @@ public struct Settlements: Sendable {
                 id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency,
                 amount: statement.deficiency, debtors: ClaimDebtor.of(loan), on: connection, logger: logger)
         }
-        try await CaseRepository.setStatus(id: caseId, kind == .redemption ? .redeemed : .settled, on: connection, logger: logger)
+        let settled: CaseStatus = kind == .redemption ? .redeemed : .settled
+        try await CaseRepository.setStatus(id: caseId, settled, on: connection, logger: logger)
         try await session.audit(
             caller, previous == nil ? "settlement.issue" : "settlement.correct", "case", caseId,
             before: previous.map { .object(["statementId": $0.id.json]) },
             after: .object(["statementId": statementId.json, "kind": .string(kind.rawValue), "surplus": .integer(statement.surplus),
                             "deficiency": .integer(statement.deficiency)]))
-        try await CaseProgress.closeIfSquare(caseId: caseId, by: caller, in: session)
+        // A deficiency leaves its claim open, just written: the case cannot be square yet.
+        if statement.deficiency == 0 {
+            try await CaseProgress.closeIfSquare(caseId, locked: settled, statementId: statementId, by: caller, in: session)
+        }
         return json
     }
 
