@@ -214,7 +214,7 @@ public enum InvoiceRepository {
         _ invoice: StoredInvoice, read: InvoiceBalance, payment: Payment, recordedBy: UUID, completion: Completion?,
         entries: [JournalEntry], audit: AuditRecord, on connection: PostgresConnection, logger: Logger
     ) async throws -> Bool {
-        let journal = LedgerRepository.Rows(entries)
+        let journal = try LedgerRepository.Rows(balanced: entries)
         let trail = AuditRepository.Rows([audit])
         let rows = try await connection.query(
             """

@@ -43,10 +43,7 @@ public enum LedgerRepository {
     /// posts a batch of sales at once).
     public static func post(_ entries: [JournalEntry], on connection: PostgresConnection, logger: Logger) async throws {
         guard !entries.isEmpty else { return }
-        for entry in entries where !entry.isBalanced {
-            throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
-        }
-        let rows = Rows(entries)
+        let rows = try Rows(balanced: entries)
         // One statement for the entries and their lines (the lines' foreign key is
         // checked at the statement's end, after the entries are in). PostgresNIO has no
         // arrays of optionals: a case-less entry travels as ''.
@@ -72,7 +69,12 @@ public enum LedgerRepository {
         public var lineEntryIds: [UUID] = [], lineNumbers: [Int] = [], accounts: [String] = [], debits: [Int64] = []
         public var credits: [Int64] = []
 
-        public init(_ entries: [JournalEntry]) {
+        /// The rows of entries that each balance; an unbalanced one is refused here (and
+        /// again by the database at commit).
+        public init(balanced entries: [JournalEntry]) throws {
+            for entry in entries where !entry.isBalanced {
+                throw UnbalancedEntry(description: "refusing to post unbalanced \(entry.eventKey): \(entry.lines)")
+            }
             for entry in entries {
                 let id = Seam.newID()
                 ids.append(id)

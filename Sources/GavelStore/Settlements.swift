@@ -170,6 +170,33 @@ public enum SettlementRepository {
             """, logger: logger)
     }
 
+    /// A statement's every write in one call (`record_settlement`, SQL/0021): the
+    /// statement, its journal entries, its surplus refund (`refundId`, when it has a
+    /// surplus) or deficiency claim (`claimId`, when it has a deficiency), the case's new
+    /// status and the audit record. The caller holds the case's lock. `refundId` and
+    /// `claimId` are not used when there is no surplus or no deficiency.
+    public static func record(
+        id: UUID, caseId: UUID, kind: StatementKind, currency: String, statement: Waterfall.Statement, body: JSONValue,
+        supersedes: UUID?, issuedBy: UUID, caseStatus: CaseStatus, refundId: UUID, borrower: String, claimId: UUID,
+        debtors: [ClaimDebtor], journal: LedgerRepository.Rows, audit: AuditRecord, on connection: PostgresConnection,
+        logger: Logger
+    ) async throws {
+        let trail = AuditRepository.Rows([audit])
+        try await connection.query(
+            """
+            SELECT record_settlement(
+                \(id), \(caseId), \(kind.rawValue), \(currency), \(statement.settlementDate.description)::date,
+                \(statement.interestTo.description)::date, \(JSONText.encode(body)), \(statement.surplus), \(statement.deficiency),
+                \(supersedes), \(issuedBy), \(caseStatus.rawValue), \(refundId), \(borrower), \(claimId), \(JSONText.encode(debtors)),
+                \(journal.ids)::uuid[], \(journal.eventKeys)::text[], \(journal.kinds)::text[], \(journal.caseIds)::text[],
+                \(journal.currencies)::text[], \(journal.memos)::text[],
+                \(journal.lineEntryIds)::uuid[], \(journal.lineNumbers)::integer[], \(journal.accounts)::text[],
+                \(journal.debits)::bigint[], \(journal.credits)::bigint[],
+                \(trail.actorIds)::text[], \(trail.actorNames)::text[], \(trail.actions)::text[], \(trail.entityTypes)::text[],
+                \(trail.entityIds)::uuid[], \(trail.befores)::text[], \(trail.afters)::text[], \(trail.requestIds)::text[])
+            """, logger: logger)
+    }
+
     /// The surplus a statement owes the borrower, pending payout.
     public static func insertRefund(
         id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, borrower: String,

@@ -89,28 +89,23 @@ public struct Settlements: Sendable {
             id: statementId, caseId: caseId, kind: kind, currency: stored.currency, statement: statement, loan: loan,
             lender: consignor.name, contact: consignor.policy.settlement.contact, vehicles: facts.vehicles,
             supersedes: previous?.id)
-        try await SettlementRepository.insertStatement(
-            id: statementId, caseId: caseId, kind: kind, currency: stored.currency, statement: statement, body: json,
-            supersedes: previous?.id, issuedBy: caller.user.id, on: connection, logger: logger)
         let entry = Postings.settlement(statementId: statementId, caseId: caseId, statement: statement, currency: stored.currency)
-        if !entry.lines.isEmpty { try await LedgerRepository.post(entry, on: connection, logger: logger) }
-        if statement.surplus > 0 {
-            try await SettlementRepository.insertRefund(
-                id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency, amount: statement.surplus,
-                borrower: loan.surplusPayee, on: connection, logger: logger)
-        }
-        if statement.deficiency > 0 {
-            try await SettlementRepository.insertClaim(
-                id: Seam.newID(), caseId: caseId, statementId: statementId, currency: stored.currency,
-                amount: statement.deficiency, debtors: ClaimDebtor.of(loan), on: connection, logger: logger)
-        }
         let settled: CaseStatus = kind == .redemption ? .redeemed : .settled
-        try await CaseRepository.setStatus(id: caseId, settled, on: connection, logger: logger)
-        try await session.audit(
-            caller, previous == nil ? "settlement.issue" : "settlement.correct", "case", caseId,
-            before: previous.map { .object(["statementId": $0.id.json]) },
+        let audit = AuditRecord(
+            actor: caller.auditActor, action: previous == nil ? "settlement.issue" : "settlement.correct", entityType: "case",
+            entityId: caseId, before: previous.map { .object(["statementId": $0.id.json]) },
             after: .object(["statementId": statementId.json, "kind": .string(kind.rawValue), "surplus": .integer(statement.surplus),
-                            "deficiency": .integer(statement.deficiency)]))
+                            "deficiency": .integer(statement.deficiency)]),
+            requestId: session.requestId)
+        // The journal's IDs are drawn before the refund's and the claim's, as when each
+        // was written on its own.
+        let journal = try LedgerRepository.Rows(balanced: entry.lines.isEmpty ? [] : [entry])
+        try await SettlementRepository.record(
+            id: statementId, caseId: caseId, kind: kind, currency: stored.currency, statement: statement, body: json,
+            supersedes: previous?.id, issuedBy: caller.user.id, caseStatus: settled,
+            refundId: statement.surplus > 0 ? Seam.newID() : statementId, borrower: loan.surplusPayee,
+            claimId: statement.deficiency > 0 ? Seam.newID() : statementId, debtors: ClaimDebtor.of(loan),
+            journal: journal, audit: audit, on: connection, logger: logger)
         // A deficiency leaves its claim open, just written: the case cannot be square yet.
         if statement.deficiency == 0 {
             try await CaseProgress.closeIfSquare(caseId, locked: settled, statementId: statementId, by: caller, in: session)
