@@ -155,21 +155,6 @@ public enum SettlementRepository {
         }.first
     }
 
-    /// Stores a final statement.
-    public static func insertStatement(
-        id: UUID, caseId: UUID, kind: StatementKind, currency: String, statement: Waterfall.Statement, body: JSONValue,
-        supersedes: UUID?, issuedBy: UUID, on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO settlement_statements (id, case_id, kind, currency, settlement_date, interest_to, body, surplus, deficiency,
-                                               supersedes, issued_by)
-            VALUES (\(id), \(caseId), \(kind.rawValue), \(currency), \(statement.settlementDate.description)::date,
-                    \(statement.interestTo.description)::date, \(JSONText.encode(body))::jsonb,
-                    \(statement.surplus), \(statement.deficiency), \(supersedes), \(issuedBy))
-            """, logger: logger)
-    }
-
     /// A statement's every write in one call (`record_settlement`, SQL/0021): the
     /// statement, its journal entries, its surplus refund (`refundId`, when it has a
     /// surplus) or deficiency claim (`claimId`, when it has a deficiency), the case's new
@@ -194,30 +179,6 @@ public enum SettlementRepository {
                 \(journal.debits)::bigint[], \(journal.credits)::bigint[],
                 \(trail.actorIds)::text[], \(trail.actorNames)::text[], \(trail.actions)::text[], \(trail.entityTypes)::text[],
                 \(trail.entityIds)::uuid[], \(trail.befores)::text[], \(trail.afters)::text[], \(trail.requestIds)::text[])
-            """, logger: logger)
-    }
-
-    /// The surplus a statement owes the borrower, pending payout.
-    public static func insertRefund(
-        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, borrower: String,
-        on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO surplus_refunds (id, case_id, statement_id, currency, amount, borrower)
-            VALUES (\(id), \(caseId), \(statementId), \(currency), \(amount), \(borrower))
-            """, logger: logger)
-    }
-
-    /// The deficiency a statement leaves, claimed from its debtors.
-    public static func insertClaim(
-        id: UUID, caseId: UUID, statementId: UUID, currency: String, amount: Int64, debtors: [ClaimDebtor],
-        on connection: PostgresConnection, logger: Logger
-    ) async throws {
-        try await connection.query(
-            """
-            INSERT INTO deficiency_claims (id, case_id, statement_id, currency, amount, debtors)
-            VALUES (\(id), \(caseId), \(statementId), \(currency), \(amount), \(JSONText.encode(debtors))::jsonb)
             """, logger: logger)
     }
 
