@@ -128,7 +128,7 @@ public func buildApplication(
     app.addServices(
         client,
         LotCloser(
-            database: database, logger: logger, schemaReady: schemaReady, metrics: metrics,
+            database: database, logger: logger, schemaReady: schemaReady, metrics: metrics, notifier: notifier,
             newID: configuration.newID, now: configuration.now),
         LotEventListener(location: configuration.database, hub: hub, logger: logger, instance: notifier.instance), notifier)
     // A service that returns would stop the application: none when the cache is off.

@@ -16,6 +16,9 @@ struct LotCloser: Service {
     /// otherwise meet tables that do not exist yet.
     let schemaReady: Gate
     var metrics: GavelMetrics? = nil
+    /// Sends the closed lots' events once their batch has committed (D36); nil: nobody
+    /// is told but by the watchers' heartbeat read.
+    var notifier: LotEventNotifier? = nil
     /// The seam its sweeps run under (`Seam`): invoices, postings and fees get their IDs there.
     var newID: @Sendable () -> UUID = { UUID() }
     var now: @Sendable () -> Date = { Date() }
@@ -44,10 +47,14 @@ struct LotCloser: Service {
                 for _ in 0..<closingWorkers {
                     group.addTask {
                         // Batches keep each transaction short; a full batch means more may be due.
+                        var after: Date?
                         while true {
+                            let from = after
                             let batch = try await desk.change(logger: logger, requestId: nil) { session in
-                                try await Closing().closeDue(limit: 100, in: session)
+                                try await Closing().closeDue(limit: 100, after: from, in: session)
                             }
+                            after = batch.lastEndsAt ?? after
+                            notifier?.committed(batch.announcements)
                             for lot in batch.closed { logger.info("closed lot", metadata: ["lot": "\(lot.lotId)", "outcome": "\(lot.outcome)"]) }
                             // Logged and counted once: a lot set aside leaves the queue for good.
                             for lot in batch.setAside {

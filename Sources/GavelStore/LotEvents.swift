@@ -70,6 +70,22 @@ public enum LotEventRepository {
         try await connection.query("SELECT record_lot_events(\(lotIds)::uuid[], \(kind.rawValue))", logger: logger)
     }
 
+    /// The same event for several lots (the caller holds their locks), not notified:
+    /// answers the notification payloads for the caller to send once its transaction
+    /// has committed (`record_lot_events_to_announce`, SQL/0022).
+    public static func recordToAnnounce(
+        lotIds: [UUID], kind: LotEventKind, on connection: PostgresConnection, logger: Logger
+    ) async throws -> [String] {
+        guard !lotIds.isEmpty else { return [] }
+        var payloads: [String] = []
+        for try await joined in try await connection.query(
+            "SELECT record_lot_events_to_announce(\(lotIds)::uuid[], \(kind.rawValue))", logger: logger
+        ).decode(String?.self) {
+            payloads = joined.map { $0.split(separator: "\n").map(String.init) } ?? []
+        }
+        return payloads
+    }
+
     /// The lot a notification is about, read from the front of the payload without
     /// decoding it (an instance hears every bid on every lot and most have no watcher
     /// here); nil when the payload does not start as `record_lot_event` writes it.

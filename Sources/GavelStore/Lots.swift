@@ -132,15 +132,29 @@ extension LotRepository {
     /// as of the transaction's start (`now()`, which an index can use, unlike
     /// `clock_timestamp()`): a lot ending during the sweep is the next sweep's.
     public static func dueForClosing(
-        limit: Int, on connection: PostgresConnection, logger: Logger
+        limit: Int, endingFrom start: Date? = nil, on connection: PostgresConnection, logger: Logger
     ) async throws -> [(id: UUID, lot: Result<Lot, any Error>)] {
         var bindings = PostgresBindings()
         bindings.append(limit)
+        // With `start`, the scan begins where the caller's last batch ended instead of at
+        // the queue's head, past the entries of lots closed moments ago: the index keeps
+        // them until vacuum, and during a storm each sweep walked thousands.
+        var from = ""
+        if let start {
+            bindings.append(start)
+            from = "AND (close_attempts, ends_at) >= (0, $2)"
+        }
+        // The queue is locked on narrow rows and only the batch is read whole: when the
+        // planner sorts every due lot (as it does while the statistics lag behind a
+        // burst of new lots) it sorts ten thousand IDs in memory, not ten thousand lots
+        // on disk (230 ms a batch during the storm).
         return try await connection.query(
             PostgresQuery(
                 unsafeSQL: """
-                    SELECT \(columns) FROM lots WHERE status = 'scheduled' AND ends_at <= now()
-                    ORDER BY close_attempts, ends_at LIMIT $1 FOR UPDATE SKIP LOCKED
+                    SELECT \(columns) FROM lots WHERE id IN (
+                        SELECT id FROM lots WHERE status = 'scheduled' AND ends_at <= now() \(from)
+                        ORDER BY close_attempts, ends_at LIMIT $1 FOR UPDATE SKIP LOCKED)
+                    ORDER BY close_attempts, ends_at
                     """, binds: bindings),
             logger: logger
         ).collect { row in (id: try row.value("id", as: UUID.self), lot: Result { try decode(row).0 }) }

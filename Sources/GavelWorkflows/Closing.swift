@@ -18,6 +18,12 @@ public struct SetAsideLot: Sendable, Equatable {
 public struct ClosingBatch: Sendable {
     public var closed: [ClosedLot] = []
     public var setAside: [SetAsideLot] = []
+    /// The closed lots' events' notification payloads, for the caller to send once the
+    /// batch's transaction has committed (D36, SQL/0022).
+    public var announcements: [String] = []
+    /// The latest end among the lots taken: where the next batch of the same sweep may
+    /// start its scan (`closeDue(after:)`).
+    public var lastEndsAt: Date?
     /// Lots taken from the queue (closed or set aside): a full batch means more may be due.
     public var taken: Int { closed.count + setAside.count }
 }
@@ -48,26 +54,36 @@ public struct Closing: Sendable {
     /// A lot that fails on its own for a reason that will not pass (its sale breaks a
     /// bound, its row no longer reads) is set aside as `close-failed`: retried, it would
     /// fail for ever and, at the head of the queue, hold back every lot behind it.
-    public func closeDue(limit: Int, in session: Session) async throws -> ClosingBatch {
+    ///
+    /// `after`: the previous batch's `lastEndsAt` in the same sweep; lots that never failed
+    /// and ended before it are left to the next sweep (another worker holds them, or a
+    /// bid did a moment ago).
+    public func closeDue(limit: Int, after: Date? = nil, in session: Session) async throws -> ClosingBatch {
         var batch = ClosingBatch()
         var due: [Lot] = []
-        for row in try await LotRepository.dueForClosing(limit: limit, on: session.connection, logger: session.logger) {
+        for row in try await LotRepository.dueForClosing(
+            limit: limit, endingFrom: after, on: session.connection, logger: session.logger)
+        {
             switch row.lot {
             case .success(let lot): due.append(lot)
             case .failure(let error): batch.setAside.append(try await setAside(lotId: row.id, because: error, in: session))
             }
         }
+        batch.lastEndsAt = due.map(\.endsAt).max()
         guard !due.isEmpty else { return batch }
         switch try await session.attempt("close_batch", { try await close(due, in: session) }) {
-        case .success(let closed):
+        case .success(let (closed, announcements)):
             batch.closed = closed
+            batch.announcements = announcements
             return batch
         case .failure(let error):
             session.logger.warning("closing lot by lot after a batch failed", metadata: ["error": "\(String(reflecting: error))"])
         }
         for lot in due {
             switch try await session.attempt("close_lot", { try await close([lot], in: session) }) {
-            case .success(let closed): batch.closed += closed
+            case .success(let (closed, announcements)):
+                batch.closed += closed
+                batch.announcements += announcements
             case .failure(let error):
                 if let setAside = try await failed(lotId: lot.id, because: error, in: session) {
                     batch.setAside.append(setAside)
@@ -117,8 +133,9 @@ public struct Closing: Sendable {
         return SetAsideLot(lotId: lotId, reason: reason)
     }
 
-    /// Closes lots the caller holds locked, each by `Auction` over its two highest maxima.
-    func close(_ lots: [Lot], in session: Session) async throws -> [ClosedLot] {
+    /// Closes lots the caller holds locked, each by `Auction` over its two highest maxima;
+    /// answers them with their events' notification payloads, not yet sent.
+    func close(_ lots: [Lot], in session: Session) async throws -> ([ClosedLot], [String]) {
         let connection = session.connection
         let logger = session.logger
         let lotIds = lots.map(\.id)
@@ -151,13 +168,13 @@ public struct Closing: Sendable {
         if !sold.isEmpty {
             try await Invoices().issue(lotIds: sold, in: session)
         }
-        try await LotEventRepository.record(lotIds: lotIds, kind: .closed, on: connection, logger: logger)
+        let announcements = try await LotEventRepository.recordToAnnounce(lotIds: lotIds, kind: .closed, on: connection, logger: logger)
         try await session.audit(zip(lots, closed).map { lot, result in
             AuditRecord(actor: Self.closer, action: "lot.close", entityType: "lot", entityId: lot.id,
                         before: .object(["status": .string(lot.status.rawValue)]),
                         after: Self.outcomeRecord(result.outcome), requestId: nil)
         })
-        return closed
+        return (closed, announcements)
     }
 
     /// Rejects below-reserve lots whose approval period ran out.

@@ -87,6 +87,40 @@ struct ClosingTests {
         }
     }
 
+    @Test("a closing batch sends no NOTIFY from its transaction; its closed events come back to be announced after commit")
+    func closingAnnouncedAfterCommit() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 1)
+            #expect(try await lot.bid(0, 6_500_000).status == .created)
+            let lotId = UUID(uuidString: lot.lotId)!
+            let (batch, heard) = try await gavel.sql { listener in
+                try await listener.listen(on: LotEventRepository.channel) { notifications in
+                    try await listener.query("SELECT 1", logger: quietLogger)
+                    let batch = try await gavel.sql { connection in
+                        try await PostgresTransactionError.unwrapping {
+                            try await connection.withTransaction(logger: quietLogger) { connection in
+                                try await connection.query("UPDATE lots SET ends_at = now() WHERE id = \(lotId)", logger: quietLogger)
+                                return try await Closing().closeDue(limit: 100, in: Session(connection: connection, logger: quietLogger))
+                            }
+                        }
+                    }
+                    // Sent after the close committed: the first thing heard, if the close told nobody.
+                    _ = try await gavel.sql { connection in
+                        try await connection.query("SELECT pg_notify(\(LotEventRepository.channel), 'after the close')", logger: quietLogger)
+                    }
+                    for try await notification in notifications { return (batch, notification.payload) }
+                    return (batch, "")
+                }
+            }
+            #expect(heard == "after the close")
+            #expect(batch.closed.map(\.lotId) == [lotId])
+            let events = batch.announcements.compactMap(LotEventRepository.decodeNotification)
+            #expect(events.map(\.lotId) == [lotId])
+            #expect(events.map(\.kind) == [.closed])
+            #expect(events.map(\.seq) == [2])
+        }
+    }
+
     @Test("one batch with every outcome closes each lot as it would alone; a lot that cannot be closed holds back no other")
     func batchOfOutcomes() async throws {
         try await withGavel { gavel in
