@@ -223,11 +223,21 @@ public struct Auction: Equatable, Sendable {
 
     // MARK: - Closing
 
-    public enum Outcome: Equatable, Sendable {
+    public enum Outcome: Equatable, Sendable, CustomStringConvertible {
         case unsold
         case sold(price: Int64, winner: UUID)
         /// Below the reserve: a manager accepts or rejects within the approval period.
         case pendingApproval(price: Int64, leader: UUID)
+
+        /// For the closer's log line, one per lot closed: written out here because the
+        /// reflection Swift falls back on was a twentieth of a close storm's CPU.
+        public var description: String {
+            switch self {
+            case .unsold: "unsold"
+            case .sold(let price, let winner): "sold for \(price) to \(winner.uuidString.lowercased())"
+            case .pendingApproval(let price, let leader): "pending approval at \(price), led by \(leader.uuidString.lowercased())"
+            }
+        }
     }
 
     public var outcome: Outcome {

@@ -80,8 +80,8 @@ public enum AuditRepository {
                 actions.append(record.action)
                 entityTypes.append(record.entityType)
                 entityIds.append(record.entityId)
-                befores.append(record.before.map { JSONText.encode($0) } ?? "")
-                afters.append(record.after.map { JSONText.encode($0) } ?? "")
+                befores.append(record.before?.compactText ?? "")
+                afters.append(record.after?.compactText ?? "")
                 requestIds.append(record.requestId ?? "")
             }
         }

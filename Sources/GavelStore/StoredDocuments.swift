@@ -1,5 +1,6 @@
 import Foundation
 import GavelCore
+import Synchronization
 
 // The formats of the jsonb columns: written and read only here, as Codable documents.
 // The API's shapes (GavelCore's `json` forms, GavelWorkflows' records) are another
@@ -34,6 +35,53 @@ extension StoredDocument {
     }
 }
 
+/// A document many rows hold the same copy of: a consignor's lots all carry its fees and
+/// increments, and each read of a lot decoded them again (JSONDecoder was a fifth of the
+/// closer's CPU in a close storm, Docs/benchmarks.md). Read through a cache of the
+/// column's text: the value is a pure function of the text, so a copy kept in memory is
+/// never stale, whatever another instance writes.
+protocol RepeatedDocument: StoredDocument where Value: Sendable {}
+
+extension RepeatedDocument {
+    static func read(_ text: String, _ what: @autoclosure () -> String) throws -> Value {
+        let key = DocumentCache.Key(document: ObjectIdentifier(Self.self), text: text)
+        if let value = DocumentCache.shared.value(for: key) as? Value { return value }
+        do {
+            let value = try self.value(JSONText.decode(Form.self, from: text))
+            DocumentCache.shared.store(value, for: key)
+            return value
+        } catch {
+            throw StoredDataCorrupt(description: "\(what()) no longer reads: \(error)")
+        }
+    }
+}
+
+/// The values of repeated documents by their text, shared by every connection. Bounded:
+/// past `capacity` texts it starts again empty (a few policies and fee schedules are
+/// what it holds in practice).
+final class DocumentCache: Sendable {
+    struct Key: Hashable, Sendable {
+        var document: ObjectIdentifier
+        var text: String
+    }
+
+    static let shared = DocumentCache(capacity: 512)
+
+    private let capacity: Int
+    private let values = Mutex<[Key: any Sendable]>([:])
+
+    init(capacity: Int) { self.capacity = capacity }
+
+    func value(for key: Key) -> (any Sendable)? { values.withLock { $0[key] } }
+
+    func store(_ value: any Sendable, for key: Key) {
+        values.withLock { values in
+            if values.count >= capacity { values.removeAll(keepingCapacity: true) }
+            values[key] = value
+        }
+    }
+}
+
 /// A document that is its own form: a struct of the column's members.
 protocol SelfFormed: StoredDocument, Codable where Form == Self {
     init(_ value: Value)
@@ -52,7 +100,7 @@ struct StoredValueOutOfRange: Error, CustomStringConvertible {
 
 // MARK: - consignors.policy and lots.fees, lots.increments
 
-struct FeesDocument: SelfFormed, Equatable {
+struct FeesDocument: SelfFormed, RepeatedDocument, Equatable {
     typealias Value = Policy.Fees
 
     var buyerPremiumBp: Int64
@@ -105,7 +153,7 @@ struct IncrementDocument: Codable, Equatable {
     }
 }
 
-enum IncrementsDocument: StoredDocument {
+enum IncrementsDocument: RepeatedDocument {
     static func form(_ value: [Policy.Increment]) -> [IncrementDocument] { value.map(IncrementDocument.init) }
 
     static func value(_ bands: [IncrementDocument]) throws -> [Policy.Increment] {
@@ -116,7 +164,7 @@ enum IncrementsDocument: StoredDocument {
     }
 }
 
-struct PolicyDocument: SelfFormed {
+struct PolicyDocument: SelfFormed, RepeatedDocument {
     typealias Value = Policy
 
     struct ConditionPoint: Codable {

@@ -31,32 +31,13 @@ struct JSONLogHandler: LogHandler {
         var line = "{"
         for (index, key) in fields.keys.sorted().enumerated() {
             if index > 0 { line += "," }
-            Self.appendQuoted(key, to: &line)
+            JSONValue.writeQuoted(key, to: &line)
             line += ":"
-            Self.appendQuoted(fields[key] ?? "", to: &line)
+            JSONValue.writeQuoted(fields[key] ?? "", to: &line)
         }
         line += "}\n"
         let bytes = Data(line.utf8)
         Self.output.withLock { _ in FileHandle.standardOutput.write(bytes) }
-    }
-
-    /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped).
-    static func appendQuoted(_ text: String, to line: inout String) {
-        line += "\""
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": line += "\\\""
-            case "\\": line += "\\\\"
-            case "\n": line += "\\n"
-            case "\r": line += "\\r"
-            case "\t": line += "\\t"
-            case let control where control.value < 0x20:
-                let hex = String(control.value, radix: 16)
-                line += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: line.unicodeScalars.append(scalar)
-            }
-        }
-        line += "\""
     }
 }
 

@@ -85,4 +85,32 @@ struct StoredDocumentsTests {
             #expect(throws: StoredDataCorrupt.self, "\(text)") { try read(text) }
         }
     }
+
+    @Test("repeated documents are read through a cache of their text: same values, refusals every time, bounded")
+    func repeatedDocumentsCached() throws {
+        var fees = Policy.defaults.fees
+        fees.docFee = 4_321
+        let text = FeesDocument.text(fees)
+        let key = DocumentCache.Key(document: ObjectIdentifier(FeesDocument.self), text: text)
+        #expect(try FeesDocument.read(text, "fees") == fees)
+        #expect(DocumentCache.shared.value(for: key) as? Policy.Fees == fees)
+        #expect(try FeesDocument.read(text, "fees") == fees)
+        // The same text as another document is another entry: increments are not fees.
+        let bands = [Policy.Increment(below: nil, step: 4_321)]
+        let bandsText = IncrementsDocument.text(bands)
+        #expect(try IncrementsDocument.read(bandsText, "increments") == bands)
+        #expect(DocumentCache.shared.value(for: .init(document: ObjectIdentifier(FeesDocument.self), text: bandsText)) == nil)
+        // A text that does not read is refused each time and never kept.
+        let corrupt = text.replacingOccurrences(of: #""paymentDueDays":3"#, with: #""paymentDueDays":0"#)
+        for _ in 0..<2 {
+            #expect(throws: StoredDataCorrupt.self) { try FeesDocument.read(corrupt, "fees") }
+        }
+        #expect(DocumentCache.shared.value(for: .init(document: ObjectIdentifier(FeesDocument.self), text: corrupt)) == nil)
+
+        let small = DocumentCache(capacity: 2)
+        let keys = (0..<3).map { DocumentCache.Key(document: ObjectIdentifier(FeesDocument.self), text: "\($0)") }
+        for (index, key) in keys.enumerated() { small.store(index, for: key) }
+        #expect(small.value(for: keys[0]) == nil)
+        #expect(small.value(for: keys[2]) as? Int == 2)
+    }
 }

@@ -30,6 +30,10 @@ struct AuctionTests {
         let fourth = try auction.place(bidder: Self.b1, amount: 8_000_000, sequence: 4, now: now).get()
         #expect(fourth.price == 8_000_000 && fourth.leader == Self.b3)
         #expect(auction.outcome == .sold(price: 8_000_000, winner: Self.b3))
+        // The closer's log line says it in words (and without reflection).
+        #expect("\(auction.outcome)" == "sold for 8000000 to \(Self.b3.uuidString.lowercased())")
+        #expect("\(Auction.Outcome.pendingApproval(price: 5, leader: Self.b1))" == "pending approval at 5, led by \(Self.b1.uuidString.lowercased())")
+        #expect("\(Auction.Outcome.unsold)" == "unsold")
     }
 
     static let p = UUID(uuidString: "00000000-0000-0000-0000-0000000000f1")!
