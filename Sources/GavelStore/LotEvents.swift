@@ -70,20 +70,10 @@ public enum LotEventRepository {
         try await connection.query("SELECT record_lot_events(\(lotIds)::uuid[], \(kind.rawValue))", logger: logger)
     }
 
-    /// The same event for several lots (the caller holds their locks), not notified:
-    /// answers the notification payloads for the caller to send once its transaction
-    /// has committed (`record_lot_events_to_announce`, SQL/0022).
-    public static func recordToAnnounce(
-        lotIds: [UUID], kind: LotEventKind, on connection: PostgresConnection, logger: Logger
-    ) async throws -> [String] {
-        guard !lotIds.isEmpty else { return [] }
-        var payloads: [String] = []
-        for try await joined in try await connection.query(
-            "SELECT record_lot_events_to_announce(\(lotIds)::uuid[], \(kind.rawValue))", logger: logger
-        ).decode(String?.self) {
-            payloads = joined.map { $0.split(separator: "\n").map(String.init) } ?? []
-        }
-        return payloads
+    /// The payloads a batch's function answers, one JSON document per line
+    /// (`lot_events_counted_to_announce`, SQL/0024: json_build_object escapes any newline).
+    public static func payloads(joined: String?) -> [String] {
+        joined.map { $0.split(separator: "\n").map(String.init) } ?? []
     }
 
     /// The lot a notification is about, read from the front of the payload without

@@ -160,15 +160,15 @@ extension LotRepository {
         ).collect { row in (id: try row.value("id", as: UUID.self), lot: Result { try decode(row).0 }) }
     }
 
-    /// The two highest maxima of each lot in rank order (an auction's outcome needs no more).
+    /// The two highest maxima of each lot (an auction's outcome needs no more; `lot_top_maxima`,
+    /// SQL/0024), in no order: `Auction` ranks them.
     public static func topMaxima(lotIds: [UUID], on connection: PostgresConnection, logger: Logger) async throws -> [UUID: [Auction.Maximum]] {
         var maxima: [UUID: [Auction.Maximum]] = [:]
         let rows = try await connection.query(
             """
             SELECT t.lot_id, m.bidder_id, m.amount, m.sequence FROM unnest(\(lotIds)::uuid[]) AS t (lot_id)
             JOIN lots l ON l.id = t.lot_id
-            CROSS JOIN LATERAL lot_ranked_maxima(t.lot_id, l.priority_holders, 2) WITH ORDINALITY AS m (bidder_id, amount, sequence, n)
-            ORDER BY t.lot_id, m.n
+            CROSS JOIN LATERAL lot_top_maxima(t.lot_id, l.priority_holders, 2) AS m
             """, logger: logger)
         for try await (lotId, bidder, amount, sequence) in rows.decode((UUID, UUID, Int64, Int64).self) {
             maxima[lotId, default: []].append(Auction.Maximum(bidder: bidder, amount: amount, sequence: sequence))
@@ -194,22 +194,23 @@ extension LotRepository {
         }
     }
 
-    /// Writes the closes of lots the caller holds locked, in one statement whatever their number.
-    public static func writeCloses(_ closes: [Close], on connection: PostgresConnection, logger: Logger) async throws {
+    /// Writes the lots' outcomes (the caller holds their locks) with their closed events,
+    /// one write of each lot's row (`close_lots`, SQL/0024); answers the events'
+    /// notification payloads for the caller to send once its transaction has committed.
+    public static func writeCloses(_ closes: [Close], on connection: PostgresConnection, logger: Logger) async throws -> [String] {
+        guard !closes.isEmpty else { return [] }
+        var payloads: [String] = []
         // '' and -1 stand for NULL (no arrays of optionals in PostgresNIO).
-        try await connection.query(
+        for try await joined in try await connection.query(
             """
-            UPDATE lots l SET status = t.status, closed_at = c.at, winner_id = NULLIF(t.winner, '')::uuid,
-                              hammer_price = NULLIF(t.price, -1), current_price = COALESCE(NULLIF(t.price, -1), l.current_price),
-                              decision_due_at = CASE WHEN t.hours >= 0 THEN c.at + make_interval(hours => t.hours::int) END
-            FROM unnest(\(closes.map(\.lotId))::uuid[], \(closes.map(\.status.rawValue))::text[],
-                        \(closes.map { $0.winner?.uuidString ?? "" })::text[], \(closes.map { $0.hammerPrice ?? -1 })::bigint[],
-                        \(closes.map { $0.decisionHours ?? -1 })::bigint[])
-                 AS t (lot_id, status, winner, price, hours),
-                 -- One reading of the clock for both: the decision is due exactly approvalHours after the close.
-                 LATERAL (SELECT clock_timestamp() AS at) c
-            WHERE l.id = t.lot_id
-            """, logger: logger)
+            SELECT close_lots(\(closes.map(\.lotId))::uuid[], \(closes.map(\.status.rawValue))::text[],
+                              \(closes.map { $0.winner?.uuidString ?? "" })::text[], \(closes.map { $0.hammerPrice ?? -1 })::bigint[],
+                              \(closes.map { $0.decisionHours ?? -1 })::bigint[])
+            """, logger: logger
+        ).decode(String?.self) {
+            payloads = LotEventRepository.payloads(joined: joined)
+        }
+        return payloads
     }
 
     /// Counts one more failed attempt to close a lot; answers how many there have been.

@@ -161,14 +161,13 @@ public struct Closing: Sendable {
                     decisionHours: approvalHours[lot.consignorId] ?? 0))
             }
         }
-        try await LotRepository.writeCloses(closes, on: connection, logger: logger)
+        let announcements = try await LotRepository.writeCloses(closes, on: connection, logger: logger)
         // Everyone but the winner (or the leader awaiting a decision) is owed their deposit back.
         try await DepositRepository.releaseHeld(lotIds: lotIds, keepers: closes.map(\.winner), on: connection, logger: logger)
         let sold = closes.filter { $0.status == .sold }.map(\.lotId)
         if !sold.isEmpty {
             try await Invoices().issue(lotIds: sold, in: session)
         }
-        let announcements = try await LotEventRepository.recordToAnnounce(lotIds: lotIds, kind: .closed, on: connection, logger: logger)
         try await session.audit(zip(lots, closed).map { lot, result in
             AuditRecord(actor: Self.closer, action: "lot.close", entityType: "lot", entityId: lot.id,
                         before: .object(["status": .string(lot.status.rawValue)]),
