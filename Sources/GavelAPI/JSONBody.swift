@@ -36,11 +36,10 @@ enum JSONBody {
     }
 
     private static func parse(_ bytes: ByteBuffer) throws -> JSONValue {
-        do {
-            return try JSONDecoder().decode(JSONValue.self, from: Data(buffer: bytes))
-        } catch {
+        guard let value = JSONValue(parsing: bytes.readableBytesView) else {
             throw Problem.malformedJSON("the body is not valid JSON")
         }
+        return value
     }
 
     private static func reader(_ value: JSONValue) throws -> FieldReader {

@@ -20,8 +20,8 @@ extension JSONValue {
         self = root.value
     }
 
-    /// Compact JSON text with sorted keys and unescaped slashes, as `JSONText.encode`
-    /// writes it (floating-point numbers aside: those are Swift's shortest form here).
+    /// Compact JSON text with sorted keys and unescaped slashes: what JSONEncoder writes
+    /// with those options.
     public var compactText: String {
         var text = ""
         write(to: &text)
@@ -33,7 +33,7 @@ extension JSONValue {
         case .null: text += "null"
         case .bool(let value): text += value ? "true" : "false"
         case .integer(let value): text += String(value)
-        case .number(let value): text += value.isFinite ? "\(value)" : "null"
+        case .number(let value): text += Self.numberText(value)
         case .string(let value): Self.writeQuoted(value, to: &text)
         case .array(let elements):
             text += "["
@@ -54,10 +54,23 @@ extension JSONValue {
         }
     }
 
+    /// A number as JSONEncoder writes it (its digits are its own; numbers with a fraction
+    /// are rare in Gavel's documents, so it is asked for each).
+    static func numberText(_ value: Double) -> String {
+        guard value.isFinite, let data = try? JSONEncoder().encode(value) else { return "null" }
+        return String(decoding: data, as: UTF8.self)
+    }
+
     /// A JSON string literal (RFC 8259: quote, backslash and control characters escaped),
     /// appended to `text`; the JSON log lines write theirs with it too.
     public static func writeQuoted(_ value: String, to text: inout String) {
         text += "\""
+        // Nearly every string needs no escape: appended whole, not scalar by scalar.
+        if !value.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            text += value
+            text += "\""
+            return
+        }
         for scalar in value.unicodeScalars {
             switch scalar {
             case "\"": text += "\\\""
@@ -99,7 +112,7 @@ final class JSONValueNode {
         case let date as Date: .string(date.formatted(.iso8601))
         case let url as URL: .string(url.absoluteString)
         case let double as Double: number(double)
-        case let float as Float: number(Double(float))
+        case let float as Float: number(Double("\(float)") ?? Double(float))
         case let integer as any FixedWidthInteger:
             Int64(exactly: integer).map(JSONValue.integer) ?? .number(Double(integer))
         default: nil
