@@ -30,6 +30,72 @@ struct BidCommitTests {
         return (writes, events)
     }
 
+    /// `place_bid`'s answer on `connection` with a lock timeout, in a transaction of its
+    /// own (rolled back unless `commit`): the answer (or the error's SQLSTATE) and whether
+    /// the transaction took an ID.
+    static func placeWithoutWaiting(
+        _ connection: PostgresConnection, lot: UUID, bidder: UUID, amount: Int64, commit: Bool = false
+    ) async throws -> (answer: String, hadTransactionId: Bool) {
+        try await connection.query("BEGIN", logger: quietLogger)
+        try await connection.query("SET LOCAL lock_timeout = '300ms'", logger: quietLogger)
+        do {
+            var answer = ""
+            for try await value in try await connection.query(
+                "SELECT answer FROM place_bid(gen_random_uuid(), \(lot), \(bidder), \(amount))", logger: quietLogger
+            ).decode(String.self) { answer = value }
+            var assigned = false
+            for try await value in try await connection.query(
+                "SELECT txid_current_if_assigned() IS NOT NULL", logger: quietLogger
+            ).decode(Bool.self) { assigned = value }
+            try await connection.query(commit ? "COMMIT" : "ROLLBACK", logger: quietLogger)
+            return (answer, assigned)
+        } catch let error as PSQLError {
+            try await connection.query("ROLLBACK", logger: quietLogger)
+            return (error.serverInfo?[.sqlState] ?? "?", true)
+        }
+    }
+
+    @Test("a refused bid takes no lock and writes nothing; a bid that may be accepted, or one past the end, waits for the lock")
+    func refusalsWithoutTheLock() async throws {
+        try await withGavel { gavel in
+            let lot = try await OpenLot.start(gavel, bidders: 2)
+            let lotId = UUID(uuidString: lot.lotId)!
+            let first = UUID(uuidString: lot.bidders[0].id)!, second = UUID(uuidString: lot.bidders[1].id)!
+            let opening = try await gavel.sql { try await Self.placeWithoutWaiting($0, lot: lotId, bidder: first, amount: 6_500_000, commit: true) }
+            #expect(opening.answer == "accepted" && opening.hadTransactionId)
+            try await gavel.sql { holder in
+                // Another transaction (a bid being committed, the closer) holds the lot.
+                try await holder.query("BEGIN", logger: quietLogger)
+                try await holder.query("SELECT 1 FROM lots WHERE id = \(lotId) FOR UPDATE", logger: quietLogger)
+                let answers = try await gavel.sql { bidder in
+                    [
+                        try await Self.placeWithoutWaiting(bidder, lot: lotId, bidder: second, amount: 100),
+                        try await Self.placeWithoutWaiting(bidder, lot: lotId, bidder: first, amount: 6_500_000),
+                        try await Self.placeWithoutWaiting(bidder, lot: lotId, bidder: second, amount: 9_000_000),
+                    ]
+                }
+                // Too low and not higher than one's own maximum: answered at once, read only.
+                #expect(answers[0].answer == "bid-too-low" && !answers[0].hadTransactionId)
+                #expect(answers[1].answer == "bid-not-higher" && !answers[1].hadTransactionId)
+                // A bid that passes on the committed state waits for the lot (55P03: lock_not_available).
+                #expect(answers[2].answer == "55P03")
+                try await holder.query("ROLLBACK", logger: quietLogger)
+            }
+            // Past its end as last committed: a bid in the soft-close window may be committing
+            // its extension, so the answer waits for the lock too.
+            try await gavel.sql { holder in
+                try await holder.query("UPDATE lots SET ends_at = clock_timestamp() - interval '1 second', starts_at = clock_timestamp() - interval '1 hour' WHERE id = \(lotId)", logger: quietLogger)
+                try await holder.query("BEGIN", logger: quietLogger)
+                try await holder.query("SELECT 1 FROM lots WHERE id = \(lotId) FOR UPDATE", logger: quietLogger)
+                let late = try await gavel.sql { try await Self.placeWithoutWaiting($0, lot: lotId, bidder: second, amount: 100) }
+                #expect(late.answer == "55P03")
+                try await holder.query("ROLLBACK", logger: quietLogger)
+                let afterwards = try await gavel.sql { try await Self.placeWithoutWaiting($0, lot: lotId, bidder: second, amount: 9_000_000) }
+                #expect(afterwards.answer == "lot-not-open")
+            }
+        }
+    }
+
     @Test("a bid writes its lot row once, soft close or not, and its events are what record_lot_event writes")
     func oneWrite() async throws {
         try await withGavel { gavel in
