@@ -96,11 +96,6 @@ public enum CaseMoneyRepository {
         return total
     }
 
-    /// The case's redemption payment, if it was redeemed.
-    public static func redemption(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> CaseReceipt? {
-        try await receipts(caseId: caseId, on: connection, logger: logger).first { $0.kind == .redemption }
-    }
-
     public static func receipts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [CaseReceipt] {
         try await connection.query(
             """
@@ -134,20 +129,6 @@ public enum CaseMoneyRepository {
                 amount: try row.value("amount"), reference: try row.value("reference"),
                 receivedOn: try row.calendarDate("received_on"))
         }
-    }
-
-    /// The day the case's last cash proceeds arrived: for each invoice paid in full, the
-    /// `receivedOn` of the payment that completed it; the latest of them.
-    public static func lastProceedsReceivedOn(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> CalendarDate? {
-        var day: CalendarDate?
-        for try await text in try await connection.query(
-            """
-            SELECT max(last.received_on)::text FROM invoices i
-            CROSS JOIN LATERAL (SELECT p.received_on FROM payments p WHERE p.invoice_id = i.id ORDER BY p.seq DESC LIMIT 1) last
-            WHERE i.case_id = \(caseId) AND i.status = 'paid'
-            """, logger: logger
-        ).decode(String?.self) { day = text.flatMap(CalendarDate.init(iso:)) }
-        return day
     }
 
     public static func insertPayout(_ payout: Payout, recordedBy: UUID, on connection: PostgresConnection, logger: Logger) async throws {

@@ -20,6 +20,12 @@ public struct SettlementFacts: Sendable {
     public var expenses: [(kind: String, amount: Int64)]
     public var vehicles: [DisposedVehicle]
     public var openInvoices: Int
+    /// What the borrower paid on the loan before the sale.
+    public var borrowerPayments: Int64
+    /// The case's redemption payment, if it was redeemed.
+    public var redemption: (amount: Int64, receivedOn: CalendarDate)?
+    /// The day the last paid sale's money arrived, if any sold.
+    public var lastProceedsReceivedOn: CalendarDate?
 }
 
 public struct StoredStatement: Sendable {
@@ -101,34 +107,26 @@ public enum SettlementRepository {
     static let expenseKinds = ExpenseKind.allCases.map(\.rawValue)
 
     public static func facts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
-        // The case's money in one statement: each figure is a small read by the case's
-        // own indexes, and a settlement is many such round trips.
-        var hammer: Int64 = 0, openInvoices = 0, forfeited: Int64 = 0, expensesJSON = "{}"
+        // The case's money in one call, then its vehicles with their sales: PL/pgSQL
+        // functions (SQL/0027) whose plans are kept, where the same queries sent as text
+        // were planned on every settlement for longer than they ran.
+        var hammer: Int64 = 0, openInvoices = 0, forfeited: Int64 = 0, expensesJSON = "{}", borrowerPayments: Int64 = 0
+        var redemption: (amount: Int64, receivedOn: CalendarDate)?, lastProceeds: CalendarDate?
         for try await row in try await connection.query(
-            """
-            SELECT (SELECT COALESCE(sum(price) FILTER (WHERE status = 'paid'), 0)::bigint FROM invoices WHERE case_id = \(caseId)),
-                   (SELECT count(*) FILTER (WHERE status = 'open')::int FROM invoices WHERE case_id = \(caseId)),
-                   (SELECT COALESCE(sum(d.amount), 0)::bigint FROM deposits d JOIN lots l ON l.id = d.lot_id
-                    JOIN vehicles v ON v.id = l.vehicle_id WHERE v.case_id = \(caseId) AND d.status = 'forfeited'),
-                   (SELECT COALESCE(json_object_agg(kind, total), '{}')::text
-                    FROM (SELECT kind, sum(amount)::bigint AS total FROM expenses WHERE case_id = \(caseId) GROUP BY kind) e)
-            """, logger: logger
-        ).decode((Int64, Int, Int64, String).self) { (hammer, openInvoices, forfeited, expensesJSON) = row }
+            "SELECT * FROM settlement_money(\(caseId))", logger: logger
+        ).decode((Int64, Int, Int64, String, Int64, Int64?, String?, String?).self) {
+            (hammer, openInvoices, forfeited, expensesJSON, borrowerPayments) = (row.0, row.1, row.2, row.3, row.4)
+            if let amount = row.5 {
+                guard let day = row.6.flatMap(CalendarDate.init(iso:)) else {
+                    throw StoredDataCorrupt(description: "the redemption of case \(caseId) has no readable date")
+                }
+                redemption = (amount, day)
+            }
+            lastProceeds = row.7.flatMap(CalendarDate.init(iso:))
+        }
         let byKind = try JSONDecoder().decode([String: Int64].self, from: Data(expensesJSON.utf8))
-        // The sales found through the case's invoices (`invoices_case`), not through every
-        // paid invoice: once many invoices turn paid at once the statistics still call
-        // paid ones rare, and PostgreSQL scanned them all for each case (20-40 ms a case
-        // at 2 000 cases). A vehicle is sold once, so it has one sale at most.
         let vehicles = try await connection.query(
-            """
-            SELECT v.vin, v.year::text || ' ' || v.make || ' ' || v.model AS description, v.status,
-                   sale.price, (sale.paid_at AT TIME ZONE 'UTC')::date::text AS sale_date
-            FROM vehicles v LEFT JOIN (
-                SELECT l.vehicle_id, i.price, i.paid_at FROM invoices i JOIN lots l ON l.id = i.lot_id
-                WHERE i.case_id = \(caseId) AND i.status = 'paid'
-            ) sale ON sale.vehicle_id = v.id
-            WHERE v.case_id = \(caseId) ORDER BY v.seq
-            """, logger: logger
+            "SELECT vin, description, status, price, sale_date FROM settlement_vehicles(\(caseId))", logger: logger
         ).collect { row in
             DisposedVehicle(
                 vin: try row.value("vin"), description: try row.value("description"),
@@ -138,7 +136,8 @@ public enum SettlementRepository {
         return SettlementFacts(
             hammer: hammer, forfeitedDeposits: forfeited,
             expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
-            vehicles: vehicles, openInvoices: openInvoices)
+            vehicles: vehicles, openInvoices: openInvoices, borrowerPayments: borrowerPayments, redemption: redemption,
+            lastProceedsReceivedOn: lastProceeds)
     }
 
     public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {

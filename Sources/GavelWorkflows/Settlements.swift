@@ -57,20 +57,15 @@ public struct Settlements: Sendable {
             throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
         }
         let loan = stored.loanCase
-        let redemption = try await CaseMoneyRepository.redemption(caseId: caseId, on: connection, logger: logger)
-        var receivedOn = redemption?.receivedOn
-        if receivedOn == nil {
-            receivedOn = try await CaseMoneyRepository.lastProceedsReceivedOn(caseId: caseId, on: connection, logger: logger)
-        }
+        let redemption = facts.redemption
         let input = Waterfall.Input(
             balances: loan.balances, settlementDate: settlementDate, hammer: facts.hammer,
             forfeitedDeposits: facts.forfeitedDeposits, expenses: facts.expenses,
             allocationOrder: consignor.policy.settlement.allocationOrder,
             // A redemption pays no junior: its lien follows the collateral back (D26).
             lienholders: kind == .redemption ? [] : loan.lienholders, credits: loan.credits,
-            proceedsReceivedOn: receivedOn,
-            borrowerPayments: try await CaseMoneyRepository.receiptsTotal(
-                caseId: caseId, kind: .borrowerPayment, on: connection, logger: logger),
+            proceedsReceivedOn: redemption?.receivedOn ?? facts.lastProceedsReceivedOn,
+            borrowerPayments: facts.borrowerPayments,
             redemption: redemption?.amount ?? 0)
         let statement: Waterfall.Statement
         switch Waterfall.settle(input) {
