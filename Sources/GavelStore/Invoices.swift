@@ -74,21 +74,15 @@ public enum InvoiceRepository {
         ).first
     }
 
-    /// What a payment needs, in one round trip: the invoice, locked; its lot's frozen fees
-    /// (for the seller fee when the payment completes the sale); the database's clock
-    /// (a payment is not received in the future).
-    /// The invoice as a payment reads it, unlocked: `recordPayment` writes only while the
-    /// invoice is still as read.
+    /// What a payment needs, in one round trip: the invoice as a payment reads it,
+    /// unlocked (`recordPayment` writes only while the invoice is still as read); its
+    /// lot's frozen fees (for the seller fee when the payment completes the sale); the
+    /// database's clock (a payment is not received in the future). Through
+    /// `invoice_for_payment` (SQL/0028), which keeps its plan.
     public static func findForPayment(
         id: UUID, on connection: PostgresConnection, logger: Logger
     ) async throws -> (invoice: StoredInvoice, fees: Policy.Fees, now: Date)? {
-        try await connection.rows(
-            """
-            SELECT i.*, l.fees::text AS lot_fees, now() AS database_now
-            FROM (SELECT \(columns) FROM invoices WHERE id = $1) i
-            JOIN lots l ON l.id = i.lot_id
-            """, id: id, logger: logger
-        ) { row in
+        try await connection.rows("SELECT * FROM invoice_for_payment($1)", id: id, logger: logger) { row in
             let fees = try FeesDocument.read(try row.value("lot_fees"), "the fees of the lot of invoice \(id)")
             return (invoice: try decode(row), fees: fees, now: try row.value("database_now", as: Date.self))
         }.first
