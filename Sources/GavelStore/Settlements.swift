@@ -26,6 +26,12 @@ public struct SettlementFacts: Sendable {
     public var redemption: (amount: Int64, receivedOn: CalendarDate)?
     /// The day the last paid sale's money arrived, if any sold.
     public var lastProceedsReceivedOn: CalendarDate?
+    /// The case's consignor (its policy orders the allocation and names the contact).
+    public var consignor: Consignor
+    /// The case's current final statement, if it has one.
+    public var currentStatementId: UUID?
+    /// The database's clock when these were read.
+    public var readAt: Date
 }
 
 public struct StoredStatement: Sendable {
@@ -107,23 +113,37 @@ public enum SettlementRepository {
     static let expenseKinds = ExpenseKind.allCases.map(\.rawValue)
 
     public static func facts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> SettlementFacts {
-        // The case's money in one call, then its vehicles with their sales: PL/pgSQL
-        // functions (SQL/0027) whose plans are kept, where the same queries sent as text
-        // were planned on every settlement for longer than they ran.
-        var hammer: Int64 = 0, openInvoices = 0, forfeited: Int64 = 0, expensesJSON = "{}", borrowerPayments: Int64 = 0
-        var redemption: (amount: Int64, receivedOn: CalendarDate)?, lastProceeds: CalendarDate?
-        for try await row in try await connection.query(
-            "SELECT * FROM settlement_money(\(caseId))", logger: logger
-        ).decode((Int64, Int, Int64, String, Int64, Int64?, String?, String?).self) {
-            (hammer, openInvoices, forfeited, expensesJSON, borrowerPayments) = (row.0, row.1, row.2, row.3, row.4)
-            if let amount = row.5 {
-                guard let day = row.6.flatMap(CalendarDate.init(iso:)) else {
+        // The case's money, consignor, current statement and the clock in one call, then
+        // its vehicles with their sales: PL/pgSQL functions (SQL/0027, 0030) whose plans
+        // are kept, where the same queries sent as text were planned on every settlement
+        // for longer than they ran.
+        typealias Money = (
+            hammer: Int64, openInvoices: Int, forfeited: Int64, expensesJSON: String, borrowerPayments: Int64,
+            redemption: (amount: Int64, receivedOn: CalendarDate)?, lastProceeds: CalendarDate?,
+            consignor: Consignor, currentStatementId: UUID?, readAt: Date)
+        let read: [Money] = try await connection.rows("SELECT * FROM settlement_facts($1)", id: caseId, logger: logger) { row in
+            var redemption: (amount: Int64, receivedOn: CalendarDate)?
+            if let amount = try row.value("redemption_amount", as: Int64?.self) {
+                guard let day = (try row.value("redemption_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)) else {
                     throw StoredDataCorrupt(description: "the redemption of case \(caseId) has no readable date")
                 }
                 redemption = (amount, day)
             }
-            lastProceeds = row.7.flatMap(CalendarDate.init(iso:))
+            let consignorId: UUID = try row.value("consignor_id")
+            return (
+                hammer: try row.value("paid_hammer"), openInvoices: try row.value("open_invoices"),
+                forfeited: try row.value("forfeited_deposits"), expensesJSON: try row.value("expenses_by_kind"),
+                borrowerPayments: try row.value("borrower_payments"), redemption: redemption,
+                lastProceeds: (try row.value("last_proceeds_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)),
+                consignor: Consignor(
+                    id: consignorId, name: try row.value("consignor_name"), currency: try row.value("consignor_currency"),
+                    policy: try PolicyDocument.read(try row.value("consignor_policy"), "the policy of consignor \(consignorId)")),
+                currentStatementId: try row.value("current_statement"), readAt: try row.value("database_now"))
         }
+        guard let money = read.first else {
+            throw StoredDataCorrupt(description: "case \(caseId) has no consignor to settle for")
+        }
+        let (hammer, openInvoices, forfeited, expensesJSON) = (money.hammer, money.openInvoices, money.forfeited, money.expensesJSON)
         let byKind = try JSONDecoder().decode([String: Int64].self, from: Data(expensesJSON.utf8))
         let vehicles = try await connection.query(
             "SELECT vin, description, status, price, sale_date FROM settlement_vehicles(\(caseId))", logger: logger
@@ -136,8 +156,9 @@ public enum SettlementRepository {
         return SettlementFacts(
             hammer: hammer, forfeitedDeposits: forfeited,
             expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
-            vehicles: vehicles, openInvoices: openInvoices, borrowerPayments: borrowerPayments, redemption: redemption,
-            lastProceedsReceivedOn: lastProceeds)
+            vehicles: vehicles, openInvoices: openInvoices, borrowerPayments: money.borrowerPayments,
+            redemption: money.redemption, lastProceedsReceivedOn: money.lastProceeds, consignor: money.consignor,
+            currentStatementId: money.currentStatementId, readAt: money.readAt)
     }
 
     public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {

@@ -32,7 +32,7 @@ public struct Settlements: Sendable {
             if facts.openInvoices > 0 { reasons.append("\(facts.openInvoices) invoice(s) still open") }
             throw Refusal.caseNotReady(reasons.joined(separator: "; "), undisposedVehicles: undisposed, openInvoices: facts.openInvoices)
         }
-        let today = try await session.today()
+        let today = Scope.day(of: facts.readAt)
         let settlementDate = requested ?? today
         guard settlementDate <= today else {
             throw ValidationFailure([FieldError(field: "settlementDate", message: "must not be in the future")])
@@ -53,9 +53,7 @@ public struct Settlements: Sendable {
         let logger = session.logger
         let caseId = stored.loanCase.id
         let facts = if let known { known } else { try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger) }
-        guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
-            throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
-        }
+        let consignor = facts.consignor
         let loan = stored.loanCase
         let redemption = facts.redemption
         let input = Waterfall.Input(
@@ -76,7 +74,9 @@ public struct Settlements: Sendable {
         case .failure(.outOfRange(let total)):
             throw ValidationFailure([Self.outOfRange(total)])
         }
-        let previous = try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
+        // The current statement is read whole only when there is one to supersede.
+        let previous = facts.currentStatementId == nil
+            ? nil : try await SettlementRepository.current(caseId: caseId, on: connection, logger: logger)
         if let previous {
             try await supersede(previous, as: .superseded, in: session)
         }
