@@ -158,16 +158,12 @@ final class JSONValueNode {
 
     func becomeObject() {
         guard members == nil else { return }
-        set(.null)
-        scalar = nil
-        members = [:]
+        (scalar, elements, members) = (nil, nil, [:])
     }
 
     func becomeArray() {
         guard elements == nil else { return }
-        set(.null)
-        scalar = nil
-        elements = []
+        (scalar, members, elements) = (nil, nil, [])
     }
 }
 
