@@ -86,16 +86,6 @@ public enum CaseMoneyRepository {
             """, logger: logger)
     }
 
-    /// The total of one kind of receipt of a case.
-    public static func receiptsTotal(caseId: UUID, kind: CaseReceiptKind, on connection: PostgresConnection, logger: Logger) async throws -> Int64 {
-        var total: Int64 = 0
-        for try await sum in try await connection.query(
-            "SELECT COALESCE(sum(amount), 0)::bigint FROM case_receipts WHERE case_id = \(caseId) AND kind = \(kind.rawValue)",
-            logger: logger
-        ).decode(Int64.self) { total = sum }
-        return total
-    }
-
     public static func receipts(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> [CaseReceipt] {
         try await connection.query(
             """

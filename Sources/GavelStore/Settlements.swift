@@ -117,11 +117,7 @@ public enum SettlementRepository {
         // its vehicles with their sales: PL/pgSQL functions (SQL/0027, 0030) whose plans
         // are kept, where the same queries sent as text were planned on every settlement
         // for longer than they ran.
-        typealias Money = (
-            hammer: Int64, openInvoices: Int, forfeited: Int64, expensesJSON: String, borrowerPayments: Int64,
-            redemption: (amount: Int64, receivedOn: CalendarDate)?, lastProceeds: CalendarDate?,
-            consignor: Consignor, currentStatementId: UUID?, readAt: Date)
-        let read: [Money] = try await connection.rows("SELECT * FROM settlement_facts($1)", id: caseId, logger: logger) { row in
+        let read = try await connection.rows("SELECT * FROM settlement_facts($1)", id: caseId, logger: logger) { row in
             var redemption: (amount: Int64, receivedOn: CalendarDate)?
             if let amount = try row.value("redemption_amount", as: Int64?.self) {
                 guard let day = (try row.value("redemption_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)) else {
@@ -129,23 +125,23 @@ public enum SettlementRepository {
                 }
                 redemption = (amount, day)
             }
+            let byKind = try JSONDecoder().decode([String: Int64].self, from: Data((try row.value("expenses_by_kind", as: String.self)).utf8))
             let consignorId: UUID = try row.value("consignor_id")
-            return (
-                hammer: try row.value("paid_hammer"), openInvoices: try row.value("open_invoices"),
-                forfeited: try row.value("forfeited_deposits"), expensesJSON: try row.value("expenses_by_kind"),
-                borrowerPayments: try row.value("borrower_payments"), redemption: redemption,
-                lastProceeds: (try row.value("last_proceeds_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)),
+            return SettlementFacts(
+                hammer: try row.value("paid_hammer"), forfeitedDeposits: try row.value("forfeited_deposits"),
+                expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
+                vehicles: [], openInvoices: try row.value("open_invoices"), borrowerPayments: try row.value("borrower_payments"),
+                redemption: redemption,
+                lastProceedsReceivedOn: (try row.value("last_proceeds_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)),
                 consignor: Consignor(
                     id: consignorId, name: try row.value("consignor_name"), currency: try row.value("consignor_currency"),
                     policy: try PolicyDocument.read(try row.value("consignor_policy"), "the policy of consignor \(consignorId)")),
                 currentStatementId: try row.value("current_statement"), readAt: try row.value("database_now"))
         }
-        guard let money = read.first else {
+        guard var facts = read.first else {
             throw StoredDataCorrupt(description: "case \(caseId) has no consignor to settle for")
         }
-        let (hammer, openInvoices, forfeited, expensesJSON) = (money.hammer, money.openInvoices, money.forfeited, money.expensesJSON)
-        let byKind = try JSONDecoder().decode([String: Int64].self, from: Data(expensesJSON.utf8))
-        let vehicles = try await connection.query(
+        facts.vehicles = try await connection.query(
             "SELECT vin, description, status, price, sale_date FROM settlement_vehicles(\(caseId))", logger: logger
         ).collect { row in
             DisposedVehicle(
@@ -153,12 +149,7 @@ public enum SettlementRepository {
                 saleDate: (try row.value("sale_date", as: String?.self)).flatMap(CalendarDate.init(iso:)),
                 price: try row.value("price"), status: try row.enumValue("status"))
         }
-        return SettlementFacts(
-            hammer: hammer, forfeitedDeposits: forfeited,
-            expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
-            vehicles: vehicles, openInvoices: openInvoices, borrowerPayments: money.borrowerPayments,
-            redemption: money.redemption, lastProceedsReceivedOn: money.lastProceeds, consignor: money.consignor,
-            currentStatementId: money.currentStatementId, readAt: money.readAt)
+        return facts
     }
 
     public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {

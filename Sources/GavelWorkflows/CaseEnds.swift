@@ -118,16 +118,12 @@ public struct Redemptions: Sendable {
         let connection = session.connection
         let logger = session.logger
         let caseId = stored.loanCase.id
-        guard let consignor = try await ConsignorRepository.find(id: stored.loanCase.consignorId, on: connection, logger: logger) else {
-            throw Refusal.notFound("no consignor for case \(caseId.uuidString.lowercased())")
-        }
         let facts: SettlementFacts
         if let known { facts = known } else { facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger) }
         let expenses = facts.expenses.reduce(0) { $0 + $1.amount }
-        let payments = try await CaseMoneyRepository.receiptsTotal(caseId: caseId, kind: .borrowerPayment, on: connection, logger: logger)
         switch Waterfall.payoff(
             stored.loanCase.balances, on: asOf, expensesTotal: expenses, proceeds: facts.hammer + facts.forfeitedDeposits,
-            borrowerPayments: payments, allocationOrder: consignor.policy.settlement.allocationOrder) {
+            borrowerPayments: facts.borrowerPayments, allocationOrder: facts.consignor.policy.settlement.allocationOrder) {
         case .success(let quote): return quote
         case .failure(.settlementBeforeAsOf):
             throw ValidationFailure([FieldError(
