@@ -27,6 +27,11 @@ extension StoredDocument {
 
     /// The column's value read back; `what` names the row in the error.
     static func read(_ text: String, _ what: @autoclosure () -> String) throws -> Value {
+        try decoded(text, what())
+    }
+
+    /// The column's value decoded from its text (what `read` does, past any cache).
+    static func decoded(_ text: String, _ what: @autoclosure () -> String) throws -> Value {
         do {
             return try value(JSONText.decode(Form.self, from: text))
         } catch {
@@ -46,13 +51,9 @@ extension RepeatedDocument {
     static func read(_ text: String, _ what: @autoclosure () -> String) throws -> Value {
         let key = DocumentCache.Key(document: ObjectIdentifier(Self.self), text: text)
         if let value = DocumentCache.shared.value(for: key) as? Value { return value }
-        do {
-            let value = try self.value(JSONText.decode(Form.self, from: text))
-            DocumentCache.shared.store(value, for: key)
-            return value
-        } catch {
-            throw StoredDataCorrupt(description: "\(what()) no longer reads: \(error)")
-        }
+        let value = try decoded(text, what())
+        DocumentCache.shared.store(value, for: key)
+        return value
     }
 }
 
