@@ -118,25 +118,7 @@ public enum SettlementRepository {
         // are kept, where the same queries sent as text were planned on every settlement
         // for longer than they ran.
         let read = try await connection.rows("SELECT * FROM settlement_facts($1)", id: caseId, logger: logger) { row in
-            var redemption: (amount: Int64, receivedOn: CalendarDate)?
-            if let amount = try row.value("redemption_amount", as: Int64?.self) {
-                guard let day = (try row.value("redemption_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)) else {
-                    throw StoredDataCorrupt(description: "the redemption of case \(caseId) has no readable date")
-                }
-                redemption = (amount, day)
-            }
-            let byKind = try JSONDecoder().decode([String: Int64].self, from: Data((try row.value("expenses_by_kind", as: String.self)).utf8))
-            let consignorId: UUID = try row.value("consignor_id")
-            return SettlementFacts(
-                hammer: try row.value("paid_hammer"), forfeitedDeposits: try row.value("forfeited_deposits"),
-                expenses: expenseKinds.compactMap { kind in byKind[kind].map { (kind: kind, amount: $0) } },
-                vehicles: [], openInvoices: try row.value("open_invoices"), borrowerPayments: try row.value("borrower_payments"),
-                redemption: redemption,
-                lastProceedsReceivedOn: (try row.value("last_proceeds_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)),
-                consignor: Consignor(
-                    id: consignorId, name: try row.value("consignor_name"), currency: try row.value("consignor_currency"),
-                    policy: try PolicyDocument.read(try row.value("consignor_policy"), "the policy of consignor \(consignorId)")),
-                currentStatementId: try row.value("current_statement"), readAt: try row.value("database_now"))
+            try facts(of: caseId, in: row)
         }
         guard var facts = read.first else {
             throw StoredDataCorrupt(description: "case \(caseId) has no consignor to settle for")
@@ -150,6 +132,67 @@ public enum SettlementRepository {
                 price: try row.value("price"), status: try row.enumValue("status"))
         }
         return facts
+    }
+
+    /// A case about to be settled, locked for update (as `CaseRepository.lockForSettlement`
+    /// locks it), with its facts and vehicles: what `CaseRepository.find` and `facts` read,
+    /// in one round trip (`settlement_locked_read`, SQL/0031) instead of four. Nil: no
+    /// such case.
+    public static func lockedCaseWithFacts(
+        caseId: UUID, on connection: PostgresConnection, logger: Logger
+    ) async throws -> (StoredCase, SettlementFacts)? {
+        try await connection.rows("SELECT * FROM settlement_locked_read($1)", id: caseId, logger: logger) { row in
+            var facts = try facts(of: caseId, in: row)
+            facts.vehicles = try vehicles(of: caseId, from: try row.value("vehicles"))
+            return (try CaseRepository.decode(row), facts)
+        }.first
+    }
+
+    /// The facts of `settlement_facts`'s columns (also `settlement_locked_read`'s), without
+    /// the vehicles.
+    static func facts(of caseId: UUID, in row: PostgresRandomAccessRow) throws -> SettlementFacts {
+        var redemption: (amount: Int64, receivedOn: CalendarDate)?
+        if let amount = try row.value("redemption_amount", as: Int64?.self) {
+            guard let day = (try row.value("redemption_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)) else {
+                throw StoredDataCorrupt(description: "the redemption of case \(caseId) has no readable date")
+            }
+            redemption = (amount, day)
+        }
+        let byKind = try row.json("expenses_by_kind")
+        let consignorId: UUID = try row.value("consignor_id")
+        return SettlementFacts(
+            hammer: try row.value("paid_hammer"), forfeitedDeposits: try row.value("forfeited_deposits"),
+            expenses: try expenseKinds.compactMap { kind in
+                switch byKind[kind] {
+                case nil: nil
+                case .integer(let amount)?: (kind: kind, amount: amount)
+                default: throw StoredDataCorrupt(description: "the \(kind) expenses of case \(caseId) are not a sum in minor units")
+                }
+            },
+            vehicles: [], openInvoices: try row.value("open_invoices"), borrowerPayments: try row.value("borrower_payments"),
+            redemption: redemption,
+            lastProceedsReceivedOn: (try row.value("last_proceeds_received_on", as: String?.self)).flatMap(CalendarDate.init(iso:)),
+            consignor: Consignor(
+                id: consignorId, name: try row.value("consignor_name"), currency: try row.value("consignor_currency"),
+                policy: try PolicyDocument.read(try row.value("consignor_policy"), "the policy of consignor \(consignorId)")),
+            currentStatementId: try row.value("current_statement"), readAt: try row.value("database_now"))
+    }
+
+    /// `settlement_locked_read`'s vehicles: a JSON array of settlement_vehicles's rows.
+    static func vehicles(of caseId: UUID, from text: String) throws -> [DisposedVehicle] {
+        guard case .array(let items)? = JSONValue(parsing: text.utf8) else {
+            throw StoredDataCorrupt(description: "the vehicles of case \(caseId) do not read")
+        }
+        return try items.map { item in
+            guard case .string(let vin)? = item["vin"], case .string(let description)? = item["description"],
+                  case .string(let status)? = item["status"], let status = Vehicle.Status(rawValue: status)
+            else {
+                throw StoredDataCorrupt(description: "a vehicle of case \(caseId) does not read: \(item)")
+            }
+            let price: Int64? = if case .integer(let value)? = item["price"] { value } else { nil }
+            let saleDate: CalendarDate? = if case .string(let day)? = item["saleDate"] { CalendarDate(iso: day) } else { nil }
+            return DisposedVehicle(vin: vin, description: description, saleDate: saleDate, price: price, status: status)
+        }
     }
 
     public static func current(caseId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredStatement? {

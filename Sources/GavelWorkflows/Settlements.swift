@@ -11,9 +11,13 @@ public struct Settlements: Sendable {
     /// invoices are closed; on a settled case it issues a correction that supersedes the
     /// earlier one, unless money has moved on that one. Answers the statement's JSON.
     public func settle(caseId: UUID, settlementDate requested: CalendarDate?, by caller: Caller, in session: Session) async throws -> JSONValue {
-        let connection = session.connection
-        let logger = session.logger
-        let stored = try await CaseProgress.lockedCase(caseId, for: caller, in: session)
+        // The case locked, read with its facts and vehicles in one round trip.
+        guard let (stored, facts) = try await SettlementRepository.lockedCaseWithFacts(
+            caseId: caseId, on: session.connection, logger: session.logger)
+        else {
+            throw Refusal.notFound("no case \(caseId.uuidString.lowercased())")
+        }
+        try Scope.ensureVisible(consignorId: stored.loanCase.consignorId, to: caller, what: "case \(caseId.uuidString.lowercased())")
         switch stored.loanCase.status {
         case .open, .ready, .settled: break
         case .redeemed:
@@ -23,7 +27,6 @@ public struct Settlements: Sendable {
         case .withdrawn:
             throw Refusal.caseSettled("the case is withdrawn: every vehicle went back to the consignor, and there is nothing to settle")
         }
-        let facts = try await SettlementRepository.facts(caseId: caseId, on: connection, logger: logger)
         let undisposed = facts.vehicles.filter { !$0.status.isDisposed }.map(\.vin)
         guard !facts.vehicles.isEmpty, undisposed.isEmpty, facts.openInvoices == 0 else {
             var reasons: [String] = []
