@@ -35,3 +35,9 @@ FROM storm_ids i, storm_source s;
 INSERT INTO lot_maxima (lot_id, bidder_id, amount, sequence)
 SELECT i.lot_id, s.leader_id, s.starting_price, nextval('bid_sequence') FROM storm_ids i, storm_source s;
 COMMIT;
+-- Intake never writes ten thousand cases in one statement: autovacuum would have analyzed
+-- them long before the day they close. Without this the storm, and the payments and
+-- settlements after it, run on plans made from the statistics of a database that held
+-- the spread runs' seven cases of a thousand vehicles each: a read of one case's
+-- vehicles then scans them all (6 ms of a 9 ms settlement, Docs/benchmarks.md).
+ANALYZE cases, vehicles, lots, lot_maxima;
