@@ -74,20 +74,6 @@ public enum InvoiceRepository {
         ).first
     }
 
-    /// What a payment needs, in one round trip: the invoice as a payment reads it,
-    /// unlocked (`recordPayment` writes only while the invoice is still as read); its
-    /// lot's frozen fees (for the seller fee when the payment completes the sale); the
-    /// database's clock (a payment is not received in the future). Through
-    /// `invoice_for_payment` (SQL/0028), which keeps its plan.
-    public static func findForPayment(
-        id: UUID, on connection: PostgresConnection, logger: Logger
-    ) async throws -> (invoice: StoredInvoice, fees: Policy.Fees, now: Date)? {
-        try await connection.rows("SELECT * FROM invoice_for_payment($1)", id: id, logger: logger) { row in
-            let fees = try FeesDocument.read(try row.value("lot_fees"), "the fees of the lot of invoice \(id)")
-            return (invoice: try decode(row), fees: fees, now: try row.value("database_now", as: Date.self))
-        }.first
-    }
-
     public static func find(lotId: UUID, on connection: PostgresConnection, logger: Logger) async throws -> StoredInvoice? {
         try await connection.rows("SELECT \(columns) FROM invoices WHERE lot_id = $1", id: lotId, logger: logger, decode).first
     }
@@ -198,34 +184,55 @@ public enum InvoiceRepository {
             """, logger: logger)
     }
 
-    /// A payment's every write in one statement (`record_invoice_payment`, SQL/0020), so
-    /// that it needs no transaction of its own: the payment, the invoice's new balance
-    /// (`invoice`), the sale's completion, the journal entries and the audit record. They
-    /// are made only if the invoice, under its row lock, still has the balance the payer
-    /// read (`read`); answers false, having written nothing, when another payment or a
-    /// default came first.
-    public static func recordPayment(
-        _ invoice: StoredInvoice, read: InvoiceBalance, payment: Payment, recordedBy: UUID, completion: Completion?,
-        entries: [JournalEntry], audit: AuditRecord, on connection: PostgresConnection, logger: Logger
-    ) async throws -> Bool {
-        let journal = try LedgerRepository.Rows(balanced: entries)
-        let trail = AuditRepository.Rows([audit])
+    /// What became of a payment sent to `pay`.
+    public enum PaymentOutcome: Sendable, Equatable {
+        /// Written: the invoice after it.
+        case paid(StoredInvoice)
+        case noInvoice
+        /// The payer named another currency than the invoice's (given).
+        case currencyMismatch(invoiceCurrency: String)
+        case receivedInFuture
+        case notOpen(InvoiceBalance.Status)
+        case notPositive
+        case overpayment(outstanding: Int64)
+    }
+
+    /// A payment in one round trip (`pay_invoice`, SQL/0033): the invoice locked, the
+    /// payment checked by GavelCore's rules (currency, date, `InvoiceBalance.paying`) and,
+    /// if it passes, written with the invoice's new balance, the sale's completion (the
+    /// seller fee from the lot's frozen fees, the vehicle released), the journal entries
+    /// and the audit record; refused, nothing is written. Needs no transaction of its own.
+    /// `ids` are the payment's, its seller-fee expense's, and its two journal entries'
+    /// (the last two used only when the payment completes the sale).
+    public static func pay(
+        invoiceId: UUID, amount: Int64, reference: String, receivedOn: CalendarDate, currency: String?,
+        recordedBy: UUID, ids: (payment: UUID, expense: UUID, paymentEntry: UUID, feeEntry: UUID),
+        actor: (id: UUID, name: String), requestId: String?, on connection: PostgresConnection, logger: Logger
+    ) async throws -> PaymentOutcome {
         let rows = try await connection.query(
             """
-            SELECT record_invoice_payment(
-                \(invoice.id), \(read.status.rawValue), \(read.paid), \(invoice.paid), \(invoice.status.rawValue), \(completion != nil),
-                \(payment.id), \(payment.amount), \(payment.reference), \(payment.receivedOn.description)::date, \(recordedBy),
-                \(completion?.sellerFeeExpenseId), \(completion?.sellerFee ?? 0), \(invoice.caseId), \(invoice.lotId),
-                \(journal.ids)::uuid[], \(journal.eventKeys)::text[], \(journal.kinds)::text[], \(journal.caseIds)::text[],
-                \(journal.currencies)::text[], \(journal.memos)::text[],
-                \(journal.lineEntryIds)::uuid[], \(journal.lineNumbers)::integer[], \(journal.accounts)::text[],
-                \(journal.debits)::bigint[], \(journal.credits)::bigint[],
-                \(trail.actorIds)::text[], \(trail.actorNames)::text[], \(trail.actions)::text[], \(trail.entityTypes)::text[],
-                \(trail.entityIds)::uuid[], \(trail.befores)::text[], \(trail.afters)::text[], \(trail.requestIds)::text[])
-            """, logger: logger)
-        var written = false
-        for try await value in rows.decode(Bool.self) { written = value }
-        return written
+            SELECT * FROM pay_invoice(
+                \(invoiceId), \(amount), \(reference), \(receivedOn.description)::date, \(currency), \(recordedBy),
+                \(ids.payment), \(ids.expense), \(ids.paymentEntry), \(ids.feeEntry), \(actor.id), \(actor.name), \(requestId))
+            """, logger: logger
+        ).collect { row -> PaymentOutcome in
+            let outcome: String = try row.value("outcome")
+            if outcome == "no-invoice" { return .noInvoice }
+            let invoice = try decode(row)
+            switch outcome {
+            case "paid": return .paid(invoice)
+            case "currency-mismatch": return .currencyMismatch(invoiceCurrency: invoice.currency)
+            case "received-in-future": return .receivedInFuture
+            case "not-open": return .notOpen(invoice.status)
+            case "not-positive": return .notPositive
+            case "overpayment": return .overpayment(outstanding: invoice.balance.outstanding)
+            case "fees-unreadable":
+                throw StoredDataCorrupt(description: "the fees of the lot of invoice \(invoiceId) no longer read: no seller fee in its range")
+            default: throw StoredDataCorrupt(description: "pay_invoice answered \(outcome)")
+            }
+        }
+        guard let outcome = rows.first else { throw StoredDataCorrupt(description: "pay_invoice answered nothing") }
+        return outcome
     }
 
     /// An open invoice whose buyer did not pay.

@@ -36,50 +36,31 @@ public struct Invoices: Sendable {
 
     /// Records a payment: partial, or the rest, which completes the sale (seller fee,
     /// vehicle released). More than is outstanding is refused, and nothing is written.
+    /// One round trip (`pay_invoice`, SQL/0033): the rules below are checked in the
+    /// database on the locked invoice, in this order, and each refusal answers as here.
     public func pay(invoiceId: UUID, _ receipt: Receipt, by caller: Caller, in session: Session) async throws -> StoredInvoice {
-        let payment = Payment(id: Seam.newID(), amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn)
-        // Read, decide, then write in one statement that holds only while the invoice is
-        // as read: no transaction of its own (two round trips, D37). Another payment or
-        // a default in between makes it read again and decide afresh.
-        for _ in 0..<Self.paymentAttempts {
-            guard let (invoice, fees, now) = try await InvoiceRepository.findForPayment(
-                id: invoiceId, on: session.connection, logger: session.logger)
-            else {
-                throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
-            }
-            try MoneyRules.ensureCurrency(receipt.currency, is: invoice.currency)
-            try MoneyRules.ensureNotFuture(receipt.receivedOn, field: "receivedOn", today: Scope.day(of: now))
-            var updated = invoice
-            switch invoice.balance.paying(payment.amount) {
-            case .failure(.notOpen(let status)):
-                throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
-            case .failure(.overpayment(let outstanding)):
-                throw Refusal.overpayment(
-                    "the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
-            case .failure(.notPositive):
-                throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
-            case .success(let balance):
-                updated.paid = balance.paid
-                updated.status = balance.status
-            }
-            let completion = Self.completion(of: updated, fees: fees)
-            let audit = AuditRecord(
-                actor: caller.auditActor, action: "invoice.payment", entityType: "invoice", entityId: invoice.id,
-                before: invoice.record, after: updated.record, requestId: session.requestId)
-            if try await InvoiceRepository.recordPayment(
-                updated, read: invoice.balance, payment: payment, recordedBy: caller.user.id, completion: completion,
-                entries: Self.postings(of: updated, payment: payment, completion: completion), audit: audit,
-                on: session.connection, logger: session.logger)
-            {
-                return updated
-            }
+        let ids = (payment: Seam.newID(), expense: Seam.newID(), paymentEntry: Seam.newID(), feeEntry: Seam.newID())
+        let outcome = try await InvoiceRepository.pay(
+            invoiceId: invoiceId, amount: receipt.amount, reference: receipt.reference, receivedOn: receipt.receivedOn,
+            currency: receipt.currency, recordedBy: caller.user.id, ids: ids, actor: (caller.user.id, caller.user.name),
+            requestId: session.requestId, on: session.connection, logger: session.logger)
+        switch outcome {
+        case .paid(let invoice):
+            return invoice
+        case .noInvoice:
+            throw Refusal.notFound("no invoice \(invoiceId.uuidString.lowercased())")
+        case .currencyMismatch(let currency):
+            throw Refusal.currencyMismatch(expected: currency, sent: receipt.currency ?? "")
+        case .receivedInFuture:
+            throw ValidationFailure([FieldError(field: "receivedOn", message: "must not be in the future")])
+        case .notOpen(let status):
+            throw Refusal.invoiceNotOpen("the invoice is \(status.rawValue); it takes no more payments")
+        case .overpayment(let outstanding):
+            throw Refusal.overpayment("the invoice has \(outstanding) outstanding; the payment is more than that", outstanding: outstanding)
+        case .notPositive:
+            throw ValidationFailure([FieldError(field: "amount", message: "must be more than zero")])
         }
-        throw Refusal.conflict("the invoice kept changing while the payment was recorded; send it again")
     }
-
-    /// Payments racing on one invoice each read again after losing, once per payment that
-    /// landed first; more than this many in a row is a storm, not a race.
-    static let paymentAttempts = 32
 
     /// Finance declares an invoice unpaid when due (the closer does the same by itself):
     /// the deposit is forfeited to the case, the buyer barred from the vehicle, the lot
