@@ -34,20 +34,6 @@ public struct StoredInvoice: Sendable, Equatable {
     public var balance: InvoiceBalance { InvoiceBalance(amountDue: terms.amountDue, paid: paid, status: status) }
 }
 
-public struct Payment: Sendable, Equatable {
-    public var id: UUID
-    public var amount: Int64
-    public var reference: String
-    public var receivedOn: CalendarDate
-
-    public init(id: UUID, amount: Int64, reference: String, receivedOn: CalendarDate) {
-        self.id = id
-        self.amount = amount
-        self.reference = reference
-        self.receivedOn = receivedOn
-    }
-}
-
 public enum InvoiceRepository {
     static let columns = """
         id, lot_id, case_id, bidder_id, deposit_id, currency::text AS currency, price, buyer_premium, doc_fee, total,
@@ -154,22 +140,15 @@ public enum InvoiceRepository {
         }
     }
 
-    /// Writes an invoice's new balance in one statement, with the payment that made it
-    /// (if any) and the sale's completion (if it is now paid in full).
+    /// Writes the balance of an invoice its deposit paid in full, in one statement, with
+    /// the sale's completion (payments are `pay`'s).
     public static func writeBalance(
-        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, completion: Completion?,
-        on connection: PostgresConnection, logger: Logger
+        _ invoice: StoredInvoice, completion: Completion?, on connection: PostgresConnection, logger: Logger
     ) async throws {
-        let received = payment?.0
         let completes = completion != nil
         try await connection.query(
             """
-            WITH payment AS (
-                INSERT INTO payments (id, invoice_id, amount, reference, received_on, recorded_by)
-                SELECT \(received?.id), \(invoice.id), \(received?.amount), \(received?.reference),
-                       \(received?.receivedOn.description)::date, \(payment?.recordedBy)
-                WHERE \(received?.id)::uuid IS NOT NULL
-            ), expense AS (
+            WITH expense AS (
                 INSERT INTO expenses (id, case_id, kind, amount, incurred_on, invoice_id)
                 SELECT \(completion?.sellerFeeExpenseId), \(invoice.caseId), 'seller-fee', \(completion?.sellerFee ?? 0),
                        current_date, \(invoice.id)

@@ -120,22 +120,22 @@ public struct Invoices: Sendable {
             guard invoices[index].terms.amountDue == 0 else { continue }
             // The deposit covered everything: paid at once.
             invoices[index].status = .paid
-            try await writeBalance(invoices[index], payment: nil, fees: sales[index].fees, in: session)
+            try await writeBalance(invoices[index], fees: sales[index].fees, in: session)
         }
         return invoices
     }
 
-    /// Writes an invoice's new balance with the payment that made it (if any) and posts
-    /// them; once it is paid in full, the sale completes: the seller fee (`fees` are the
-    /// lot's, frozen at its creation) becomes a case expense and the vehicle is released.
-    func writeBalance(
-        _ invoice: StoredInvoice, payment: (Payment, recordedBy: UUID)?, fees: Policy.Fees, in session: Session
-    ) async throws {
+    /// Writes the balance of an invoice the deposit has just paid in full (payments are
+    /// `pay_invoice`'s, SQL/0033) and completes the sale: the seller fee (`fees` are the
+    /// lot's, frozen at its creation) becomes a case expense, posted, and the vehicle is
+    /// released.
+    func writeBalance(_ invoice: StoredInvoice, fees: Policy.Fees, in session: Session) async throws {
         let completion = Self.completion(of: invoice, fees: fees)
-        try await InvoiceRepository.writeBalance(
-            invoice, payment: payment, completion: completion, on: session.connection, logger: session.logger)
+        try await InvoiceRepository.writeBalance(invoice, completion: completion, on: session.connection, logger: session.logger)
+        guard let completion, completion.sellerFee > 0 else { return }
         try await LedgerRepository.post(
-            Self.postings(of: invoice, payment: payment?.0, completion: completion), on: session.connection, logger: session.logger)
+            [Postings.sellerFee(invoiceId: invoice.id, caseId: invoice.caseId, amount: completion.sellerFee, currency: invoice.currency)],
+            on: session.connection, logger: session.logger)
     }
 
     /// The sale's completion once the invoice is paid in full: the seller fee (`fees` are
@@ -144,22 +144,6 @@ public struct Invoices: Sendable {
         guard invoice.status == .paid else { return nil }
         return InvoiceRepository.Completion(
             sellerFeeExpenseId: Seam.newID(), sellerFee: InvoiceTerms.sellerFee(price: invoice.terms.price, fees: fees))
-    }
-
-    /// The entries of a payment (if any) and of the completion it made (if any).
-    static func postings(
-        of invoice: StoredInvoice, payment: Payment?, completion: InvoiceRepository.Completion?
-    ) -> [JournalEntry] {
-        var entries: [JournalEntry] = []
-        if let payment {
-            entries.append(Postings.paymentReceived(
-                paymentId: payment.id, caseId: invoice.caseId, amount: payment.amount, currency: invoice.currency))
-        }
-        if let completion, completion.sellerFee > 0 {
-            entries.append(Postings.sellerFee(
-                invoiceId: invoice.id, caseId: invoice.caseId, amount: completion.sellerFee, currency: invoice.currency))
-        }
-        return entries
     }
 
     /// The buyer did not pay (the caller holds the invoice's lock and checked it is
