@@ -11,7 +11,14 @@ import Synchronization
 public struct GavelConfiguration: Sendable {
     public var host: String
     public var port: Int
+    /// Where the pool's connections go: PostgreSQL, or a pooler in transaction mode.
     public var database: DatabaseLocation
+    /// Where the connections that hold a session go (`GAVEL_LISTEN_DATABASE_URL`): the
+    /// LISTEN connections, the notifier's, and the one that migrates at start. Behind
+    /// PgBouncer in transaction mode this must reach PostgreSQL directly: a LISTEN made
+    /// through it would stay on whichever server connection it ran on (D44). Unset, the
+    /// same as `database`.
+    public var listenDatabase: DatabaseLocation?
     /// Holds `SQL/` (migrations) and `Docs/openapi.yaml`; the repository root, or
     /// wherever the Dockerfile copies them.
     public var resourcesDirectory: String
@@ -98,8 +105,9 @@ public func buildApplication(
     router.add(middleware: ProblemMiddleware(routes: { routesBox.table.withLock { $0 } }))
     router.add(middleware: BodyDeadlineMiddleware(timeout: configuration.bodyTimeout))
 
+    let sessions = configuration.listenDatabase ?? configuration.database
     let hub = LotEventHub()
-    let notifier = LotEventNotifier(location: configuration.database, hub: hub, logger: logger)
+    let notifier = LotEventNotifier(location: sessions, hub: hub, logger: logger)
     let callers = CallerCache(lifetime: configuration.callerCacheLifetime, metrics: metrics)
     let routes = registerRoutes(
         on: router, database: database, metrics: metrics, openAPIDocument: openAPIDocument,
@@ -130,19 +138,23 @@ public func buildApplication(
         LotCloser(
             database: database, logger: logger, schemaReady: schemaReady, metrics: metrics, notifier: notifier,
             newID: configuration.newID, now: configuration.now),
-        LotEventListener(location: configuration.database, hub: hub, logger: logger, instance: notifier.instance), notifier)
+        LotEventListener(location: sessions, hub: hub, logger: logger, instance: notifier.instance), notifier)
     // A service that returns would stop the application: none when the cache is off.
     if configuration.callerCacheLifetime > .zero {
-        app.addServices(CallerChangeListener(location: configuration.database, cache: callers, logger: logger))
+        app.addServices(CallerChangeListener(location: sessions, cache: callers, logger: logger))
     }
     let newID = configuration.newID
     let now = configuration.now
-    let location = configuration.database
+    let pooled = configuration.database
+    let statementTimeout = configuration.statementTimeout
     app.beforeServerStarts {
+        // Before anything is written: a pool whose sessions would not keep a 201's
+        // promise stops the start here (D44).
+        try await PoolSettingsCheck(location: pooled, statementTimeout: statementTimeout).run(logger: logger)
         // A connection of its own, not the pool's: this runs beside the pool's start, and
         // a lease before `PostgresClient.run()` gave the first request a connection that
         // had just closed (a 503 right after start).
-        let token = try await PostgresConnection.withPatience(location, logger: logger) { connection in
+        let token = try await PostgresConnection.withPatience(sessions, logger: logger) { connection in
             try await migrations.run(on: connection, logger: logger)
             schemaReady.open()
             return try await Seam.with(newID: newID, now: now) {

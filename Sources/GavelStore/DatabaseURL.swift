@@ -27,6 +27,7 @@ public struct DatabaseLocation: Sendable, Equatable {
 
     public struct InvalidURL: Error, CustomStringConvertible {
         public let description: String
+        public init(description: String) { self.description = description }
     }
 
     public init(url: String) throws {
@@ -86,11 +87,19 @@ public struct DatabaseLocation: Sendable, Equatable {
         configuration.options.maximumConnections = 20
         // A 201 for a bid or a payment promises it survives a crash, whatever the
         // server's default says.
-        let milliseconds = statementTimeout.components.seconds * 1_000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
-        configuration.options.additionalStartupParameters = [
-            ("synchronous_commit", "on"), ("statement_timeout", String(max(1, milliseconds))),
-        ]
+        configuration.options.additionalStartupParameters = Self.startupParameters(statementTimeout: statementTimeout)
         return configuration
+    }
+
+    /// What every pooled connection asks of its session. A pooler in transaction mode
+    /// cannot pass them on (PgBouncer refuses them unless told to ignore them), so
+    /// `PoolSettingsCheck` looks at what the connections really get.
+    static func startupParameters(statementTimeout: Duration) -> [(String, String)] {
+        [("synchronous_commit", "on"), ("statement_timeout", String(milliseconds(statementTimeout)))]
+    }
+
+    static func milliseconds(_ duration: Duration) -> Int64 {
+        max(1, duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 
     /// A URL for the same database, password included, for `gavel db url`.

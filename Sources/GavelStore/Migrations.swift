@@ -46,8 +46,12 @@ public enum MigrationError: Error, CustomStringConvertible, Equatable {
 }
 
 /// Applies `SQL/NNNN_name.sql` files in order, each in its own transaction, recording
-/// each with its SHA-256. A session advisory lock makes instances that start together
-/// apply every migration once; an applied file that changed stops start-up.
+/// each with its SHA-256; an applied file that changed stops start-up. Instances that
+/// start together apply every migration once: each transaction takes a transaction-scoped
+/// advisory lock and looks again at what is applied. Nothing is kept in the session
+/// between transactions, so the runner works through a pooler in transaction mode
+/// (PgBouncer), where consecutive transactions may run on different server connections
+/// and a session lock could be taken on one and never released (issue 19, D44).
 public struct MigrationRunner: Sendable {
     public let migrations: [Migration]
 
@@ -84,33 +88,65 @@ public struct MigrationRunner: Sendable {
     /// Applies what is missing; returns the versions applied by this call.
     @discardableResult
     public func run(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
-        try await connection.query("SELECT pg_advisory_lock(\(Self.lockKey))", logger: logger)
-        do {
-            let applied = try await apply(on: connection, logger: logger)
-            try await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-            return applied
-        } catch {
-            _ = try? await connection.query("SELECT pg_advisory_unlock(\(Self.lockKey))", logger: logger)
-            throw error
+        let recorded = try await locked(on: connection, logger: logger) { connection in
+            try await connection.query(
+                """
+                CREATE TABLE IF NOT EXISTS gavel_migrations (
+                    version integer PRIMARY KEY,
+                    name text NOT NULL,
+                    checksum text NOT NULL,
+                    applied_at timestamptz NOT NULL DEFAULT now()
+                )
+                """, logger: logger)
+            return try await Self.recorded(on: connection, logger: logger)
+        }
+        try check(recorded)
+        var applied: [Int] = []
+        for migration in migrations where recorded[migration.version] == nil {
+            let appliedHere = try await locked(on: connection, logger: logger) { connection in
+                // Another instance may have applied it since the first look.
+                let now = try await Self.recorded(on: connection, logger: logger)
+                try check(now)
+                guard now[migration.version] == nil else { return false }
+                logger.info("applying migration", metadata: ["migration": "\(migration.version)_\(migration.name)"])
+                for statement in SQLScript.statements(in: migration.sql) {
+                    try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
+                }
+                try await connection.query(
+                    """
+                    INSERT INTO gavel_migrations (version, name, checksum)
+                    VALUES (\(migration.version), \(migration.name), \(migration.checksum))
+                    """, logger: logger)
+                return true
+            }
+            if appliedHere { applied.append(migration.version) }
+        }
+        return applied
+    }
+
+    /// One transaction holding the runner's lock until it ends.
+    private func locked<Result: Sendable>(
+        on connection: PostgresConnection, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        try await PostgresTransactionError.unwrapping {
+            try await connection.withTransaction(logger: logger) { connection in
+                try await connection.query("SELECT pg_advisory_xact_lock(\(Self.lockKey))", logger: logger)
+                return try await body(connection)
+            }
         }
     }
 
-    private func apply(on connection: PostgresConnection, logger: Logger) async throws -> [Int] {
-        try await connection.query(
-            """
-            CREATE TABLE IF NOT EXISTS gavel_migrations (
-                version integer PRIMARY KEY,
-                name text NOT NULL,
-                checksum text NOT NULL,
-                applied_at timestamptz NOT NULL DEFAULT now()
-            )
-            """, logger: logger)
+    private static func recorded(on connection: PostgresConnection, logger: Logger) async throws -> [Int: (name: String, checksum: String)] {
         var recorded: [Int: (name: String, checksum: String)] = [:]
-        let rows = try await connection.query(
-            "SELECT version, name, checksum FROM gavel_migrations", logger: logger)
+        let rows = try await connection.query("SELECT version, name, checksum FROM gavel_migrations", logger: logger)
         for try await (version, name, checksum) in rows.decode((Int, String, String).self) {
             recorded[version] = (name, checksum)
         }
+        return recorded
+    }
+
+    /// Every applied migration still has its file, unchanged.
+    private func check(_ recorded: [Int: (name: String, checksum: String)]) throws {
         let onDisk = Dictionary(uniqueKeysWithValues: migrations.map { ($0.version, $0) })
         for (version, entry) in recorded.sorted(by: { $0.key < $1.key }) {
             guard let migration = onDisk[version] else {
@@ -121,23 +157,5 @@ public struct MigrationRunner: Sendable {
                     version: version, name: migration.name, applied: entry.checksum, onDisk: migration.checksum)
             }
         }
-        var applied: [Int] = []
-        for migration in migrations where recorded[migration.version] == nil {
-            logger.info("applying migration", metadata: ["migration": "\(migration.version)_\(migration.name)"])
-            try await PostgresTransactionError.unwrapping {
-                try await connection.withTransaction(logger: logger) { connection in
-                    for statement in SQLScript.statements(in: migration.sql) {
-                        try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)
-                    }
-                    try await connection.query(
-                        """
-                        INSERT INTO gavel_migrations (version, name, checksum)
-                        VALUES (\(migration.version), \(migration.name), \(migration.checksum))
-                        """, logger: logger)
-                }
-            }
-            applied.append(migration.version)
-        }
-        return applied
     }
 }

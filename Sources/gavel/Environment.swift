@@ -23,4 +23,17 @@ enum GavelEnvironment {
         logger.info("\(started ? "started" : "reusing") embedded PostgreSQL under \(cluster.home)")
         return (try cluster.location(), started ? cluster : nil)
     }
+
+    /// `GAVEL_LISTEN_DATABASE_URL`: PostgreSQL itself, for the connections that hold a
+    /// session, when DATABASE_URL is a pooler in transaction mode (D44).
+    static func listenDatabase() throws -> DatabaseLocation? {
+        guard let url = variables["GAVEL_LISTEN_DATABASE_URL"], !url.isEmpty else { return nil }
+        do {
+            return try DatabaseLocation(url: url)
+        } catch let error as DatabaseLocation.InvalidURL {
+            // The parser's messages name DATABASE_URL.
+            throw DatabaseLocation.InvalidURL(
+                description: error.description.replacingOccurrences(of: "DATABASE_URL", with: "GAVEL_LISTEN_DATABASE_URL"))
+        }
+    }
 }

@@ -32,6 +32,7 @@ struct ServeCommand: AsyncParsableCommand {
             var configuration = GavelConfiguration(
                 host: host, port: port, database: location, resourcesDirectory: GavelEnvironment.resourcesDirectory, logger: logger)
             let environment = ProcessInfo.processInfo.environment
+            configuration.listenDatabase = try GavelEnvironment.listenDatabase()
             if let limit = environment["GAVEL_BIDS_PER_SECOND"].flatMap(Int.init), limit > 0 { configuration.bidsPerSecond = limit }
             if let seconds = environment["GAVEL_STATEMENT_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
                 configuration.statementTimeout = .milliseconds(Int(seconds * 1_000))
@@ -101,7 +102,7 @@ struct MigrateCommand: AsyncParsableCommand {
         let (location, startedCluster) = try GavelEnvironment.database(logger: logger)
         defer { try? startedCluster?.stop() }
         let runner = try MigrationRunner(directory: GavelEnvironment.resourcesDirectory + "/SQL")
-        let applied = try await PostgresConnection.with(location, logger: logger) { connection in
+        let applied = try await PostgresConnection.with(try GavelEnvironment.listenDatabase() ?? location, logger: logger) { connection in
             try await runner.run(on: connection, logger: logger)
         }
         print(applied.isEmpty ? "nothing to apply" : "applied \(applied.map { String(format: "%04d", $0) }.joined(separator: ", "))")

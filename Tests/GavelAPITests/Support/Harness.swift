@@ -171,6 +171,24 @@ func withGavel<T: Sendable>(
     configuration.idleTimeout = idleTimeout
     configuration.callerCacheLifetime = callerCacheLifetime
     configure(&configuration)
+    // Only for databases of the test server: the tests that stop or hide a PostgreSQL
+    // of their own keep Gavel on it.
+    if let pooler = try TestDatabase.pooler(), try await TestDatabase.shared.serverLocation().endpoint == location.endpoint {
+        // The run through PgBouncer (scripts/test): the pool goes through it, the
+        // sessions go straight to PostgreSQL, and the settings PgBouncer cannot pass on
+        // are the database's own, as Docs/operations.md tells an operator to set them.
+        configuration.listenDatabase = location
+        configuration.database = pooler.with(database: location.database)
+        let timeout = configuration.statementTimeout.components
+        let milliseconds = max(1, timeout.seconds * 1_000 + timeout.attoseconds / 1_000_000_000_000_000)
+        try await PostgresConnection.with(location, logger: quietLogger) { connection in
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "ALTER DATABASE \(location.database) SET synchronous_commit = on"), logger: quietLogger)
+            try await connection.query(
+                PostgresQuery(unsafeSQL: "ALTER DATABASE \(location.database) SET statement_timeout = '\(milliseconds)ms'"),
+                logger: quietLogger)
+        }
+    }
     let app = try buildApplication(configuration, onAdminToken: { value in token.withLock { $0 = value } })
     let result: T
     do {

@@ -37,6 +37,16 @@ actor TestDatabase {
         return location
     }
 
+    /// `TEST_POOLER_URL`: a PgBouncer in transaction mode in front of the test server
+    /// (`./scripts/test` runs the suite once through one); Gavel's pool then goes through
+    /// it. Its database part is ignored: each test's own is used.
+    static func pooler() throws -> DatabaseLocation? {
+        guard let url = ProcessInfo.processInfo.environment["TEST_POOLER_URL"], !url.isEmpty else { return nil }
+        let location = try DatabaseLocation(url: url)
+        guard location.isLocal else { throw TestSetupError("TEST_POOLER_URL must point at a local PgBouncer; refusing \(url)") }
+        return location
+    }
+
     /// A fresh, empty database (no migrations), for the migration tests.
     func createEmptyDatabase() async throws -> DatabaseLocation {
         let server = try serverLocation()
