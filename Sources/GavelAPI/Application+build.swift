@@ -54,6 +54,10 @@ public struct GavelConfiguration: Sendable {
     /// back to the pool, which was 11 % of Gavel's CPU per bid (D38). `gavel serve` sets
     /// it; tests that start many applications do not.
     public var databaseConnectionsAlwaysOpen = false
+    /// Months of bids, lot events and audit records kept attached before the current one
+    /// (`GAVEL_HISTORY_RETENTION_MONTHS`, at least 12); older months are detached for
+    /// archiving (D45). Nil keeps everything.
+    public var historyRetentionMonths: Int?
 
     public init(
         host: String = "127.0.0.1", port: Int = 8080, database: DatabaseLocation, resourcesDirectory: String,
@@ -139,6 +143,8 @@ public func buildApplication(
             database: database, logger: logger, schemaReady: schemaReady, metrics: metrics, notifier: notifier,
             newID: configuration.newID, now: configuration.now),
         LotEventListener(location: sessions, hub: hub, logger: logger, instance: notifier.instance), notifier)
+    app.addServices(HistoryKeeper(
+        database: database, logger: logger, schemaReady: schemaReady, retentionMonths: configuration.historyRetentionMonths))
     // A service that returns would stop the application: none when the cache is off.
     if configuration.callerCacheLifetime > .zero {
         app.addServices(CallerChangeListener(location: sessions, cache: callers, logger: logger))

@@ -55,6 +55,14 @@ struct ServeCommand: AsyncParsableCommand {
             if let limit = environment["GAVEL_STREAMS_PER_INSTANCE"].flatMap(Int.init), limit > 0 {
                 configuration.eventStreamsPerInstance = limit
             }
+            if let months = environment["GAVEL_HISTORY_RETENTION_MONTHS"], !months.isEmpty {
+                // Less than a year would take bids and notices from cases a lender still
+                // works on, and the audit trail is evidence.
+                guard let value = Int(months), value >= 12 else {
+                    throw ValidationError("GAVEL_HISTORY_RETENTION_MONTHS must be a whole number of months, 12 or more (unset keeps everything)")
+                }
+                configuration.historyRetentionMonths = value
+            }
             configuration.databaseConnectionsAlwaysOpen = true
             // Every start says where the console is; the token only the first.
             print("Gavel console: http://\(host):\(port)/console")
