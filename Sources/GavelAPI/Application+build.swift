@@ -49,11 +49,13 @@ public struct GavelConfiguration: Sendable {
     /// The longest a request body may take to arrive, however steadily it trickles in
     /// (the idle timeout only catches a client that stops altogether): 408 past it.
     public var bodyTimeout: Duration = .seconds(30)
-    /// Every connection of the pool opened at start and kept, with no keep-alive query:
-    /// PostgresNIO then schedules no idle or keep-alive timer each time a connection goes
-    /// back to the pool, which was 11 % of Gavel's CPU per bid (D38). `gavel serve` sets
-    /// it; tests that start many applications do not.
-    public var databaseConnectionsAlwaysOpen = false
+    /// No keep-alive queries on the pool's idle connections: PostgresNIO then schedules
+    /// no keep-alive timer each time a connection goes back to the pool (D38). `gavel
+    /// serve` sets it; tests that start many applications do not. The pool still opens
+    /// connections on demand: with a minimum above zero, PostgresNIO 1.33 fails a
+    /// precondition and stops the process when a lease comes while reconnections are
+    /// failing (a PostgreSQL restart or failover; D38, 2026-12-01).
+    public var databaseKeepAliveQueries = true
     /// Months of bids, lot events and audit records kept attached before the current one
     /// (`GAVEL_HISTORY_RETENTION_MONTHS`, at least 12); older months are detached for
     /// archiving (D45). Nil keeps everything.
@@ -91,8 +93,7 @@ public func buildApplication(
     }
 
     var clientConfiguration = configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout)
-    if configuration.databaseConnectionsAlwaysOpen {
-        clientConfiguration.options.minimumConnections = clientConfiguration.options.maximumConnections
+    if !configuration.databaseKeepAliveQueries {
         clientConfiguration.options.keepAliveBehavior = nil
     }
     let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)

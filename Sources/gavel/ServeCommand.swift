@@ -63,7 +63,7 @@ struct ServeCommand: AsyncParsableCommand {
                 }
                 configuration.historyRetentionMonths = value
             }
-            configuration.databaseConnectionsAlwaysOpen = true
+            configuration.databaseKeepAliveQueries = false
             // Every start says where the console is; the token only the first.
             print("Gavel console: http://\(host):\(port)/console")
             fflush(nil)
