@@ -26,6 +26,8 @@ struct GavelLoad: AsyncParsableCommand {
     var watchURL: String?
     @Option(help: "Lots watched on --watch-url, one stream each.") var watchLots = 100
     @Option(help: "Where the watchers write each event's arrival: lines 'lotId seq epochMicroseconds'.") var watchLog = "watch.log"
+    @Option(help: "spread and hot: write every answer here, a line 'epochMicroseconds status code bidId' each; a request that gets no answer (a connection refused) is status 0 and bidding goes on (scripts/failover).")
+    var answerLog: String?
     @Flag(help: "Lots that take verified bidders only, bidders verified, an exclusion list on the case: place_bid's identity and related-party checks run on every bid.")
     var verified = false
 
@@ -59,6 +61,7 @@ struct GavelLoad: AsyncParsableCommand {
         if let watchURL {
             watchers = try await Watchers.start(http: http, base: watchURL, lots: lotIds.prefix(watchLots).map(\.id), tokens: bidderTokens)
         }
+        let answers = try answerLog.map { try AnswerLog(path: $0) }
         let deadline = ContinuousClock.now + .seconds(seconds)
         let started = ContinuousClock.now
         let tallies = try await withThrowingTaskGroup(of: Tally.self) { group in
@@ -67,7 +70,7 @@ struct GavelLoad: AsyncParsableCommand {
                     // Paced bidders start spread over one interval, not in a burst.
                     let interval: Duration? = rate > 0 ? .microseconds(Int64(Double(bidders) / rate * 1_000_000)) : nil
                     return try await Bidder(api: api, token: bidderToken, lots: lotIds, seed: UInt64(index + 1), interval: interval,
-                                            firstAt: started + (interval ?? .zero) * (Double(index) / Double(bidders)))
+                                            firstAt: started + (interval ?? .zero) * (Double(index) / Double(bidders)), answers: answers)
                         .run(until: deadline)
                 }
             }
@@ -326,6 +329,8 @@ struct Bidder {
     /// Time between this bidder's bids when paced; nil: the next as soon as an answer comes.
     var interval: Duration?
     var firstAt: ContinuousClock.Instant
+    /// Every answer, when the run is a failover's (a failed request then goes on).
+    var answers: AnswerLog?
 
     func run(until deadline: ContinuousClock.Instant) async throws -> Tally {
         var tally = Tally()
@@ -345,10 +350,25 @@ struct Bidder {
             }
             let amount = (minimum[lot] ?? 0) + (step[lot] ?? 20_000) * Int64.random(in: 0...63, using: &random)
             let sent = ContinuousClock.now
-            let (status, body) = try await api.call(.POST, "/v1/lots/\(lot)/bids", token: token, json: #"{"maxAmount": \#(amount)}"#)
+            let status: Int
+            let body: JSONValue
+            do {
+                (status, body) = try await api.call(.POST, "/v1/lots/\(lot)/bids", token: token, json: #"{"maxAmount": \#(amount)}"#)
+            } catch where answers != nil {
+                answers?.write(status: 0, code: "transport", bidId: nil)
+                tally.requests += 1
+                tally.errors.append("0 transport")
+                try await Task.sleep(for: .milliseconds(100))
+                continue
+            }
             tally.latencies.append(Tally.seconds(ContinuousClock.now - sent))
             tally.requests += 1
             let code: String = if case .string(let c) = body["code"] { c } else { "" }
+            if let answers {
+                let bidId: String? = if status == 201, case .string(let id) = body["bidId"] { id } else { nil }
+                answers.write(status: status, code: code, bidId: bidId)
+                if status == 503 { try await Task.sleep(for: .milliseconds(100)) }
+            }
             if case .integer(let next) = body["minimumNextBid"], case .integer(let price) = body["currentPrice"], next > price {
                 step[lot] = next - price
             }
@@ -430,5 +450,24 @@ struct Watchers: Sendable {
         for task in tasks { lines += try await task.value }
         try (lines.joined(separator: "\n") + "\n").write(toFile: path, atomically: true, encoding: .utf8)
         return lines.count
+    }
+}
+
+/// Answers as they come, one line each, flushed at once: the failover script reads them
+/// against the database after the load generator has been stopped.
+final class AnswerLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private let handle: FileHandle
+
+    init(path: String) throws {
+        FileManager.default.createFile(atPath: path, contents: nil)
+        guard let handle = FileHandle(forWritingAtPath: path) else { throw ValidationError("cannot write \(path)") }
+        self.handle = handle
+    }
+
+    func write(status: Int, code: String, bidId: String?) {
+        let micros = Int64(Date().timeIntervalSince1970 * 1_000_000)
+        let line = "\(micros) \(status) \(code.isEmpty ? "-" : code) \(bidId ?? "-")\n"
+        lock.withLock { handle.write(Data(line.utf8)) }
     }
 }

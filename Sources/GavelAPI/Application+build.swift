@@ -92,13 +92,18 @@ public func buildApplication(
         throw ResourceMissing(description: "cannot read \(specPath) (set GAVEL_RESOURCES to the folder holding SQL/ and Docs/)")
     }
 
-    var clientConfiguration = configuration.database.clientConfiguration(statementTimeout: configuration.statementTimeout)
-    if !configuration.databaseKeepAliveQueries {
-        clientConfiguration.options.keepAliveBehavior = nil
+    // One pool per host of the URL (one, unless it lists a standby too: D46).
+    let hostLocations = configuration.database.endpoints.map { configuration.database.at($0) }
+    let clients = hostLocations.map { location in
+        var clientConfiguration = location.clientConfiguration(statementTimeout: configuration.statementTimeout)
+        if !configuration.databaseKeepAliveQueries {
+            clientConfiguration.options.keepAliveBehavior = nil
+        }
+        return PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
     }
-    let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+    let hosts = PrimaryHosts(clients: clients, locations: hostLocations, logger: logger)
     let metrics = GavelMetrics()
-    var database = Database(client: client, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
+    var database = Database(hosts: hosts, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
     database.idempotencyLifetime = configuration.idempotencyLifetime
 
     let router = Router(context: GavelRequestContext.self)
@@ -138,8 +143,8 @@ public func buildApplication(
         server: .http1(configuration: .init(idleTimeout: .seconds(idle.seconds) + .nanoseconds(idle.attoseconds / 1_000_000_000))),
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
+    for client in clients { app.addServices(client) }
     app.addServices(
-        client,
         LotCloser(
             database: database, logger: logger, schemaReady: schemaReady, metrics: metrics, notifier: notifier,
             newID: configuration.newID, now: configuration.now),
@@ -158,6 +163,7 @@ public func buildApplication(
         // Before anything is written: a pool whose sessions would not keep a 201's
         // promise stops the start here (D44).
         try await PoolSettingsCheck(location: pooled, statementTimeout: statementTimeout).run(logger: logger)
+        await hosts.findPrimary()
         // A connection of its own, not the pool's: this runs beside the pool's start, and
         // a lease before `PostgresClient.run()` gave the first request a connection that
         // had just closed (a 503 right after start).

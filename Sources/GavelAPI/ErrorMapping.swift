@@ -36,7 +36,7 @@ enum ErrorMapping {
             return .payloadTooLarge()
         case let error as HTTPError where (400..<500).contains(error.status.code):
             return .clientError(error.status, detail: error.body ?? error.status.reasonPhrase)
-        case is DatabaseUnavailable:
+        case is DatabaseUnavailable, is NoWritableHost:
             return .serviceUnavailable("the database is unreachable; retry shortly")
         case let error as PSQLError where error.isConnectivityFailure:
             return .serviceUnavailable("the database is unreachable; retry shortly")

@@ -5,7 +5,10 @@ import PostgresNIO
 /// Gavel's handle on PostgreSQL: a connection pool plus the few rules every caller
 /// follows (one transaction per state change, errors classified for HTTP).
 public struct Database: Sendable {
-    public let client: PostgresClient
+    /// The pool of the host that takes writes now (the only one with a single host).
+    public var client: PostgresClient { hosts.current }
+    /// One pool per host of a multi-host DATABASE_URL, and which is the primary (D46).
+    public let hosts: PrimaryHosts
     public let logger: Logger
     /// Called with +1/-1 around every lease, feeding the "pool in use" gauge.
     let leaseObserver: @Sendable (Int) -> Void
@@ -22,7 +25,15 @@ public struct Database: Sendable {
         client: PostgresClient, logger: Logger, leaseTimeout: Duration = .seconds(3),
         leaseObserver: @escaping @Sendable (Int) -> Void = { _ in }
     ) {
-        self.client = client
+        self.init(hosts: PrimaryHosts(clients: [client], locations: [], logger: logger), logger: logger,
+                  leaseTimeout: leaseTimeout, leaseObserver: leaseObserver)
+    }
+
+    public init(
+        hosts: PrimaryHosts, logger: Logger, leaseTimeout: Duration = .seconds(3),
+        leaseObserver: @escaping @Sendable (Int) -> Void = { _ in }
+    ) {
+        self.hosts = hosts
         self.logger = logger
         self.leaseTimeout = leaseTimeout
         self.leaseObserver = leaseObserver
@@ -38,13 +49,15 @@ public struct Database: Sendable {
         let client = self.client
         let logger = logger ?? self.logger
         let slot = LeaseSlot(body)
-        return try await withLeaseDeadline(slot) {
+        return try await hosts.watching {
+            try await withLeaseDeadline(slot) {
             try await PostgresTransactionError.unwrapping {
                 // The slot is claimed before BEGIN, which is the first write on the connection.
                 try await client.withConnection { connection in
                     let body = try slot.claim(on: connection)
                     return try await connection.withTransaction(logger: logger) { try await body($0) }
                 }
+            }
             }
         }
     }
@@ -56,10 +69,12 @@ public struct Database: Sendable {
         defer { leaseObserver(-1) }
         let client = self.client
         let slot = LeaseSlot(body)
-        return try await withLeaseDeadline(slot) {
-            try await client.withConnection { connection in
-                let body = try slot.claim(on: connection)
-                return try await body(connection)
+        return try await hosts.watching {
+            try await withLeaseDeadline(slot) {
+                try await client.withConnection { connection in
+                    let body = try slot.claim(on: connection)
+                    return try await body(connection)
+                }
             }
         }
     }
@@ -71,12 +86,14 @@ public struct Database: Sendable {
         let (answers, sink) = AsyncStream<Bool>.makeStream()
         let client = self.client
         let logger = self.logger
+        let hosts = self.hosts
         let probe = Task {
             do {
                 let rows = try await client.query("SELECT 1", logger: logger)
                 for try await _ in rows {}
                 sink.yield(true)
             } catch {
+                hosts.suspect(after: error)
                 sink.yield(false)
             }
         }

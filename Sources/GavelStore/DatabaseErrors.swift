@@ -32,8 +32,9 @@ extension PSQLError {
              .uncleanShutdown:
             return true
         default:
-            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now
-            if let state = sqlState, state.hasPrefix("57P") || state.hasPrefix("08") { return true }
+            // 57P01 admin_shutdown, 57P02 crash_shutdown, 57P03 cannot_connect_now; 25006
+            // read_only_sql_transaction: a standby, or a primary demoted by a failover (D46).
+            if let state = sqlState, state.hasPrefix("57P") || state.hasPrefix("08") || state == "25006" { return true }
             return false
         }
     }

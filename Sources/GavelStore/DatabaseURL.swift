@@ -10,6 +10,11 @@ public struct DatabaseLocation: Sendable, Equatable {
     }
 
     public var endpoint: Endpoint
+    /// The other hosts of a multi-host URL (`postgres://u:p@primary:5432,standby:5432/db`,
+    /// libpq's form, as pg_auto_failover prints it), tried in order after `endpoint`.
+    /// Gavel writes, so with several hosts it always uses the one that accepts writes
+    /// (libpq's `target_session_attrs=read-write`; D46).
+    public var otherEndpoints: [Endpoint] = []
     public var username: String
     public var password: String?
     public var database: String
@@ -31,6 +36,26 @@ public struct DatabaseLocation: Sendable, Equatable {
     }
 
     public init(url: String) throws {
+        // libpq's several hosts: `user:password@host1:port1,host2:port2/database`. Parsed
+        // as the URL of the first host; the others are host[:port] each.
+        var url = url
+        var others: [Endpoint] = []
+        if let scheme = url.range(of: "://") {
+            let rest = url[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            let hostsStart = authority.lastIndex(of: "@").map { authority.index(after: $0) } ?? authority.startIndex
+            let hosts = authority[hostsStart...].split(separator: ",", omittingEmptySubsequences: false)
+            if hosts.count > 1 {
+                for host in hosts.dropFirst() {
+                    guard let parsed = URLComponents(string: "postgres://" + host), let name = parsed.host, !name.isEmpty,
+                          parsed.user == nil, parsed.path.isEmpty
+                    else { throw InvalidURL(description: "DATABASE_URL lists a host it cannot read: \(host)") }
+                    others.append(.tcp(host: name, port: parsed.port ?? 5432))
+                }
+                url = String(url[..<hostsStart]) + hosts[0] + String(url[authorityEnd...])
+            }
+        }
         guard let components = URLComponents(string: url),
               components.scheme == "postgres" || components.scheme == "postgresql"
         else { throw InvalidURL(description: "DATABASE_URL must look like postgres://user:password@host:5432/database") }
@@ -53,6 +78,25 @@ public struct DatabaseLocation: Sendable, Equatable {
         self.password = components.password.map { $0.removingPercentEncoding ?? $0 }
         self.database = database
         self.requireTLS = query.first(where: { $0.name == "sslmode" })?.value == "require"
+        if !others.isEmpty, case .unixSocket = endpoint {
+            throw InvalidURL(description: "DATABASE_URL with several hosts must name TCP hosts, not a socket directory")
+        }
+        self.otherEndpoints = others
+        if let attributes = query.first(where: { $0.name == "target_session_attrs" })?.value,
+           !["read-write", "primary", "any"].contains(attributes) {
+            throw InvalidURL(description: "DATABASE_URL: Gavel writes, so target_session_attrs must be read-write (or primary), not \(attributes)")
+        }
+    }
+
+    /// Every host, in the order given.
+    public var endpoints: [Endpoint] { [endpoint] + otherEndpoints }
+
+    /// The same location with one host only: what one pool or one connection is made for.
+    public func at(_ endpoint: Endpoint) -> DatabaseLocation {
+        var copy = self
+        copy.endpoint = endpoint
+        copy.otherEndpoints = []
+        return copy
     }
 
     /// The same server, another database on it (tests make one per test).

@@ -23,7 +23,18 @@ public struct PoolSettingsCheck: Sendable {
     public func run(logger: Logger) async throws {
         var configuration = location.connectionConfiguration
         configuration.options.additionalStartupParameters = DatabaseLocation.startupParameters(statementTimeout: statementTimeout)
-        let connection = try await PostgresConnection.connect(configuration: configuration, id: 2, logger: logger)
+        // With patience, as the migrations' connection: the database may still be starting
+        // beside this instance (docker compose), or a failover may be under way.
+        let connection: PostgresConnection
+        while true {
+            do {
+                connection = try await PostgresConnection.connectWritable(location, configuration: configuration, logger: logger)
+                break
+            } catch let error where error is NoWritableHost || (error as? PSQLError)?.isConnectivityFailure == true {
+                logger.warning("cannot reach the database yet; trying again in a second", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: .seconds(1))
+            }
+        }
         let found: (String, Int64)?
         do {
             found = try await Self.settings(on: connection, logger: logger)

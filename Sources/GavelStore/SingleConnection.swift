@@ -23,8 +23,46 @@ extension PostgresConnection {
     public static func with<Result: Sendable>(
         _ location: DatabaseLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
-        try await using(
-            try await PostgresConnection.connect(configuration: location.connectionConfiguration, id: 1, logger: logger), body)
+        try await using(try await connectWritable(location, logger: logger), body)
+    }
+
+    /// A connection to the location's host; with several hosts, to the first that
+    /// answers and accepts writes (libpq's `target_session_attrs=read-write`): a standby
+    /// is closed again and the next host tried (D46).
+    public static func connectWritable(
+        _ location: DatabaseLocation, configuration: PostgresConnection.Configuration? = nil, logger: Logger
+    ) async throws -> PostgresConnection {
+        guard !location.otherEndpoints.isEmpty else {
+            return try await PostgresConnection.connect(configuration: configuration ?? location.connectionConfiguration, id: 1, logger: logger)
+        }
+        var lastError: any Error = NoWritableHost(description: "no host of DATABASE_URL accepts writes")
+        for endpoint in location.endpoints {
+            var hostConfiguration = location.at(endpoint).connectionConfiguration
+            if let configuration { hostConfiguration.options = configuration.options }
+            let connection: PostgresConnection
+            do {
+                connection = try await PostgresConnection.connect(configuration: hostConfiguration, id: 1, logger: logger)
+            } catch {
+                lastError = error
+                continue
+            }
+            do {
+                if try await acceptsWrites(connection, logger: logger) { return connection }
+                lastError = NoWritableHost(description: "no host of DATABASE_URL accepts writes (\(endpoint) is a standby)")
+            } catch {
+                lastError = error
+            }
+            try? await connection.close()
+        }
+        throw lastError
+    }
+
+    /// Whether a session here may write: not a standby in recovery, not read-only.
+    public static func acceptsWrites(_ connection: PostgresConnection, logger: Logger) async throws -> Bool {
+        let rows = try await connection.query(
+            "SELECT NOT pg_is_in_recovery() AND current_setting('transaction_read_only') = 'off'", logger: logger)
+        for try await writable in rows.decode(Bool.self) { return writable }
+        return false
     }
 
     /// Like `with`, but while the database cannot be reached yet (a server still starting
@@ -37,10 +75,14 @@ extension PostgresConnection {
         while true {
             let connection: PostgresConnection
             do {
-                connection = try await PostgresConnection.connect(
-                    configuration: location.connectionConfiguration, id: 1, logger: logger)
+                connection = try await connectWritable(location, logger: logger)
             } catch let error as PSQLError where error.isConnectivityFailure {
                 logger.warning("cannot reach the database yet; trying again in a second", metadata: ["error": "\(String(reflecting: error))"])
+                try await Task.sleep(for: .seconds(1))
+                continue
+            } catch let error as NoWritableHost {
+                // A failover under way: the standby is not promoted yet.
+                logger.warning("no database host accepts writes yet; trying again in a second", metadata: ["error": "\(error)"])
                 try await Task.sleep(for: .seconds(1))
                 continue
             }
@@ -61,4 +103,10 @@ extension PostgresConnection {
             throw error
         }
     }
+}
+
+/// Every host of a multi-host location answered as a standby or read-only: a failover
+/// not finished yet. Answered like an unreachable database (503, Retry-After).
+public struct NoWritableHost: Error, CustomStringConvertible {
+    public let description: String
 }

@@ -1,0 +1,107 @@
+import Foundation
+import Logging
+import PostgresNIO
+import Synchronization
+
+/// Which host of a multi-host DATABASE_URL takes writes (D46). One pool per host; every
+/// request uses the primary's. A failure that means "no database here" (the connection
+/// lost or refused, a session that may not write: a standby, a demoted primary) sets
+/// off a search: each host in turn, on a connection of its own, until one accepts
+/// writes; meanwhile requests answer 503 with Retry-After as for any outage. With one
+/// host there is nothing to choose and nothing is searched.
+public final class PrimaryHosts: Sendable {
+    public let clients: [PostgresClient]
+    /// Where each pool connects, for the search's own connections.
+    let locations: [DatabaseLocation]
+    let logger: Logger
+
+    private struct State {
+        var primary = 0
+        var searching = false
+    }
+
+    private let state = Mutex(State())
+
+    public init(clients: [PostgresClient], locations: [DatabaseLocation], logger: Logger) {
+        precondition(!clients.isEmpty && (locations.isEmpty || locations.count == clients.count))
+        self.clients = clients
+        self.locations = locations
+        self.logger = logger
+    }
+
+    public var current: PostgresClient { clients[state.withLock { $0.primary }] }
+
+    public var primaryIndex: Int { state.withLock { $0.primary } }
+
+    /// Runs `work`; a failure that means the primary is gone starts a search.
+    func watching<Result>(_ work: () async throws -> Result) async throws -> Result {
+        do {
+            return try await work()
+        } catch {
+            suspect(after: error)
+            throw error
+        }
+    }
+
+    /// Starts a search unless one is under way, when `error` says the database is gone.
+    public func suspect(after error: any Error) {
+        guard clients.count > 1, Self.meansGone(error) else { return }
+        let start = state.withLock { state -> Bool in
+            guard !state.searching else { return false }
+            state.searching = true
+            return true
+        }
+        guard start else { return }
+        Task { await search() }
+    }
+
+    static func meansGone(_ error: any Error) -> Bool {
+        switch error {
+        case let error as PSQLError: error.isConnectivityFailure
+        case is DatabaseUnavailable, is NoWritableHost: true
+        default: String(describing: type(of: error)) == "ConnectionPoolError"
+        }
+    }
+
+    /// Each host in turn, every half second, until one accepts writes.
+    func search() async {
+        defer { state.withLock { $0.searching = false } }
+        while !Task.isCancelled {
+            if let found = await findWritable() {
+                let previous = state.withLock { state -> Int in
+                    defer { state.primary = found }
+                    return state.primary
+                }
+                if previous != found {
+                    logger.warning("the database's primary moved", metadata: ["from": "\(locations[previous].endpoint)", "to": "\(locations[found].endpoint)"])
+                }
+                return
+            }
+            try? await Task.sleep(for: .milliseconds(500))
+        }
+    }
+
+    /// Looks once; returns the first host that accepts writes, and makes it the primary.
+    @discardableResult
+    public func findPrimary() async -> Int? {
+        guard clients.count > 1, let found = await findWritable() else { return nil }
+        state.withLock { $0.primary = found }
+        return found
+    }
+
+    private func findWritable() async -> Int? {
+        for (index, location) in locations.enumerated() {
+            do {
+                var configuration = location.connectionConfiguration
+                configuration.options.connectTimeout = .seconds(2)
+                let connection = try await PostgresConnection.connect(configuration: configuration, id: 3, logger: logger)
+                let writable = (try? await PostgresConnection.acceptsWrites(connection, logger: logger)) ?? false
+                try? await connection.close()
+                if writable { return index }
+            } catch {
+                continue
+            }
+        }
+        return nil
+    }
+}
