@@ -142,7 +142,8 @@ public struct DatabaseLocation: Sendable, Equatable {
         [("synchronous_commit", "on"), ("statement_timeout", String(milliseconds(statementTimeout)))]
     }
 
-    static func milliseconds(_ duration: Duration) -> Int64 {
+    /// A duration as PostgreSQL's settings take it: whole milliseconds, at least one.
+    public static func milliseconds(_ duration: Duration) -> Int64 {
         max(1, duration.components.seconds * 1_000 + duration.components.attoseconds / 1_000_000_000_000_000)
     }
 

@@ -35,14 +35,7 @@ struct BackupTests {
 
         let (lot, answeredBefore, answeredAfter, entriesAtTarget, target) = try await withGavel(on: location) { gavel in
             let open = try await OpenLot.start(gavel, bidders: 4)
-            let times = try await gavel.sql { connection in
-                var times = (Date(), Date())
-                for try await row in try await connection.query(
-                    "SELECT starts_at, ends_at FROM lots WHERE id = \(UUID(uuidString: open.lotId)!)", logger: quietLogger
-                ).decode((Date, Date).self) { times = row }
-                return times
-            }
-            let lot = LoadedLot(id: open.lotId, tokens: open.bidders.map(\.token), startsAt: times.0, endsAt: times.1)
+            let lot = try await LoadedLot.of(open, in: gavel)
             let finance = open.finance
             var amount: Int64 = 5_900_000
             func bids(_ count: Int) async throws -> [String] {

@@ -91,16 +91,20 @@ struct LoadedLot: Sendable {
 
     static func open(on location: DatabaseLocation, bidders: Int) async throws -> LoadedLot {
         try await withGavel(on: location) { gavel in
-            let lot = try await OpenLot.start(gavel, bidders: bidders)
-            let times = try await gavel.sql { connection in
-                var times = (Date(), Date())
-                for try await row in try await connection.query(
-                    "SELECT starts_at, ends_at FROM lots WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger
-                ).decode((Date, Date).self) { times = row }
-                return times
-            }
-            return LoadedLot(id: lot.lotId, tokens: lot.bidders.map(\.token), startsAt: times.0, endsAt: times.1)
+            try await LoadedLot.of(try await OpenLot.start(gavel, bidders: bidders), in: gavel)
         }
+    }
+
+    /// An open lot with its times as stored, for the replay.
+    static func of(_ lot: OpenLot, in gavel: Harness) async throws -> LoadedLot {
+        let times = try await gavel.sql { connection in
+            var times = (Date(), Date())
+            for try await row in try await connection.query(
+                "SELECT starts_at, ends_at FROM lots WHERE id = \(UUID(uuidString: lot.lotId)!)", logger: quietLogger
+            ).decode((Date, Date).self) { times = row }
+            return times
+        }
+        return LoadedLot(id: lot.lotId, tokens: lot.bidders.map(\.token), startsAt: times.0, endsAt: times.1)
     }
 
     /// Every bid a client saw a 201 for is stored, and the stored lot equals the replay of

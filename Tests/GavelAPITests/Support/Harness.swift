@@ -179,8 +179,7 @@ func withGavel<T: Sendable>(
         // are the database's own, as Docs/operations.md tells an operator to set them.
         configuration.listenDatabase = location
         configuration.database = pooler.with(database: location.database)
-        let timeout = configuration.statementTimeout.components
-        let milliseconds = max(1, timeout.seconds * 1_000 + timeout.attoseconds / 1_000_000_000_000_000)
+        let milliseconds = DatabaseLocation.milliseconds(configuration.statementTimeout)
         try await PostgresConnection.with(location, logger: quietLogger) { connection in
             try await connection.query(
                 PostgresQuery(unsafeSQL: "ALTER DATABASE \(location.database) SET synchronous_commit = on"), logger: quietLogger)
