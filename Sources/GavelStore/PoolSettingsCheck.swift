@@ -25,23 +25,8 @@ public struct PoolSettingsCheck: Sendable {
         configuration.options.additionalStartupParameters = DatabaseLocation.startupParameters(statementTimeout: statementTimeout)
         // With patience, as the migrations' connection: the database may still be starting
         // beside this instance (docker compose), or a failover may be under way.
-        let connection: PostgresConnection
-        while true {
-            do {
-                connection = try await PostgresConnection.connectWritable(location, configuration: configuration, logger: logger)
-                break
-            } catch let error where error is NoWritableHost || (error as? PSQLError)?.isConnectivityFailure == true {
-                logger.warning("cannot reach the database yet; trying again in a second", metadata: ["error": "\(String(reflecting: error))"])
-                try await Task.sleep(for: .seconds(1))
-            }
-        }
-        let found: (String, Int64)?
-        do {
-            found = try await Self.settings(on: connection, logger: logger)
-            try? await connection.close()
-        } catch {
-            try? await connection.close()
-            throw error
+        let found = try await PostgresConnection.withPatience(location, configuration: configuration, logger: logger) {
+            try await Self.settings(on: $0, logger: logger)
         }
         guard let found else { throw Refused(description: "the database did not say what its session settings are") }
         try judge(synchronousCommit: found.0, timeoutMilliseconds: found.1, logger: logger)

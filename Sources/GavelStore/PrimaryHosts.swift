@@ -90,17 +90,12 @@ public final class PrimaryHosts: Sendable {
     }
 
     private func findWritable() async -> Int? {
+        var options = PostgresConnection.Configuration.Options()
+        options.connectTimeout = .seconds(2)
         for (index, location) in locations.enumerated() {
-            do {
-                var configuration = location.connectionConfiguration
-                configuration.options.connectTimeout = .seconds(2)
-                let connection = try await PostgresConnection.connect(configuration: configuration, id: 3, logger: logger)
-                let writable = (try? await PostgresConnection.acceptsWrites(connection, logger: logger)) ?? false
-                try? await connection.close()
-                if writable { return index }
-            } catch {
-                continue
-            }
+            guard let connection = try? await PostgresConnection.connectIfWritable(location, options: options, logger: logger) else { continue }
+            try? await connection.close()
+            return index
         }
         return nil
     }

@@ -37,24 +37,31 @@ extension PostgresConnection {
         }
         var lastError: any Error = NoWritableHost(description: "no host of DATABASE_URL accepts writes")
         for endpoint in location.endpoints {
-            var hostConfiguration = location.at(endpoint).connectionConfiguration
-            if let configuration { hostConfiguration.options = configuration.options }
-            let connection: PostgresConnection
             do {
-                connection = try await PostgresConnection.connect(configuration: hostConfiguration, id: 1, logger: logger)
-            } catch {
-                lastError = error
-                continue
-            }
-            do {
-                if try await acceptsWrites(connection, logger: logger) { return connection }
-                lastError = NoWritableHost(description: "no host of DATABASE_URL accepts writes (\(endpoint) is a standby)")
+                return try await connectIfWritable(location.at(endpoint), options: configuration?.options, logger: logger)
             } catch {
                 lastError = error
             }
-            try? await connection.close()
         }
         throw lastError
+    }
+
+    /// A connection to the location's one host if a session there may write; closed again
+    /// and `NoWritableHost` thrown if it is a standby (or read-only).
+    static func connectIfWritable(
+        _ host: DatabaseLocation, options: PostgresConnection.Configuration.Options? = nil, logger: Logger
+    ) async throws -> PostgresConnection {
+        var configuration = host.connectionConfiguration
+        if let options { configuration.options = options }
+        let connection = try await PostgresConnection.connect(configuration: configuration, id: 1, logger: logger)
+        do {
+            if try await acceptsWrites(connection, logger: logger) { return connection }
+        } catch {
+            try? await connection.close()
+            throw error
+        }
+        try? await connection.close()
+        throw NoWritableHost(description: "no host of DATABASE_URL accepts writes (\(host.endpoint) is a standby)")
     }
 
     /// Whether a session here may write: not a standby in recovery, not read-only.
@@ -70,12 +77,13 @@ extension PostgresConnection {
     /// cancelled.
     @discardableResult
     public static func withPatience<Result: Sendable>(
-        _ location: DatabaseLocation, logger: Logger, _ body: (PostgresConnection) async throws -> Result
+        _ location: DatabaseLocation, configuration: PostgresConnection.Configuration? = nil, logger: Logger,
+        _ body: (PostgresConnection) async throws -> Result
     ) async throws -> Result {
         while true {
             let connection: PostgresConnection
             do {
-                connection = try await connectWritable(location, logger: logger)
+                connection = try await connectWritable(location, configuration: configuration, logger: logger)
             } catch let error as PSQLError where error.isConnectivityFailure {
                 logger.warning("cannot reach the database yet; trying again in a second", metadata: ["error": "\(String(reflecting: error))"])
                 try await Task.sleep(for: .seconds(1))
