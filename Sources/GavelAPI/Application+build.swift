@@ -19,6 +19,12 @@ public struct GavelConfiguration: Sendable {
     /// through it would stay on whichever server connection it ran on (D44). Unset, the
     /// same as `database`.
     public var listenDatabase: DatabaseLocation?
+    /// A standby for the reads that may lag a little (`GAVEL_READ_DATABASE_URL`): lists,
+    /// statements, the ledger, reports (D47). Nil: every read on the primary.
+    public var readDatabase: DatabaseLocation?
+    /// How old what the standby serves may be (`GAVEL_READ_MAX_LAG_MS`); past it, the
+    /// primary serves those reads too.
+    public var readMaximumLag: Duration = .seconds(2)
     /// Holds `SQL/` (migrations) and `Docs/openapi.yaml`; the repository root, or
     /// wherever the Dockerfile copies them.
     public var resourcesDirectory: String
@@ -105,6 +111,20 @@ public func buildApplication(
     let metrics = GavelMetrics()
     var database = Database(hosts: hosts, logger: logger, leaseObserver: { metrics.leaseChanged(by: $0) })
     database.idempotencyLifetime = configuration.idempotencyLifetime
+    var replicaClient: PostgresClient?
+    if let readLocation = configuration.readDatabase {
+        var clientConfiguration = readLocation.clientConfiguration(statementTimeout: configuration.statementTimeout)
+        // Read-only sessions: on a standby they are anyway; on anything else a write
+        // routed here by mistake fails instead of landing.
+        clientConfiguration.options.additionalStartupParameters.append(("default_transaction_read_only", "on"))
+        if !configuration.databaseKeepAliveQueries {
+            clientConfiguration.options.keepAliveBehavior = nil
+        }
+        let client = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        replicaClient = client
+        database.replica = ReadReplica(
+            client: client, maximumLag: configuration.readMaximumLag, logger: logger, observer: { metrics.replicaRead($0) })
+    }
 
     let router = Router(context: GavelRequestContext.self)
     let routesBox = RouteTableBox()
@@ -144,6 +164,9 @@ public func buildApplication(
         configuration: .init(address: .hostname(configuration.host, port: configuration.port), serverName: nil),
         logger: logger)
     for client in clients { app.addServices(client) }
+    if let replicaClient, let replica = database.replica {
+        app.addServices(replicaClient, ReplicaSampler(database: database, replica: replica))
+    }
     app.addServices(
         LotCloser(
             database: database, logger: logger, schemaReady: schemaReady, metrics: metrics, notifier: notifier,
@@ -194,6 +217,7 @@ private func registerRoutes(
     events: LotEventsController, bidLimiter: BidRateLimiter, callers: CallerCache, notifier: LotEventNotifier
 ) -> RouteBuilder {
     var routes = RouteBuilder(router: router, authenticator: Authenticator(database: database, cache: callers))
+    if let replica = database.replica { routes.changed = { replica.noteChange(by: $0) } }
     routes.addRoutes(
         system: SystemController(database: database, metrics: metrics, openAPIDocument: openAPIDocument),
         users: UsersController(database: database, callers: callers),

@@ -1,3 +1,4 @@
+import GavelStore
 import Prometheus
 
 /// Gavel's Prometheus metrics, on a registry of its own per application (not the
@@ -11,6 +12,7 @@ public struct GavelMetrics: Sendable {
     private let lotsSetAside: Counter
     private let clientDisconnects: Counter
     private let eventStreamsOpen: Gauge
+    private let replicaReads: [ReplicaReadOutcome: Counter]
 
     static let latencyBuckets: [Duration] = [
         .milliseconds(1), .milliseconds(2), .milliseconds(5), .milliseconds(10), .milliseconds(25),
@@ -40,7 +42,15 @@ public struct GavelMetrics: Sendable {
         self.eventStreamsOpen = registry.makeGauge(descriptor: MetricNameDescriptor(
             namespace: "gavel", subsystem: "events", metricName: "streams_open", unitName: "",
             helpText: "Lot event streams this instance is serving"))
+        let replicaReads = MetricNameDescriptor(
+            namespace: "gavel", subsystem: "replica", metricName: "reads", unitName: "total",
+            helpText: "Reads that may lag, by what the standby did with them: served, stale (the primary served it), failed (the primary served it), resting (after a failure, not tried)")
+        self.replicaReads = Dictionary(uniqueKeysWithValues: ReplicaReadOutcome.allCases.map { outcome in
+            (outcome, registry.makeCounter(descriptor: replicaReads, labels: [("outcome", outcome.rawValue)]))
+        })
     }
+
+    func replicaRead(_ outcome: ReplicaReadOutcome) { replicaReads[outcome]?.increment() }
 
     func lotSetAside() { lotsSetAside.increment() }
 

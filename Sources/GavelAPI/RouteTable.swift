@@ -1,3 +1,4 @@
+import Foundation
 import GavelCore
 import HTTPTypes
 import Hummingbird
@@ -53,6 +54,9 @@ struct RouteBuilder {
     /// The guarded handlers by method and contract path, for the console, which calls the
     /// API in-process (`ConsoleAPI`) rather than keeping rules of its own.
     private(set) var guarded: [String: (access: Access, handler: GuardedHandler)] = [:]
+    /// Told who made each change (any method but GET, committed or not), so that the
+    /// reads that may lag keep that caller's changes in sight (D47).
+    var changed: (@Sendable (UUID) -> Void)?
 
     init(router: Router<GavelRequestContext>, authenticator: Authenticator) {
         self.router = router
@@ -73,6 +77,7 @@ struct RouteBuilder {
         _ method: HTTPRequest.Method, _ path: String, _ access: Access, _ handler: @escaping GuardedHandler
     ) {
         table.append(Endpoint(method: method, path: path, access: access))
+        let handler = Self.noting(changed, of: method, handler)
         guarded[method.rawValue + " " + path] = (access, handler)
         let authenticator = self.authenticator
         router.on(RouterPath(Self.routerPath(path)), method: method) { request, context in
@@ -80,6 +85,18 @@ struct RouteBuilder {
             if case .roles(let allowed) = access, !allowed.contains(caller.role) {
                 throw Refusal.forbidden("the \(caller.role.rawValue) role may not \(method.rawValue) \(path)")
             }
+            return try await handler(request, context, caller)
+        }
+    }
+
+    /// The handler, telling `changed` who called it unless it only reads. Both ways in,
+    /// the API and the console's in-process calls, pass through what this returns.
+    static func noting(
+        _ changed: (@Sendable (UUID) -> Void)?, of method: HTTPRequest.Method, _ handler: @escaping GuardedHandler
+    ) -> GuardedHandler {
+        guard method != .get, let changed else { return handler }
+        return { request, context, caller in
+            defer { changed(caller.user.id) }
             return try await handler(request, context, caller)
         }
     }

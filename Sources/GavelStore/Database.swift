@@ -14,12 +14,14 @@ public struct Database: Sendable {
     let leaseObserver: @Sendable (Int) -> Void
     /// How long a request may wait for a connection. The pool waits for ever while the
     /// database is away; a request must not (it answers 503 and the client retries).
-    let leaseTimeout: Duration
+    var leaseTimeout: Duration
     /// The one clock every lease deadline of this pool runs on.
     let leaseClock = LeaseClock()
     /// How long the first answer to a POST with an Idempotency-Key is kept for its
     /// retries; after that the key may be used afresh.
     public var idempotencyLifetime: Duration = .seconds(86_400)
+    /// A standby for the reads that may lag (`GAVEL_READ_DATABASE_URL`; D47), or nil.
+    public var replica: ReadReplica?
 
     public init(
         client: PostgresClient, logger: Logger, leaseTimeout: Duration = .seconds(3),
@@ -77,6 +79,19 @@ public struct Database: Sendable {
                 }
             }
         }
+    }
+
+    /// A read that may be served by the standby: there when it is fresh enough for
+    /// `reader` (see `ReadReplica`), else on the primary, as `withConnection`. `body`
+    /// must only read: the standby's sessions are read-only, and a write there fails
+    /// rather than moving to the primary.
+    public func withReadConnection<Result: Sendable>(
+        for reader: UUID?, _ body: @escaping @Sendable (PostgresConnection) async throws -> Result
+    ) async throws -> Result {
+        if let replica, let result = try await replica.attempt(for: reader, database: self, body) {
+            return result
+        }
+        return try await withConnection(body)
     }
 
     /// True when PostgreSQL answers a trivial query within `timeout`. The probe runs

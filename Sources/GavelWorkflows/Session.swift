@@ -100,6 +100,18 @@ public struct Desk: Sendable {
         }
     }
 
+    /// Reads that may lag a little: lists, statements, the ledger, reports (D47). With a
+    /// standby configured they are served there when it is within its bound and holds
+    /// every change `caller` made through this instance; otherwise, as `read`, by the
+    /// primary. `work` must only read.
+    public func readMayLag<Result: Sendable>(
+        for caller: Caller, logger: Logger, _ work: @escaping @Sendable (Session) async throws -> Result
+    ) async throws -> Result {
+        try await database.withReadConnection(for: caller.user.id) { connection in
+            try await work(Session(connection: connection, logger: logger))
+        }
+    }
+
     /// One state change that is not retried with an Idempotency-Key.
     public func change<Answer: Sendable>(
         logger: Logger, requestId: String?, _ work: @escaping @Sendable (Session) async throws -> Answer

@@ -36,4 +36,21 @@ enum GavelEnvironment {
                 description: error.description.replacingOccurrences(of: "DATABASE_URL", with: "GAVEL_LISTEN_DATABASE_URL"))
         }
     }
+
+    /// `GAVEL_READ_DATABASE_URL`: a standby for the reads that may lag (D47). One host:
+    /// a standby is chosen by the operator, not searched for.
+    static func readDatabase() throws -> DatabaseLocation? {
+        guard let url = variables["GAVEL_READ_DATABASE_URL"], !url.isEmpty else { return nil }
+        let location: DatabaseLocation
+        do {
+            location = try DatabaseLocation(url: url)
+        } catch let error as DatabaseLocation.InvalidURL {
+            throw DatabaseLocation.InvalidURL(
+                description: error.description.replacingOccurrences(of: "DATABASE_URL", with: "GAVEL_READ_DATABASE_URL"))
+        }
+        guard location.otherEndpoints.isEmpty else {
+            throw DatabaseLocation.InvalidURL(description: "GAVEL_READ_DATABASE_URL must name one standby, not several hosts")
+        }
+        return location
+    }
 }

@@ -33,6 +33,15 @@ struct ServeCommand: AsyncParsableCommand {
                 host: host, port: port, database: location, resourcesDirectory: GavelEnvironment.resourcesDirectory, logger: logger)
             let environment = ProcessInfo.processInfo.environment
             configuration.listenDatabase = try GavelEnvironment.listenDatabase()
+            configuration.readDatabase = try GavelEnvironment.readDatabase()
+            if let lag = environment["GAVEL_READ_MAX_LAG_MS"], !lag.isEmpty {
+                // Below 100 ms a standby is rarely fresh enough to be used; past a minute a
+                // list or a statement would mislead whoever reads it.
+                guard let milliseconds = Int(lag), (100...60_000).contains(milliseconds) else {
+                    throw ValidationError("GAVEL_READ_MAX_LAG_MS must be a whole number of milliseconds from 100 to 60000 (default 2000)")
+                }
+                configuration.readMaximumLag = .milliseconds(milliseconds)
+            }
             if let limit = environment["GAVEL_BIDS_PER_SECOND"].flatMap(Int.init), limit > 0 { configuration.bidsPerSecond = limit }
             if let seconds = environment["GAVEL_STATEMENT_TIMEOUT_SECONDS"].flatMap(Double.init), seconds > 0 {
                 configuration.statementTimeout = .milliseconds(Int(seconds * 1_000))

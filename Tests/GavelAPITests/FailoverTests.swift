@@ -41,68 +41,55 @@ struct FailoverTests {
 
     @Test("primary and standby: Gavel writes to the primary whatever the order; after the primary stops and the standby is promoted, bids go on without a restart, never a 500, every 201 kept")
     func failover() async throws {
-        let root = NSTemporaryDirectory() + "gavel-failover-\(UUID().uuidString.prefix(8))"
-        let primary = EmbeddedPostgres(home: root + "/primary")
-        let standby = EmbeddedPostgres(home: root + "/standby")
-        defer {
-            try? primary.stop()
-            try? standby.stop()
-            try? FileManager.default.removeItem(atPath: root)
-        }
-        try primary.start()
-        let primaryLocation = try primary.tcpLocation()
-        try await BackupTests.run(try EmbeddedPostgres.binaryDirectory() + "/pg_basebackup", [
-            "--dbname", primaryLocation.url, "--pgdata", standby.home + "/pgdata", "--wal-method", "stream",
-            "--checkpoint", "fast", "--write-recovery-conf",
-        ])
-        try FileManager.default.copyItem(atPath: primary.home + "/superuser-password", toPath: standby.home + "/superuser-password")
-        try standby.start()
-        // The standby first, as a URL from before a failover might list them.
-        var location = try standby.tcpLocation()
-        location.otherEndpoints = [primaryLocation.endpoint]
+        try await withPrimaryAndStandby("failover") { primary, standby in
+            let primaryLocation = try primary.tcpLocation()
+            // The standby first, as a URL from before a failover might list them.
+            var location = try standby.tcpLocation()
+            location.otherEndpoints = [primaryLocation.endpoint]
 
-        let answers: [FailoverAnswer] = try await withGavel(on: location) { gavel in
-            let lot = try await OpenLot.start(gavel, bidders: 2)
-            var answers: [FailoverAnswer] = []
-            for index in 0..<20 {
-                answers.append(try await FailoverAnswer.bid(lot, index: index))
-            }
-            // 422: a maximum overtaken by the other bidder's proxy, as in any auction.
-            let before = answers.map(\.status)
-            #expect(before.allSatisfy { $0 == 201 || $0 == 422 } && before.filter { $0 == 201 }.count >= 10, "before the failover: \(before)")
-            // The failover: the primary stops, the standby is promoted.
-            try primary.stop()
-            try await BackupTests.run("/usr/sbin/runuser", ["-u", EmbeddedPostgres.clusterUser() ?? "root", "--",
-                try EmbeddedPostgres.binaryDirectory() + "/pg_ctl", "-D", standby.home + "/pgdata", "-w", "promote"])
-            let promoted = ContinuousClock.now
-            var acceptedAfter = 0
-            var firstBack: Duration?
-            var index = 20
-            while ContinuousClock.now - promoted < .seconds(15) && acceptedAfter < 10 {
-                let answer = try await FailoverAnswer.bid(lot, index: index)
-                answers.append(answer)
-                if answer.status == 201 {
-                    acceptedAfter += 1
-                    if firstBack == nil { firstBack = answer.at - promoted }
+            let answers: [FailoverAnswer] = try await withGavel(on: location) { gavel in
+                let lot = try await OpenLot.start(gavel, bidders: 2)
+                var answers: [FailoverAnswer] = []
+                for index in 0..<20 {
+                    answers.append(try await FailoverAnswer.bid(lot, index: index))
                 }
-                index += 1
-                try await Task.sleep(for: .milliseconds(50))
+                // 422: a maximum overtaken by the other bidder's proxy, as in any auction.
+                let before = answers.map(\.status)
+                #expect(before.allSatisfy { $0 == 201 || $0 == 422 } && before.filter { $0 == 201 }.count >= 10, "before the failover: \(before)")
+                // The failover: the primary stops, the standby is promoted.
+                try primary.stop()
+                try await BackupTests.run("/usr/sbin/runuser", ["-u", EmbeddedPostgres.clusterUser() ?? "root", "--",
+                    try EmbeddedPostgres.binaryDirectory() + "/pg_ctl", "-D", standby.home + "/pgdata", "-w", "promote"])
+                let promoted = ContinuousClock.now
+                var acceptedAfter = 0
+                var firstBack: Duration?
+                var index = 20
+                while ContinuousClock.now - promoted < .seconds(15) && acceptedAfter < 10 {
+                    let answer = try await FailoverAnswer.bid(lot, index: index)
+                    answers.append(answer)
+                    if answer.status == 201 {
+                        acceptedAfter += 1
+                        if firstBack == nil { firstBack = answer.at - promoted }
+                    }
+                    index += 1
+                    try await Task.sleep(for: .milliseconds(50))
+                }
+                let unavailable = answers.filter { $0.status == 503 }.count
+                print("failover: \(unavailable) answers 503 during the switch; first bid accepted \(firstBack.map { "\($0)" } ?? "never") after the promotion")
+                #expect(firstBack.map { $0 < .seconds(5) } == true)
+                #expect(acceptedAfter == 10)
+                return answers
             }
-            let unavailable = answers.filter { $0.status == 503 }.count
-            print("failover: \(unavailable) answers 503 during the switch; first bid accepted \(firstBack.map { "\($0)" } ?? "never") after the promotion")
-            #expect(firstBack.map { $0 < .seconds(5) } == true)
-            #expect(acceptedAfter == 10)
-            return answers
+            #expect(answers.allSatisfy { [201, 422, 503].contains($0.status) }, "\(Set(answers.map(\.status)))")
+            // Every bid answered 201, before and after, is on the new primary.
+            let accepted = Set(answers.compactMap(\.bidId))
+            let stored = try await PostgresConnection.with(try standby.tcpLocation(), logger: quietLogger) { connection in
+                var ids = Set<String>()
+                for try await id in try await connection.query("SELECT id::text FROM bids", logger: quietLogger).decode(String.self) { ids.insert(id) }
+                return ids
+            }
+            #expect(accepted.isSubset(of: stored))
         }
-        #expect(answers.allSatisfy { [201, 422, 503].contains($0.status) }, "\(Set(answers.map(\.status)))")
-        // Every bid answered 201, before and after, is on the new primary.
-        let accepted = Set(answers.compactMap(\.bidId))
-        let stored = try await PostgresConnection.with(try standby.tcpLocation(), logger: quietLogger) { connection in
-            var ids = Set<String>()
-            for try await id in try await connection.query("SELECT id::text FROM bids", logger: quietLogger).decode(String.self) { ids.insert(id) }
-            return ids
-        }
-        #expect(accepted.isSubset(of: stored))
     }
 
     static func closedPort() throws -> Int {

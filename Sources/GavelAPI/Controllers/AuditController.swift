@@ -12,7 +12,7 @@ struct AuditController: Sendable {
         let page = try Page.from(request)
         let entityId = try Page.uuid(request, "entityId")
         // Through the database's lease, so an outage answers 503 on time here too.
-        let entries = try await Desk(database: database).read(logger: context.logger) { session in
+        let entries = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await AuditTrail().entries(entityId: entityId, afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(

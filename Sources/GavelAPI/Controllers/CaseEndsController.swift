@@ -120,7 +120,7 @@ struct CaseEndsController: Sendable {
         let id = try context.parameters.uuid("id")
         let page = try Page.from(request)
         let payouts = self.payouts
-        let all = try await Desk(database: database).read(logger: context.logger) { session in
+        let all = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await payouts.payments(caseId: id, for: caller, in: session)
         }
         return JSONResponse(.ok, page.slice(all)).response
@@ -131,7 +131,7 @@ struct CaseEndsController: Sendable {
         let page = try Page.from(request)
         let caseId = try Page.uuid(request, "caseId")
         let payouts = self.payouts
-        let all = try await Desk(database: database).read(logger: context.logger) { session in
+        let all = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await payouts.payables(caseId: caseId, in: session)
         }
         return JSONResponse(.ok, page.slice(all)).response
@@ -173,7 +173,7 @@ struct CaseEndsController: Sendable {
         }
         let wanted = kind
         let payouts = self.payouts
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await payouts.list(caseId: caseId, kind: wanted, afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(
@@ -194,7 +194,7 @@ struct CaseEndsController: Sendable {
         }
         let wanted = status
         let vehicles = self.vehicles
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await vehicles.list(caseId: caseId, status: wanted, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         return JSONResponse(.ok, DTO.page(

@@ -32,7 +32,7 @@ struct CasesController: Sendable {
         let page = try Page.from(request)
         let consignorId = try Page.uuid(request, "consignorId")
         let cases = self.cases
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await cases.list(consignorId: consignorId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         return JSONResponse(.ok, DTO.page(

@@ -68,7 +68,7 @@ extension ConsignorsController {
     /// GET /v1/consignors (admin)
     func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Consignors().list(afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(
@@ -93,7 +93,7 @@ extension ConsignorsController {
         }
         let from = date("from"), to = date("to")
         guard errors.isEmpty else { throw ValidationFailure(errors) }
-        let advice = try await Desk(database: database).read(logger: context.logger) { session in
+        let advice = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Remittances().advice(consignorId: id, from: from, to: to, for: caller, in: session)
         }
         if request.headers[.accept]?.lowercased().contains("text/csv") == true {

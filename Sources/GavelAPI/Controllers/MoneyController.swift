@@ -90,7 +90,7 @@ struct MoneyController: Sendable {
             throw ValidationFailure([FieldError(field: "currency", message: "must be an ISO 4217 currency code such as CNY")])
         }
         let books = self.books
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await books.trialBalance(currency: currency, in: session)
         }
         return JSONResponse(.ok, TrialBalanceAnswer(rows)).response
@@ -101,7 +101,7 @@ struct MoneyController: Sendable {
         let page = try Page.from(request)
         let caseId = try Page.uuid(request, "caseId")
         let books = self.books
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await books.entries(caseId: caseId, afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(
@@ -155,7 +155,7 @@ extension MoneyController {
             status = value
         }
         let wanted = status
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Invoices().list(
                 status: wanted, bidderId: bidderId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
@@ -167,7 +167,7 @@ extension MoneyController {
     func listExpenses(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let id = try context.parameters.uuid("id")
         let page = try Page.from(request)
-        let all = try await Desk(database: database).read(logger: context.logger) { session in
+        let all = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Expenses().list(caseId: id, for: caller, in: session)
         }
         return JSONResponse(.ok, page.slice(all)).response

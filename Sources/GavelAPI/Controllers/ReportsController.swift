@@ -13,7 +13,7 @@ struct ReportsController: Sendable {
         try Page.onlyParameters(request, ["consignorId", "limit", "cursor"])
         let page = try Page.from(request)
         let consignorId = try Page.uuid(request, "consignorId")
-        var (answer, lastSeq, count) = try await Desk(database: database).read(logger: context.logger) { session in
+        var (answer, lastSeq, count) = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Reporting().pipeline(consignorId: consignorId, afterSeq: page.after, limit: page.limit, for: caller, in: session)
         }
         answer.nextCursor = page.nextCursor(lastSequence: lastSeq, count: count)
@@ -36,7 +36,7 @@ struct ReportsController: Sendable {
         let from = date("from"), to = date("to")
         let consignorId = try Page.uuid(request, "consignorId")
         guard errors.isEmpty else { throw ValidationFailure(errors) }
-        let answer = try await Desk(database: database).read(logger: context.logger) { session in
+        let answer = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Reporting().recovery(consignorId: consignorId, from: from, to: to, for: caller, in: session)
         }
         return Self.wantsCSV(request) ? try Self.recoveryCSV(answer) : JSONResponse(.ok, answer).response

@@ -34,7 +34,7 @@ struct SettlementController: Sendable {
         let caseId = try context.parameters.uuid("id")
         let language = try DocumentLanguage.from(request.uri.queryParameters["lang"])
         let settlements = self.settlements
-        let body = try await Desk(database: database).read(logger: context.logger) { session in
+        let body = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await settlements.statement(caseId: caseId, for: caller, in: session)
         }
         let accept = request.headers[.accept]?.lowercased() ?? ""
@@ -53,17 +53,17 @@ struct SettlementController: Sendable {
 
     func listRefunds(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let settlements = self.settlements
-        return try await list(request, context: context, { try await settlements.refunds(afterSeq: $0, limit: $1, in: $2) }, SurplusRefundAnswer.init)
+        return try await list(request, context: context, caller: caller, { try await settlements.refunds(afterSeq: $0, limit: $1, in: $2) }, SurplusRefundAnswer.init)
     }
 
     /// A page of records in the order they were made.
     private func list<T, Answer: Encodable & Sendable>(
-        _ request: Request, context: GavelRequestContext,
+        _ request: Request, context: GavelRequestContext, caller: Caller,
         _ read: @escaping @Sendable (Int64, Int, Session) async throws -> [(T, Int64)],
         _ present: @escaping @Sendable (T) -> Answer
     ) async throws -> Response {
         let page = try Page.from(request)
-        let answer = try await Desk(database: database).read(logger: context.logger) { session -> PageAnswer<Answer> in
+        let answer = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session -> PageAnswer<Answer> in
             let rows = try await read(page.after, page.limit, session)
             return DTO.page(rows.map { present($0.0) }, nextCursor: page.nextCursor(lastSequence: rows.last?.1, count: rows.count))
         }
@@ -87,7 +87,7 @@ struct SettlementController: Sendable {
 
     func listClaims(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let settlements = self.settlements
-        return try await list(request, context: context, { try await settlements.claims(afterSeq: $0, limit: $1, in: $2) }, DeficiencyClaimAnswer.init)
+        return try await list(request, context: context, caller: caller, { try await settlements.claims(afterSeq: $0, limit: $1, in: $2) }, DeficiencyClaimAnswer.init)
     }
 
     /// POST /v1/deficiency-claims/{id}/recoveries: `{amount, reference, receivedOn}`.

@@ -42,7 +42,7 @@ extension UsersController {
     /// GET /v1/users (admin)
     func list(_ request: Request, context: GavelRequestContext, caller: Caller) async throws -> Response {
         let page = try Page.from(request)
-        let rows = try await Desk(database: database).read(logger: context.logger) { session in
+        let rows = try await Desk(database: database).readMayLag(for: caller, logger: context.logger) { session in
             try await Users().list(afterSeq: page.after, limit: page.limit, in: session)
         }
         return JSONResponse(.ok, DTO.page(

@@ -179,6 +179,9 @@ func withGavel<T: Sendable>(
         // are the database's own, as Docs/operations.md tells an operator to set them.
         configuration.listenDatabase = location
         configuration.database = pooler.with(database: location.database)
+        // And the reads that may lag through a read-only pool of their own, on the same
+        // server (so as fresh as the primary): any of them that wrote would fail here.
+        if configuration.readDatabase == nil { configuration.readDatabase = location }
         let milliseconds = DatabaseLocation.milliseconds(configuration.statementTimeout)
         try await PostgresConnection.with(location, logger: quietLogger) { connection in
             try await connection.query(
