@@ -45,14 +45,21 @@ public final class PrimaryHosts: Sendable {
 
     /// Starts a search unless one is under way, when `error` says the database is gone.
     public func suspect(after error: any Error) {
-        guard clients.count > 1, Self.meansGone(error) else { return }
+        guard Self.meansGone(error) else { return }
+        search(because: "a request found the database gone")
+    }
+
+    /// Starts a search unless one is under way (with one host, there is nothing to find).
+    func search(because reason: String) {
+        guard clients.count > 1 else { return }
         let start = state.withLock { state -> Bool in
             guard !state.searching else { return false }
             state.searching = true
             return true
         }
         guard start else { return }
-        Task { await search() }
+        logger.debug("looking for the primary", metadata: ["reason": "\(reason)"])
+        Task { await searchUntilFound() }
     }
 
     static func meansGone(_ error: any Error) -> Bool {
@@ -64,7 +71,7 @@ public final class PrimaryHosts: Sendable {
     }
 
     /// Each host in turn, every half second, until one accepts writes.
-    func search() async {
+    func searchUntilFound() async {
         defer { state.withLock { $0.searching = false } }
         while !Task.isCancelled {
             if let found = await findWritable() {
