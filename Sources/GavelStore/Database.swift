@@ -48,18 +48,17 @@ public struct Database: Sendable {
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        let client = self.client
         let logger = logger ?? self.logger
-        let slot = LeaseSlot(body)
+        let hosts = self.hosts
         return try await hosts.watching {
-            try await withLeaseDeadline(slot) {
-            try await PostgresTransactionError.unwrapping {
-                // The slot is claimed before BEGIN, which is the first write on the connection.
-                try await client.withConnection { connection in
-                    let body = try slot.claim(on: connection)
-                    return try await connection.withTransaction(logger: logger) { try await body($0) }
+            try await withLeaseDeadline(body, on: hosts.primaryIndex, of: hosts.clients, followingPrimary: true) { slot, client in
+                try await PostgresTransactionError.unwrapping {
+                    // The slot is claimed before BEGIN, which is the first write on the connection.
+                    try await client.withConnection { connection in
+                        let body = try slot.claim(on: connection)
+                        return try await connection.withTransaction(logger: logger) { try await body($0) }
+                    }
                 }
-            }
             }
         }
     }
@@ -69,10 +68,9 @@ public struct Database: Sendable {
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        let client = self.client
-        let slot = LeaseSlot(body)
+        let hosts = self.hosts
         return try await hosts.watching {
-            try await withLeaseDeadline(slot) {
+            try await withLeaseDeadline(body, on: hosts.primaryIndex, of: hosts.clients, followingPrimary: true) { slot, client in
                 try await client.withConnection { connection in
                     let body = try slot.claim(on: connection)
                     return try await body(connection)

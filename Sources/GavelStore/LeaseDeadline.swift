@@ -6,10 +6,10 @@ import Synchronization
 /// Why a request never waits for ever on the pool (D17): each lease runs against a
 /// deadline, on a clock shared by the pool.
 extension Database {
-    /// Runs `work`, which leases a connection and then claims the caller's body from
-    /// `slot`; if no connection came within `leaseTimeout`, the caller gets
-    /// `DatabaseUnavailable` at once and the body can no longer be claimed. Once
-    /// claimed, the body runs to its end (a statement is bounded by the statement
+    /// Runs `work` on `client`: it leases a connection and then claims the caller's
+    /// `body` from the slot it is given; if no connection came within `leaseTimeout`, the
+    /// caller gets `DatabaseUnavailable` at once and the body can no longer be claimed.
+    /// Once claimed, the body runs to its end (a statement is bounded by the statement
     /// timeout instead), so a half-done change is never abandoned here, with one
     /// exception: when the body's connection closes under it, the caller gets
     /// `DatabaseUnavailable` at once. Nothing it started can commit any more, and
@@ -22,12 +22,17 @@ extension Database {
     /// holds a connection: a lease request the pool neither grants nor fails (PostgresNIO
     /// honours cancellation, but the request must not depend on that) cannot hold the
     /// request with it.
-    func withLeaseDeadline<Body, Result: Sendable>(
-        _ slot: LeaseSlot<Body>, _ work: @escaping @Sendable () async throws -> Result
+    ///
+    /// With `followingPrimary` (several hosts, D46), a lease still waiting when another
+    /// host has become the primary moves there: see `followPrimary`.
+    func withLeaseDeadline<Body: Sendable, Result: Sendable>(
+        _ body: Body, on host: Int, of clients: [PostgresClient], followingPrimary: Bool = false,
+        _ work: @escaping @Sendable (LeaseSlot<Body>, PostgresClient) async throws -> Result
     ) async throws -> Result {
         let timeout = leaseTimeout
         let logger = self.logger
         let outcome = LeaseOutcome<Result>(clock: leaseClock)
+        let handoff = LeaseHandoff(LeaseSlot(body))
         let clock = leaseClock
         // At the deadline: no connection yet, the caller is answered. A body running on a
         // connection that has closed under it cannot commit any more and may never return
@@ -35,10 +40,10 @@ extension Database {
         // connection is looked at again every second (the clock already ticks; a watch on
         // the connection itself would pile up a callback per lease on a pooled connection).
         @Sendable func check() {
-            if slot.abandon() {
+            if handoff.abandon() {
                 logger.warning("gave up waiting for a database connection", metadata: ["after": "\(timeout)"])
                 outcome.finish(.failure(DatabaseUnavailable(description: "no database connection within \(timeout)")))
-            } else if slot.connectionClosed {
+            } else if handoff.current.connectionClosed {
                 if outcome.finish(.failure(DatabaseUnavailable(description: "the database connection closed during the request"))) {
                     logger.warning("the database connection closed under a request")
                 }
@@ -46,39 +51,94 @@ extension Database {
                 outcome.rearm(clock.schedule(at: .now + .seconds(1), check))
             }
         }
-        defer { _ = slot.abandon() }
+        // Only the slot the body waits in now may answer: an earlier one was emptied
+        // before its body ran, so whatever its lease brings (an error, a connection
+        // refused at `claim`, a cancellation) says nothing about the request.
+        @Sendable func attempt(_ slot: LeaseSlot<Body>, on client: PostgresClient) -> Task<Void, Never> {
+            Task {
+                do {
+                    let result = try await work(slot, client)
+                    if handoff.holds(slot) { outcome.finish(.success(result)) }
+                } catch {
+                    if handoff.holds(slot) { outcome.finish(.failure(error)) }
+                }
+            }
+        }
+        defer { _ = handoff.abandon() }
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { continuation in
                 // The continuation is in place before either task exists: a worker that
                 // finishes at once must find it.
                 outcome.begin(continuation)
-                let worker = Task {
-                    do {
-                        outcome.finish(.success(try await work()))
-                    } catch {
-                        outcome.finish(.failure(error))
-                    }
-                }
+                let worker = attempt(handoff.current, on: clients[host])
                 outcome.attach(worker: worker, deadline: clock.schedule(at: .now + timeout, check))
-                watchForSlowLease(slot)
+                if followingPrimary && clients.count > 1 {
+                    followPrimary(handoff, outcome, from: host, after: .milliseconds(500), searching: true, attempt)
+                }
             }
         } onCancel: {
             outcome.cancelWork()
         }
     }
-}
 
-extension Database {
     /// With several hosts: a lease still waiting after half a second starts a search for
     /// the primary. A pool whose host has died does not fail its leases, it keeps trying
     /// to connect; waiting for the lease deadline (3 s) to say so delayed every request
     /// after a promotion by that much (`FailoverTests`). The search only looks: a primary
     /// that is merely busy is found again where it is.
-    func watchForSlowLease<Body>(_ slot: LeaseSlot<Body>) {
-        guard hosts.clients.count > 1 else { return }
+    ///
+    /// Then, every quarter second while the lease waits: once the search has named another
+    /// primary, the body is taken out of the waiting slot (nothing the old pool hands over
+    /// later can run it) and leased again from the new primary's pool, against the same
+    /// deadline. Requests that came in during the switch are thus served as soon as the
+    /// new primary is found, instead of answering 503 at their deadline.
+    private func followPrimary<Body: Sendable, Result: Sendable>(
+        _ handoff: LeaseHandoff<Body>, _ outcome: LeaseOutcome<Result>, from host: Int,
+        after wait: Duration, searching: Bool,
+        _ attempt: @escaping @Sendable (LeaseSlot<Body>, PostgresClient) -> Task<Void, Never>
+    ) {
         let hosts = self.hosts
-        _ = leaseClock.schedule(at: .now + .milliseconds(500)) {
-            if slot.isWaiting { hosts.search(because: "a lease waited half a second") }
+        let clock = leaseClock
+        let logger = self.logger
+        @Sendable func look(searching: Bool) {
+            let slot = handoff.current
+            guard slot.isWaiting, !outcome.isFinished else { return }
+            if searching { hosts.search(because: "a lease waited half a second") }
+            let primary = hosts.primaryIndex
+            if primary != host, let moved = handoff.move(from: slot) {
+                logger.debug("a request waiting on a former primary moves to the new one")
+                outcome.replace(worker: attempt(moved, hosts.clients[primary]))
+                followPrimary(handoff, outcome, from: primary, after: .milliseconds(250), searching: false, attempt)
+                return
+            }
+            outcome.watch(clock.schedule(at: .now + .milliseconds(250)) { look(searching: false) })
+        }
+        outcome.watch(clock.schedule(at: .now + wait) { look(searching: searching) })
+    }
+}
+
+/// The slot a lease's body waits in now: the first one, or the one it was moved to when
+/// the primary changed while it waited (`followPrimary`).
+final class LeaseHandoff<Body: Sendable>: @unchecked Sendable {
+    private let lock = NSLock()
+    private var slot: LeaseSlot<Body>
+
+    init(_ slot: LeaseSlot<Body>) { self.slot = slot }
+
+    var current: LeaseSlot<Body> { lock.withLock { slot } }
+
+    func holds(_ candidate: LeaseSlot<Body>) -> Bool { lock.withLock { slot === candidate } }
+
+    /// As `LeaseSlot.abandon`, on the slot of the moment.
+    func abandon() -> Bool { lock.withLock { slot.abandon() } }
+
+    /// A new slot holding the body, when `from` is still the slot of the moment and no
+    /// connection has claimed its body yet; nil otherwise.
+    func move(from: LeaseSlot<Body>) -> LeaseSlot<Body>? {
+        lock.withLock {
+            guard slot === from, let body = from.takeBack() else { return nil }
+            slot = LeaseSlot(body)
+            return slot
         }
     }
 }
@@ -130,11 +190,14 @@ final class LeaseSlot<Body: Sendable>: @unchecked Sendable {
     }
 
     /// True when the body was not claimed yet and now never will be.
-    func abandon() -> Bool {
+    func abandon() -> Bool { takeBack() != nil }
+
+    /// The body, when it was not claimed yet; this slot will then never give it out.
+    func takeBack() -> Body? {
         lock.withLock {
-            guard case .waiting = state else { return false }
+            guard case .waiting(let body) = state else { return nil }
             state = .abandoned
-            return true
+            return body
         }
     }
 }
@@ -147,6 +210,7 @@ final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
     private var continuation: CheckedContinuation<Result, any Error>?
     private var worker: Task<Void, Never>?
     private var deadline: LeaseClock.Ticket?
+    private var look: LeaseClock.Ticket?
     private var finished = false
     private var cancelled = false
 
@@ -171,13 +235,13 @@ final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
     /// The first result wins (true); later ones are dropped (false).
     @discardableResult
     func finish(_ result: Swift.Result<Result, any Error>) -> Bool {
-        let (won, continuation, deadline): (Bool, CheckedContinuation<Result, any Error>?, LeaseClock.Ticket?) = lock.withLock {
-            guard !finished else { return (false, nil, nil) }
+        let (won, continuation, tickets): (Bool, CheckedContinuation<Result, any Error>?, [LeaseClock.Ticket]) = lock.withLock {
+            guard !finished else { return (false, nil, []) }
             finished = true
             defer { self.continuation = nil }
-            return (true, self.continuation, self.deadline)
+            return (true, self.continuation, [self.deadline, self.look].compactMap { $0 })
         }
-        if let deadline { clock.cancel(deadline) }
+        for ticket in tickets { clock.cancel(ticket) }
         continuation?.resume(with: result)
         return won
     }
@@ -197,6 +261,28 @@ final class LeaseOutcome<Result: Sendable>: @unchecked Sendable {
             return self.worker
         }
         worker?.cancel()
+    }
+
+    var isFinished: Bool { lock.withLock { finished } }
+
+    /// The worker of a lease moved to another pool; the one it replaces waits on a slot
+    /// emptied of its body, and is stopped.
+    func replace(worker: Task<Void, Never>) {
+        let (previous, cancelled) = lock.withLock {
+            defer { self.worker = worker }
+            return (self.worker, self.cancelled)
+        }
+        previous?.cancel()
+        if cancelled { worker.cancel() }
+    }
+
+    /// The next look for a new primary (`followPrimary`); dropped when the call finishes.
+    func watch(_ look: LeaseClock.Ticket) {
+        let finished = lock.withLock {
+            self.look = look
+            return self.finished
+        }
+        if finished { clock.cancel(look) }
     }
 }
 

@@ -92,8 +92,13 @@ public final class PrimaryHosts: Sendable {
     @discardableResult
     public func findPrimary() async -> Int? {
         guard clients.count > 1, let found = await findWritable() else { return nil }
-        state.withLock { $0.primary = found }
+        take(primary: found)
         return found
+    }
+
+    /// Where writes go from now on, without looking (a search's finding, or a test's).
+    func take(primary index: Int) {
+        state.withLock { $0.primary = index }
     }
 
     private func findWritable() async -> Int? {

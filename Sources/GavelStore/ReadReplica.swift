@@ -91,9 +91,8 @@ public final class ReadReplica: Sendable {
         bounded.leaseTimeout = Self.leaseTimeout
         let client = self.client
         let logger = self.logger
-        let slot = LeaseSlot(body)
         do {
-            let outcome: Result? = try await bounded.withLeaseDeadline(slot) {
+            let outcome: Result? = try await bounded.withLeaseDeadline(body, on: 0, of: [client]) { slot, client in
                 try await client.withConnection { connection -> Result? in
                     let replayed = try await Self.replayPosition(on: connection, logger: logger)
                     let fresh = self.state.withLock { $0.isFresh(replayed, for: reader, at: .now) }

@@ -94,7 +94,7 @@ struct ConsoleAPI: Sendable {
             let buffer: Collector
             mutating func write(_ part: ByteBuffer) async throws {
                 var part = part
-                buffer.buffer.withLock { $0.writeBuffer(&part) }
+                buffer.buffer.withLock { _ = $0.writeBuffer(&part) }
             }
             consuming func finish(_ trailingHeaders: HTTPFields?) async throws {}
         }
