@@ -49,9 +49,8 @@ public struct Database: Sendable {
         leaseObserver(1)
         defer { leaseObserver(-1) }
         let logger = logger ?? self.logger
-        let hosts = self.hosts
         return try await hosts.watching {
-            try await withLeaseDeadline(body, on: hosts.primaryIndex, of: hosts.clients, followingPrimary: true) { slot, client in
+            try await withLeaseDeadline(body, from: .primary) { slot, client in
                 try await PostgresTransactionError.unwrapping {
                     // The slot is claimed before BEGIN, which is the first write on the connection.
                     try await client.withConnection { connection in
@@ -68,9 +67,8 @@ public struct Database: Sendable {
     ) async throws -> Result {
         leaseObserver(1)
         defer { leaseObserver(-1) }
-        let hosts = self.hosts
         return try await hosts.watching {
-            try await withLeaseDeadline(body, on: hosts.primaryIndex, of: hosts.clients, followingPrimary: true) { slot, client in
+            try await withLeaseDeadline(body, from: .primary) { slot, client in
                 try await client.withConnection { connection in
                     let body = try slot.claim(on: connection)
                     return try await body(connection)

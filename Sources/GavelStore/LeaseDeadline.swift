@@ -6,9 +6,10 @@ import Synchronization
 /// Why a request never waits for ever on the pool (D17): each lease runs against a
 /// deadline, on a clock shared by the pool.
 extension Database {
-    /// Runs `work` on `client`: it leases a connection and then claims the caller's
-    /// `body` from the slot it is given; if no connection came within `leaseTimeout`, the
-    /// caller gets `DatabaseUnavailable` at once and the body can no longer be claimed.
+    /// Runs `work` with the pool `pool` names: it leases a connection there and then
+    /// claims the caller's `body` from the slot it is given; if no connection came within
+    /// `leaseTimeout`, the caller gets `DatabaseUnavailable` at once and the body can no
+    /// longer be claimed.
     /// Once claimed, the body runs to its end (a statement is bounded by the statement
     /// timeout instead), so a half-done change is never abandoned here, with one
     /// exception: when the body's connection closes under it, the caller gets
@@ -23,10 +24,10 @@ extension Database {
     /// honours cancellation, but the request must not depend on that) cannot hold the
     /// request with it.
     ///
-    /// With `followingPrimary` (several hosts, D46), a lease still waiting when another
+    /// On the primary's pool with several hosts (D46), a lease still waiting when another
     /// host has become the primary moves there: see `followPrimary`.
     func withLeaseDeadline<Body: Sendable, Result: Sendable>(
-        _ body: Body, on host: Int, of clients: [PostgresClient], followingPrimary: Bool = false,
+        _ body: Body, from pool: LeasePool,
         _ work: @escaping @Sendable (LeaseSlot<Body>, PostgresClient) async throws -> Result
     ) async throws -> Result {
         let timeout = leaseTimeout
@@ -70,10 +71,17 @@ extension Database {
                 // The continuation is in place before either task exists: a worker that
                 // finishes at once must find it.
                 outcome.begin(continuation)
-                let worker = attempt(handoff.current, on: clients[host])
-                outcome.attach(worker: worker, deadline: clock.schedule(at: .now + timeout, check))
-                if followingPrimary && clients.count > 1 {
-                    followPrimary(handoff, outcome, from: host, after: .milliseconds(500), searching: true, attempt)
+                switch pool {
+                case .primary:
+                    let host = hosts.primaryIndex
+                    outcome.attach(worker: attempt(handoff.current, on: hosts.clients[host]),
+                                   deadline: clock.schedule(at: .now + timeout, check))
+                    if hosts.clients.count > 1 {
+                        followPrimary(handoff, outcome, from: host, after: .milliseconds(500), searching: true, attempt)
+                    }
+                case .other(let client):
+                    outcome.attach(worker: attempt(handoff.current, on: client),
+                                   deadline: clock.schedule(at: .now + timeout, check))
                 }
             }
         } onCancel: {
@@ -115,6 +123,13 @@ extension Database {
         }
         outcome.watch(clock.schedule(at: .now + wait) { look(searching: searching) })
     }
+}
+
+/// Where a lease is taken from: the pool of the host that takes writes now, or another
+/// pool that is not followed (the standby's).
+enum LeasePool {
+    case primary
+    case other(PostgresClient)
 }
 
 /// The slot a lease's body waits in now: the first one, or the one it was moved to when

@@ -92,7 +92,7 @@ public final class ReadReplica: Sendable {
         let client = self.client
         let logger = self.logger
         do {
-            let outcome: Result? = try await bounded.withLeaseDeadline(body, on: 0, of: [client]) { slot, client in
+            let outcome: Result? = try await bounded.withLeaseDeadline(body, from: .other(client)) { slot, client in
                 try await client.withConnection { connection -> Result? in
                     let replayed = try await Self.replayPosition(on: connection, logger: logger)
                     let fresh = self.state.withLock { $0.isFresh(replayed, for: reader, at: .now) }
