@@ -71,17 +71,16 @@ extension Database {
                 // The continuation is in place before either task exists: a worker that
                 // finishes at once must find it.
                 outcome.begin(continuation)
-                switch pool {
-                case .primary:
-                    let host = hosts.primaryIndex
-                    outcome.attach(worker: attempt(handoff.current, on: hosts.clients[host]),
-                                   deadline: clock.schedule(at: .now + timeout, check))
-                    if hosts.clients.count > 1 {
-                        followPrimary(handoff, outcome, from: host, after: .milliseconds(500), searching: true, attempt)
-                    }
-                case .other(let client):
-                    outcome.attach(worker: attempt(handoff.current, on: client),
-                                   deadline: clock.schedule(at: .now + timeout, check))
+                // `followed`: the primary's host, when there are others it may move to.
+                let host = hosts.primaryIndex
+                let (client, followed): (PostgresClient, Int?) = switch pool {
+                case .primary: (hosts.clients[host], hosts.clients.count > 1 ? host : nil)
+                case .other(let client): (client, nil)
+                }
+                outcome.attach(worker: attempt(handoff.current, on: client),
+                               deadline: clock.schedule(at: .now + timeout, check))
+                if let followed {
+                    followPrimary(handoff, outcome, from: followed, after: .milliseconds(500), searching: true, attempt)
                 }
             }
         } onCancel: {
